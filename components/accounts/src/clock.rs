@@ -1,0 +1,72 @@
+//! Wall-clock time and its one text format: RFC 3339 in UTC at second precision
+//! (`2026-01-22T10:30:00Z`). Fixed width, so stored values also sort as text.
+
+use time::format_description::FormatItem;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+use crate::AuthError;
+
+const RFC3339_UTC: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+
+/// A UTC instant at second precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    /// The current time (WASI `wall-clock` inside the component).
+    pub fn now() -> Timestamp {
+        Timestamp(OffsetDateTime::now_utc().unix_timestamp())
+    }
+
+    /// From seconds since the Unix epoch.
+    pub fn from_unix(seconds: i64) -> Timestamp {
+        Timestamp(seconds)
+    }
+
+    /// Seconds since the Unix epoch.
+    pub fn unix(self) -> i64 {
+        self.0
+    }
+
+    /// This instant plus `seconds`.
+    pub fn plus_seconds(self, seconds: u32) -> Timestamp {
+        Timestamp(self.0 + i64::from(seconds))
+    }
+
+    /// Formats as `YYYY-MM-DDTHH:MM:SSZ`.
+    pub fn to_rfc3339(self) -> String {
+        OffsetDateTime::from_unix_timestamp(self.0)
+            .ok()
+            .and_then(|t| t.format(RFC3339_UTC).ok())
+            .unwrap_or_default()
+    }
+
+    /// Parses the stored format back; anything else is a storage fault.
+    pub fn parse_rfc3339(text: &str) -> Result<Timestamp, AuthError> {
+        PrimitiveDateTime::parse(text, RFC3339_UTC)
+            .map(|t| Timestamp(t.assume_utc().unix_timestamp()))
+            .map_err(|_| AuthError::Internal(format!("stored timestamp is malformed: {text:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_parses_rfc3339_utc() {
+        let t = Timestamp::from_unix(1_769_077_800);
+        assert_eq!(t.to_rfc3339(), "2026-01-22T10:30:00Z");
+        assert_eq!(Timestamp::parse_rfc3339("2026-01-22T10:30:00Z").expect("parses"), t);
+        assert!(Timestamp::parse_rfc3339("2026-01-22 10:30:00").is_err());
+    }
+
+    #[test]
+    fn text_order_matches_time_order() {
+        let a = Timestamp::from_unix(999_999_999).to_rfc3339();
+        let b = Timestamp::from_unix(1_000_000_000).to_rfc3339();
+        assert!(a < b);
+    }
+}

@@ -1,0 +1,21 @@
+//! itsor's account logic: one implementation of every rule, for every way in.
+//!
+//! The HTTP adapter (`itsor-http`) and the component's typed `accounts` export both call
+//! [`Accounts`]. It validates input ([`input`]), hashes passwords ([`password`]), signs and
+//! checks tokens ([`token`]) and keeps users and sessions through the [`db::Database`] seam
+//! ([`store`]), under one deployment's [`config::Settings`]. It compiles for
+//! `wasm32-wasip2` and natively alike.
+
+pub mod clock;
+pub mod config;
+pub mod db;
+mod error;
+pub mod input;
+pub mod password;
+mod service;
+pub mod store;
+pub mod token;
+
+pub use error::AuthError;
+pub use service::{Accounts, Login};
+pub use store::User;

@@ -1,0 +1,132 @@
+//! Every query the account logic runs, typed, written once over the [`Database`] seam.
+
+use serde::Serialize;
+
+use crate::clock::Timestamp;
+use crate::db::{Database, DbError, Row, Value};
+
+/// A registered account as callers see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// UUID.
+    pub id: String,
+    /// Normalised e-mail address.
+    pub email: String,
+    /// Display name, if any.
+    pub name: Option<String>,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+    /// RFC 3339 UTC.
+    pub updated_at: String,
+}
+
+const USER_COLUMNS: &str = "u.id, u.email, u.name, u.created_at, u.updated_at";
+
+fn user_from(row: &Row, at: usize) -> Result<User, DbError> {
+    Ok(User {
+        id: row.text(at)?,
+        email: row.text(at + 1)?,
+        name: row.opt_text(at + 2)?,
+        created_at: row.text(at + 3)?,
+        updated_at: row.text(at + 4)?,
+    })
+}
+
+/// A user together with their stored password hash (never leaves the logic crate).
+pub(crate) struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+}
+
+/// A session as stored, joined with its user.
+pub(crate) struct SessionOfUser {
+    pub user: User,
+    pub expires_at: String,
+    pub revoked: bool,
+}
+
+/// Typed access to the account tables.
+pub(crate) struct Store<D> {
+    db: D,
+}
+
+impl<D: Database> Store<D> {
+    pub fn new(db: D) -> Store<D> {
+        Store { db }
+    }
+
+    /// Inserts `user` unless its e-mail is taken; `false` when it was. One statement, so
+    /// racing sign-ups of one address cannot both succeed.
+    pub fn insert_user(&self, user: &User, password_hash: &str) -> Result<bool, DbError> {
+        let rows = self.db.query(
+            "INSERT INTO users (id, email, password_hash, name, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING RETURNING id",
+            &[
+                user.id.as_str().into(),
+                user.email.as_str().into(),
+                password_hash.into(),
+                user.name.as_deref().into(),
+                user.created_at.as_str().into(),
+                user.updated_at.as_str().into(),
+            ],
+        )?;
+        Ok(!rows.is_empty())
+    }
+
+    pub fn credentials_by_email(&self, email: &str) -> Result<Option<Credentials>, DbError> {
+        let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.email = ?");
+        let rows = self.db.query(&sql, &[email.into()])?;
+        rows.first()
+            .map(|row| Ok(Credentials { user: user_from(row, 0)?, password_hash: row.text(5)? }))
+            .transpose()
+    }
+
+    pub fn set_password_hash(&self, user_id: &str, hash: &str, now: Timestamp) -> Result<(), DbError> {
+        self.db.query(
+            "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
+            &[hash.into(), now.to_rfc3339().into(), user_id.into()],
+        )?;
+        Ok(())
+    }
+
+    pub fn insert_session(
+        &self,
+        id: &str,
+        user_id: &str,
+        created_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), DbError> {
+        self.db.query(
+            "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+            &[id.into(), user_id.into(), created_at.to_rfc3339().into(), expires_at.to_rfc3339().into()],
+        )?;
+        Ok(())
+    }
+
+    /// The session `sid` if it belongs to `user_id`, with that user.
+    pub fn session_of_user(&self, sid: &str, user_id: &str) -> Result<Option<SessionOfUser>, DbError> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, s.expires_at, s.revoked_at IS NOT NULL \
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ? AND s.user_id = ?"
+        );
+        let rows = self.db.query(&sql, &[sid.into(), user_id.into()])?;
+        rows.first()
+            .map(|row| {
+                Ok(SessionOfUser {
+                    user: user_from(row, 0)?,
+                    expires_at: row.text(5)?,
+                    revoked: row.integer(6)? != 0,
+                })
+            })
+            .transpose()
+    }
+
+    /// Marks the session revoked; revoking a revoked session changes nothing.
+    pub fn revoke_session(&self, sid: &str, user_id: &str, now: Timestamp) -> Result<(), DbError> {
+        self.db.query(
+            "UPDATE sessions SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+            &[Value::from(now.to_rfc3339()), sid.into(), user_id.into()],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,72 @@
+//! The `itsor:auth/accounts` export: the typed API, one call per use-case.
+
+use itsor_accounts::{AuthError, Login, User};
+
+use crate::bindings::exports::itsor::auth::accounts::Guest;
+use crate::bindings::itsor::auth::types as wit;
+use crate::platform::accounts;
+use crate::Component;
+
+impl Guest for Component {
+    fn signup(email: String, password: String, name: Option<String>) -> Result<wit::User, wit::Error> {
+        Ok(accounts()?.signup(&email, &password, name.as_deref())?.into())
+    }
+
+    fn login(email: String, password: String) -> Result<wit::LoginResult, wit::Error> {
+        Ok(accounts()?.login(&email, &password)?.into())
+    }
+
+    fn authenticate(token: String) -> Result<wit::User, wit::Error> {
+        Ok(accounts()?.authenticate(&token)?.into())
+    }
+
+    fn authorize(token: String, owner_id: String) -> Result<wit::User, wit::Error> {
+        Ok(accounts()?.authorize(&token, &owner_id)?.into())
+    }
+
+    fn logout(token: String) -> Result<(), wit::Error> {
+        Ok(accounts()?.logout(&token)?)
+    }
+}
+
+impl From<User> for wit::User {
+    fn from(user: User) -> wit::User {
+        wit::User {
+            id: user.id,
+            email: user.email,
+            name: user.name,
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+}
+
+impl From<Login> for wit::LoginResult {
+    fn from(login: Login) -> wit::LoginResult {
+        wit::LoginResult {
+            user: login.user.into(),
+            access_token: login.access_token,
+            token_type: "bearer".to_owned(),
+            expires_in: login.expires_in,
+            expires_at: login.expires_at,
+        }
+    }
+}
+
+impl From<AuthError> for wit::Error {
+    fn from(err: AuthError) -> wit::Error {
+        match err {
+            AuthError::InvalidInput { field, message } => wit::Error::InvalidInput(wit::FieldError { field, message }),
+            AuthError::EmailTaken => wit::Error::EmailTaken,
+            AuthError::InvalidCredentials => wit::Error::InvalidCredentials,
+            AuthError::InvalidToken => wit::Error::InvalidToken,
+            AuthError::TokenExpired => wit::Error::TokenExpired,
+            AuthError::Forbidden => wit::Error::Forbidden,
+            AuthError::NotFound => wit::Error::NotFound,
+            AuthError::RateLimited { retry_after } => wit::Error::RateLimited(retry_after),
+            // Embedders get the same caller-safe text as HTTP clients.
+            err @ AuthError::Misconfigured(_) => wit::Error::Misconfigured(err.detail()),
+            err @ AuthError::Internal(_) => wit::Error::Internal(err.detail()),
+        }
+    }
+}

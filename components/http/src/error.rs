@@ -1,0 +1,74 @@
+//! Errors as they appear on the wire: `{"detail", "error_code", "status_code"}`.
+
+use itsor_accounts::AuthError;
+use serde_json::json;
+
+use crate::Response;
+
+/// An error response: status, stable code and caller-safe detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: u16,
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    /// Human-readable, caller-safe message.
+    pub detail: String,
+    /// Extra headers (`WWW-Authenticate`, `Allow`, `Retry-After`).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl ApiError {
+    fn new(status: u16, code: &'static str, detail: impl Into<String>) -> ApiError {
+        ApiError { status, code, detail: detail.into(), headers: Vec::new() }
+    }
+
+    /// `400`: the body is not well-formed.
+    pub fn bad_body(detail: impl Into<String>) -> ApiError {
+        ApiError::new(400, "INVALID_BODY", detail)
+    }
+
+    /// `404`: no such route or resource.
+    pub fn not_found() -> ApiError {
+        ApiError::new(404, "NOT_FOUND", "Not found")
+    }
+
+    /// `405` with `Allow`.
+    pub fn method_not_allowed(allow: &[&str]) -> ApiError {
+        let mut err = ApiError::new(405, "METHOD_NOT_ALLOWED", "Method not allowed");
+        err.headers.push(("allow", allow.join(", ")));
+        err
+    }
+
+    /// `413`: the body exceeds the limit.
+    pub fn too_large() -> ApiError {
+        ApiError::new(413, "PAYLOAD_TOO_LARGE", "Request body is larger than 64 KiB")
+    }
+
+    /// `415`: the body is of a type the route does not accept.
+    pub fn unsupported_media_type(expected: &str) -> ApiError {
+        ApiError::new(415, "UNSUPPORTED_MEDIA_TYPE", format!("Content-Type must be {expected}"))
+    }
+
+    /// The response carrying this error.
+    pub fn into_response(self) -> Response {
+        let body = json!({ "detail": self.detail, "error_code": self.code, "status_code": self.status });
+        self.headers
+            .into_iter()
+            .fold(Response::json(self.status, &body), |resp, (name, value)| resp.with_header(name, value))
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> ApiError {
+        let mut api = ApiError::new(err.status(), err.code(), err.detail());
+        match err {
+            AuthError::InvalidCredentials | AuthError::InvalidToken | AuthError::TokenExpired => {
+                api.headers.push(("www-authenticate", "Bearer".into()));
+            }
+            AuthError::RateLimited { retry_after } => api.headers.push(("retry-after", retry_after.to_string())),
+            _ => {}
+        }
+        api
+    }
+}
