@@ -142,3 +142,96 @@ impl<D: Database> Accounts<D> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::password::PasswordPolicy;
+
+    /// Cheap hashing so the use-case tests stay fast; the OWASP policy is tested in
+    /// `password`.
+    const FAST: PasswordPolicy = PasswordPolicy { memory_kib: 256, iterations: 1, parallelism: 1 };
+
+    fn database() -> rusqlite::Connection {
+        let db = rusqlite::Connection::open_in_memory().expect("opens");
+        for migration in [include_str!("../../../migrations/0001_users.sql"), include_str!("../../../migrations/0002_sessions.sql")] {
+            db.execute_batch(migration).expect("migrates");
+        }
+        db
+    }
+
+    fn accounts<'a>(db: &'a rusqlite::Connection, pairs: &[(&str, &str)]) -> Accounts<&'a rusqlite::Connection> {
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let settings = Settings::load(&move |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+            .expect("settings");
+        Accounts::new(db, settings).with_policy(FAST)
+    }
+
+    #[test]
+    fn signup_login_authenticate_logout() {
+        let db = database();
+        let accounts = accounts(&db, &[]);
+        let user = accounts.signup(" Ada@Example.com ", "correct horse", Some("Ada")).expect("signs up");
+        assert_eq!(user.email, "ada@example.com");
+        assert!(uuid::Uuid::parse_str(&user.id).is_ok());
+        let login = accounts.login("ADA@example.com", "correct horse").expect("logs in");
+        assert_eq!(login.expires_in, 3600);
+        assert_eq!(accounts.authenticate(&login.access_token).expect("authenticates"), user);
+        assert_eq!(accounts.authorize(&login.access_token, &user.id).expect("owner"), user);
+        assert_eq!(accounts.authorize(&login.access_token, "someone-else"), Err(AuthError::Forbidden));
+        accounts.logout(&login.access_token).expect("logs out");
+        assert_eq!(accounts.authenticate(&login.access_token), Err(AuthError::InvalidToken));
+        accounts.logout(&login.access_token).expect("logging out twice is harmless");
+    }
+
+    #[test]
+    fn duplicate_signup_is_email_taken_whatever_the_spelling() {
+        let db = database();
+        let accounts = accounts(&db, &[]);
+        accounts.signup("a@b.co", "password-1", None).expect("first");
+        assert_eq!(accounts.signup(" A@B.CO", "password-2", None), Err(AuthError::EmailTaken));
+    }
+
+    #[test]
+    fn unknown_email_and_wrong_password_fail_alike() {
+        let db = database();
+        let accounts = accounts(&db, &[]);
+        accounts.signup("a@b.co", "password-1", None).expect("signs up");
+        assert_eq!(accounts.login("a@b.co", "password-2"), Err(AuthError::InvalidCredentials));
+        assert_eq!(accounts.login("nobody@b.co", "password-1"), Err(AuthError::InvalidCredentials));
+        assert_eq!(accounts.login("not an email", "password-1"), Err(AuthError::InvalidCredentials));
+    }
+
+    #[test]
+    fn sessions_end_at_expiry_even_within_token_leeway() {
+        let db = database();
+        let accounts = accounts(&db, &[("jwt_access_seconds", "1"), ("jwt_leeway_seconds", "30")]);
+        accounts.signup("a@b.co", "password-1", None).expect("signs up");
+        let login = accounts.login("a@b.co", "password-1").expect("logs in");
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+        assert_eq!(accounts.authenticate(&login.access_token), Err(AuthError::TokenExpired));
+    }
+
+    #[test]
+    fn deleted_sessions_and_users_invalidate_tokens() {
+        let db = database();
+        let accounts = accounts(&db, &[]);
+        accounts.signup("a@b.co", "password-1", None).expect("signs up");
+        let login = accounts.login("a@b.co", "password-1").expect("logs in");
+        db.execute("DELETE FROM users", []).expect("deletes");
+        assert_eq!(accounts.authenticate(&login.access_token), Err(AuthError::InvalidToken));
+    }
+
+    #[test]
+    fn login_upgrades_hashes_made_under_another_policy() {
+        let db = database();
+        accounts(&db, &[]).signup("a@b.co", "password-1", None).expect("signs up");
+        let stronger = PasswordPolicy { memory_kib: 512, iterations: 2, parallelism: 1 };
+        let upgraded = accounts(&db, &[]).with_policy(stronger);
+        upgraded.login("a@b.co", "password-1").expect("logs in");
+        let stored: String =
+            db.query_row("SELECT password_hash FROM users", [], |row| row.get(0)).expect("reads");
+        assert!(stored.starts_with("$argon2id$v=19$m=512,t=2,p=1$"), "{stored}");
+        upgraded.login("a@b.co", "password-1").expect("the upgraded hash verifies");
+    }
+}
