@@ -1,0 +1,39 @@
+# itsor: the two commands a newcomer needs are `make dev` (serve on SQLite with local
+# defaults) and `make test` (the whole suite). Every target sets up what it needs.
+
+CARGO ?= cargo
+COMPONENT_PROFILE := component
+
+.PHONY: install build component host migrate dev serve test bench clean
+
+## install: the Rust target for the Wasm component
+install:
+	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+
+## component: the .wasm (wasm32-wasip2, size- and speed-optimised profile)
+component: install
+	$(CARGO) build -p itsor-auth --target wasm32-wasip2 --profile $(COMPONENT_PROFILE)
+
+## host: the `itsor` binary
+host:
+	$(CARGO) build --release -p itsor
+
+## build: component and host
+build: component host
+
+## migrate: apply pending migrations to BACKEND_DATABASE_URL (default ./backend/itsor.db)
+migrate: build
+	$(CARGO) run --release -q -p itsor -- migrate
+
+## dev: serve on http://127.0.0.1:3002 with local defaults (migrations run at start)
+dev: build
+	$(CARGO) run --release -q -p itsor -- serve
+
+serve: dev
+
+## test: unit tests of every crate and the end-to-end suite against the real binary
+test: component
+	$(CARGO) test --release --workspace --exclude itsor-auth
+
+clean:
+	$(CARGO) clean
