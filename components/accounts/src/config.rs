@@ -55,6 +55,7 @@ pub const VARIABLES: &[Variable] = &[
     var("session_cookie_name", Some("itsor_session")),
     var("session_cookie_secure", Some("false")),
     var("session_cookie_samesite", Some("lax")),
+    var("cors_origins", Some("http://localhost:3000")),
 ];
 
 const fn var(name: &'static str, default: Option<&'static str>) -> Variable {
@@ -111,6 +112,8 @@ pub struct Settings {
     pub jwt_issuer: String,
     /// The session cookie.
     pub cookie: CookieSettings,
+    /// Browser origins allowed to call with credentials (exact `scheme://host[:port]`).
+    pub cors_origins: Vec<String>,
 }
 
 impl fmt::Debug for Settings {
@@ -123,6 +126,7 @@ impl fmt::Debug for Settings {
             .field("jwt_leeway_seconds", &self.jwt_leeway_seconds)
             .field("jwt_issuer", &self.jwt_issuer)
             .field("cookie", &self.cookie)
+            .field("cors_origins", &self.cors_origins)
             .finish()
     }
 }
@@ -180,6 +184,7 @@ impl Settings {
             "none" => SameSite::None,
             _ => return Err(invalid("session_cookie_samesite", "must be lax, strict or none")),
         };
+        let cors_origins = parse_origins(&get("cors_origins"))?;
         Ok(Settings {
             backend_env,
             jwt_secret,
@@ -188,6 +193,7 @@ impl Settings {
             jwt_leeway_seconds,
             jwt_issuer,
             cookie: CookieSettings { name, secure, same_site },
+            cors_origins,
         })
     }
 
@@ -216,6 +222,26 @@ fn check_production_secret(secret: &str) -> Result<(), ConfigError> {
     } else {
         Ok(())
     }
+}
+
+/// A comma-separated list of exact origins; `*` is refused because responses carry
+/// credentials.
+fn parse_origins(list: &str) -> Result<Vec<String>, ConfigError> {
+    let mut origins = Vec::new();
+    for origin in list.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        let origin = origin.trim_end_matches('/');
+        let well_formed = origin
+            .split_once("://")
+            .is_some_and(|(scheme, host)| matches!(scheme, "http" | "https") && !host.is_empty() && !host.contains('/'));
+        if origin == "*" {
+            return Err(invalid("cors_origins", "cannot be * (credentials are allowed); list the origins"));
+        }
+        if !well_formed {
+            return Err(invalid("cors_origins", "must list origins like https://app.example.com"));
+        }
+        origins.push(origin.to_owned());
+    }
+    Ok(origins)
 }
 
 fn parse_in_range(value: &str, range: std::ops::RangeInclusive<u32>) -> Option<u32> {
@@ -297,6 +323,17 @@ mod tests {
         let s = load(&[("jwt_access_minutes", "5"), ("jwt_access_seconds", "2")]).expect("loads");
         assert_eq!(s.access_seconds, 2);
         assert_eq!(load(&[("jwt_access_minutes", "5")]).expect("loads").access_seconds, 300);
+    }
+
+    #[test]
+    fn cors_origins_are_an_exact_list() {
+        assert_eq!(load(&[]).expect("loads").cors_origins, ["http://localhost:3000"]);
+        let s = load(&[("cors_origins", " https://a.example , http://localhost:5173/ ")]).expect("loads");
+        assert_eq!(s.cors_origins, ["https://a.example", "http://localhost:5173"]);
+        assert!(load(&[("cors_origins", "")]).expect("loads").cors_origins.is_empty());
+        for bad in ["*", "a.example", "ftp://a.example", "https://a.example/path"] {
+            assert_eq!(load(&[("cors_origins", bad)]).unwrap_err().variable, "cors_origins", "{bad}");
+        }
     }
 
     #[test]

@@ -14,8 +14,10 @@ pub mod input;
 pub mod password;
 mod service;
 pub mod store;
+pub mod tasks;
 pub mod token;
 
 pub use error::AuthError;
 pub use service::{Accounts, Login};
 pub use store::User;
+pub use tasks::{Task, Tasks};

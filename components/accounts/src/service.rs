@@ -46,6 +46,11 @@ impl<D: Database> Accounts<D> {
         self
     }
 
+    /// The tasks of `owner`, who must be authorised already (see [`Accounts::authorize`]).
+    pub fn tasks<'o>(&self, owner: &'o User) -> crate::Tasks<'o, &D> {
+        crate::Tasks::of(self.store.database(), &owner.id)
+    }
+
     /// The settings in force.
     pub fn settings(&self) -> &Settings {
         &self.settings

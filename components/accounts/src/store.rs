@@ -55,6 +55,10 @@ impl<D: Database> Store<D> {
         Store { db }
     }
 
+    pub fn database(&self) -> &D {
+        &self.db
+    }
+
     /// Inserts `user` unless its e-mail is taken; `false` when it was. One statement, so
     /// racing sign-ups of one address cannot both succeed.
     pub fn insert_user(&self, user: &User, password_hash: &str) -> Result<bool, DbError> {

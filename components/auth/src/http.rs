@@ -8,7 +8,7 @@ use crate::bindings::wasi::http::types::{
     Fields, IncomingBody, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
 };
 use crate::bindings::wasi::io::streams::StreamError;
-use crate::platform::accounts;
+use crate::platform::SpinPlatform;
 use crate::Component;
 
 /// The largest chunk `blocking-write-and-flush` accepts.
@@ -17,7 +17,7 @@ const WRITE_CHUNK: usize = 4096;
 impl Guest for Component {
     fn handle(request: IncomingRequest, out: ResponseOutparam) {
         let response = match read(request) {
-            Some(request) => itsor_http::handle(&request, accounts),
+            Some(request) => itsor_http::handle(&request, &SpinPlatform),
             None => itsor_http::ApiError::bad_body("Request could not be read").into_response(),
         };
         write(response, out);

@@ -3,16 +3,32 @@
 
 use std::cell::OnceCell;
 
-use itsor_accounts::config::{Settings, VariableSource};
+use itsor_accounts::config::{ConfigError, Settings, VariableSource};
 use itsor_accounts::db::{Database, DbError, Row, Value};
 use itsor_accounts::{Accounts, AuthError};
+use itsor_http::Platform;
 
 use crate::bindings::fermyon::spin::variables;
 use crate::bindings::spin::sqlite::sqlite;
 
 /// The account logic over the host's default database, under the host's variables.
 pub fn accounts() -> Result<Accounts<SpinDatabase>, AuthError> {
-    Ok(Accounts::new(SpinDatabase::default(), Settings::load(&SpinVariables)?))
+    Ok(Accounts::new(SpinDatabase::default(), SpinPlatform.settings()?))
+}
+
+/// The HTTP adapter's view of the Spin platform.
+pub struct SpinPlatform;
+
+impl Platform for SpinPlatform {
+    type Database = SpinDatabase;
+
+    fn settings(&self) -> Result<Settings, ConfigError> {
+        Settings::load(&SpinVariables)
+    }
+
+    fn database(&self) -> SpinDatabase {
+        SpinDatabase::default()
+    }
 }
 
 /// Reads settings through `fermyon:spin/variables`; an undefined variable takes its default.

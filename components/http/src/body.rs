@@ -48,12 +48,17 @@ impl Fields {
 
     fn form(bytes: &[u8]) -> Result<Fields, ApiError> {
         let text = std::str::from_utf8(bytes).map_err(|_| ApiError::bad_body("Form body is not valid UTF-8"))?;
+        Fields::urlencoded(text)
+    }
+
+    /// The pairs of a query string or form (`a=1&b=x+y`); a repeated key is an error.
+    pub fn urlencoded(text: &str) -> Result<Fields, ApiError> {
         let mut fields = BTreeMap::new();
         for pair in text.split('&').filter(|pair| !pair.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let (key, value) = (percent_decode(key)?, percent_decode(value)?);
             if fields.insert(key.clone(), serde_json::Value::String(value)).is_some() {
-                return Err(ApiError::bad_body(format!("Form field '{key}' appears more than once")));
+                return Err(ApiError::bad_body(format!("Parameter '{key}' appears more than once")));
             }
         }
         Ok(Fields(fields))
@@ -70,6 +75,27 @@ impl Fields {
             None | Some(serde_json::Value::Null) => Ok(None),
             Some(serde_json::Value::String(s)) => Ok(Some(s)),
             Some(_) => Err(AuthError::invalid(name, "must be a string")),
+        }
+    }
+}
+
+impl Fields {
+    /// The optional boolean field `name` (`null` counts as absent).
+    pub fn optional_bool(&self, name: &str) -> Result<Option<bool>, AuthError> {
+        match self.0.get(name) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(AuthError::invalid(name, "must be true or false")),
+        }
+    }
+
+    /// A string field that may be absent (`None`), `null` (`Some(None)`) or a string.
+    pub fn nullable_string(&self, name: &str) -> Result<Option<Option<&str>>, AuthError> {
+        match self.0.get(name) {
+            None => Ok(None),
+            Some(serde_json::Value::Null) => Ok(Some(None)),
+            Some(serde_json::Value::String(s)) => Ok(Some(Some(s))),
+            Some(_) => Err(AuthError::invalid(name, "must be a string or null")),
         }
     }
 }

@@ -1,16 +1,19 @@
 //! itsor's HTTP adapter: a plain [`Request`] in, a plain [`Response`] out.
 //!
-//! It knows routes, JSON and form bodies, cookies, bearer tokens and how every
+//! It knows routes, JSON and form bodies, cookies, bearer tokens, CORS and how every
 //! [`AuthError`](itsor_accounts::AuthError) looks on the wire, and nothing about Wasm: the
-//! component translates `wasi:http` to and from these types, and a native server can serve
-//! the very same adapter. All rules live in `itsor-accounts`.
+//! component translates `wasi:http` to and from these types and supplies a [`Platform`];
+//! a native server can serve the very same adapter. All rules live in `itsor-accounts`.
 
 mod body;
 mod cookie;
+mod cors;
 mod error;
 mod message;
+mod platform;
 mod routes;
 
 pub use error::ApiError;
 pub use message::{Body, Request, Response, MAX_BODY_BYTES};
+pub use platform::Platform;
 pub use routes::handle;

@@ -1,0 +1,282 @@
+//! Per-user tasks: the resource that shows ownership enforcement.
+//!
+//! Every operation takes the authenticated owner's id and scopes its query to it, so a
+//! task of another user is indistinguishable from one that does not exist.
+
+use serde::Serialize;
+
+use crate::clock::Timestamp;
+use crate::db::{Database, Row, Value};
+use crate::AuthError;
+
+/// The longest title, in characters.
+pub const TITLE_MAX_CHARS: usize = 200;
+/// The longest description, in characters.
+pub const DESCRIPTION_MAX_CHARS: usize = 2000;
+/// The largest page of a listing.
+pub const MAX_PAGE: u32 = 100;
+/// The page size when none is asked for.
+pub const DEFAULT_PAGE: u32 = 50;
+
+/// A task as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Task {
+    /// UUIDv7.
+    pub id: String,
+    /// The owner's id.
+    pub user_id: String,
+    /// 1 to 200 characters.
+    pub title: String,
+    /// Up to 2000 characters.
+    pub description: Option<String>,
+    /// Done or not.
+    pub completed: bool,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+    /// RFC 3339 UTC.
+    pub updated_at: String,
+}
+
+/// Which page of a listing, optionally filtered by completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// At most [`MAX_PAGE`].
+    pub limit: u32,
+    /// Tasks skipped.
+    pub offset: u32,
+    /// Only tasks with this completion state.
+    pub completed: Option<bool>,
+}
+
+impl Default for Page {
+    fn default() -> Page {
+        Page { limit: DEFAULT_PAGE, offset: 0, completed: None }
+    }
+}
+
+/// A change to a task; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Patch {
+    /// A new title.
+    pub title: Option<String>,
+    /// A new description (`Some(None)` clears it).
+    pub description: Option<Option<String>>,
+    /// A new completion state.
+    pub completed: Option<bool>,
+}
+
+fn title(raw: &str) -> Result<String, AuthError> {
+    let title = raw.trim();
+    match title.chars().count() {
+        0 => Err(AuthError::invalid("title", "must not be empty")),
+        n if n > TITLE_MAX_CHARS => Err(AuthError::invalid("title", "must be at most 200 characters")),
+        _ => Ok(title.to_owned()),
+    }
+}
+
+fn description(raw: Option<&str>) -> Result<Option<String>, AuthError> {
+    match raw {
+        Some(text) if text.chars().count() > DESCRIPTION_MAX_CHARS => {
+            Err(AuthError::invalid("description", "must be at most 2000 characters"))
+        }
+        other => Ok(other.map(str::to_owned)),
+    }
+}
+
+impl Page {
+    /// Checks the bounds.
+    pub fn validated(self) -> Result<Page, AuthError> {
+        if (1..=MAX_PAGE).contains(&self.limit) {
+            Ok(self)
+        } else {
+            Err(AuthError::invalid("limit", "must be from 1 to 100"))
+        }
+    }
+}
+
+const COLUMNS: &str = "id, user_id, title, description, completed, created_at, updated_at";
+
+fn task_from(row: &Row) -> Result<Task, AuthError> {
+    Ok(Task {
+        id: row.text(0)?,
+        user_id: row.text(1)?,
+        title: row.text(2)?,
+        description: row.opt_text(3)?,
+        completed: row.integer(4)? != 0,
+        created_at: row.text(5)?,
+        updated_at: row.text(6)?,
+    })
+}
+
+/// The tasks of one owner.
+pub struct Tasks<'o, D> {
+    db: D,
+    owner: &'o str,
+}
+
+impl<'o, D: Database> Tasks<'o, D> {
+    /// Tasks of `owner`, who must already be authenticated and authorised.
+    pub fn of(db: D, owner: &'o str) -> Tasks<'o, D> {
+        Tasks { db, owner }
+    }
+
+    /// Newest first.
+    pub fn list(&self, page: Page) -> Result<Vec<Task>, AuthError> {
+        let page = page.validated()?;
+        let (filter, mut params) = match page.completed {
+            Some(done) => (" AND completed = ?", vec![Value::from(self.owner), Value::from(done)]),
+            None => ("", vec![Value::from(self.owner)]),
+        };
+        params.extend([Value::Integer(i64::from(page.limit)), Value::Integer(i64::from(page.offset))]);
+        let sql = format!(
+            "SELECT {COLUMNS} FROM tasks WHERE user_id = ?{filter} \
+             ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+        );
+        self.db.query(&sql, &params)?.iter().map(task_from).collect()
+    }
+
+    /// Creates a task.
+    pub fn create(&self, raw_title: &str, raw_description: Option<&str>) -> Result<Task, AuthError> {
+        let now = Timestamp::now().to_rfc3339();
+        let task = Task {
+            id: uuid::Uuid::now_v7().to_string(),
+            user_id: self.owner.to_owned(),
+            title: title(raw_title)?,
+            description: description(raw_description)?,
+            completed: false,
+            created_at: now.clone(),
+            updated_at: now,
+        };
+        self.db.query(
+            &format!("INSERT INTO tasks ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+            &[
+                task.id.as_str().into(),
+                task.user_id.as_str().into(),
+                task.title.as_str().into(),
+                task.description.as_deref().into(),
+                task.completed.into(),
+                task.created_at.as_str().into(),
+                task.updated_at.as_str().into(),
+            ],
+        )?;
+        Ok(task)
+    }
+
+    /// One task, or [`AuthError::NotFound`] when the owner has no such task.
+    pub fn get(&self, id: &str) -> Result<Task, AuthError> {
+        let rows = self.db.query(
+            &format!("SELECT {COLUMNS} FROM tasks WHERE id = ? AND user_id = ?"),
+            &[id.into(), self.owner.into()],
+        )?;
+        rows.first().map(task_from).unwrap_or(Err(AuthError::NotFound))
+    }
+
+    /// Applies `patch` (validated first) and returns the task as stored.
+    pub fn update(&self, id: &str, patch: Patch) -> Result<Task, AuthError> {
+        let title = patch.title.as_deref().map(title).transpose()?;
+        let description = patch.description.map(|d| description(d.as_deref())).transpose()?;
+        let current = self.get(id)?;
+        if title.is_none() && description.is_none() && patch.completed.is_none() {
+            return Ok(current);
+        }
+        let rows = self.db.query(
+            &format!(
+                "UPDATE tasks SET title = ?, description = ?, completed = ?, updated_at = ? \
+                 WHERE id = ? AND user_id = ? RETURNING {COLUMNS}"
+            ),
+            &[
+                title.unwrap_or(current.title).into(),
+                description.unwrap_or(current.description).as_deref().into(),
+                patch.completed.unwrap_or(current.completed).into(),
+                Timestamp::now().to_rfc3339().into(),
+                id.into(),
+                self.owner.into(),
+            ],
+        )?;
+        rows.first().map(task_from).unwrap_or(Err(AuthError::NotFound))
+    }
+
+    /// Deletes a task.
+    pub fn delete(&self, id: &str) -> Result<(), AuthError> {
+        let rows = self
+            .db
+            .query("DELETE FROM tasks WHERE id = ? AND user_id = ? RETURNING id", &[id.into(), self.owner.into()])?;
+        if rows.is_empty() { Err(AuthError::NotFound) } else { Ok(()) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn database() -> rusqlite::Connection {
+        let db = rusqlite::Connection::open_in_memory().expect("opens");
+        for migration in [
+            include_str!("../../../migrations/0001_users.sql"),
+            include_str!("../../../migrations/0002_sessions.sql"),
+            include_str!("../../../migrations/0003_tasks.sql"),
+        ] {
+            db.execute_batch(migration).expect("migrates");
+        }
+        for id in ["alice", "bob"] {
+            db.execute(
+                "INSERT INTO users (id, email, password_hash, name, created_at, updated_at) \
+                 VALUES (?1, ?1 || '@x.co', 'h', NULL, 't', 't')",
+                [id],
+            )
+            .expect("user");
+        }
+        db
+    }
+
+    #[test]
+    fn owners_see_only_their_tasks_newest_first() {
+        let db = database();
+        let alice = Tasks::of(&db, "alice");
+        let first = alice.create("first", None).expect("creates");
+        let second = alice.create(" second ", Some("details")).expect("creates");
+        assert_eq!(second.title, "second");
+        let listed: Vec<String> = alice.list(Page::default()).expect("lists").into_iter().map(|t| t.id).collect();
+        assert_eq!(listed, [second.id.clone(), first.id.clone()]);
+        let bob = Tasks::of(&db, "bob");
+        assert_eq!(bob.get(&first.id), Err(AuthError::NotFound));
+        assert_eq!(bob.update(&first.id, Patch { completed: Some(true), ..Patch::default() }), Err(AuthError::NotFound));
+        assert_eq!(bob.delete(&first.id), Err(AuthError::NotFound));
+        assert!(bob.list(Page::default()).expect("lists").is_empty());
+    }
+
+    #[test]
+    fn pages_filter_and_bounds() {
+        let db = database();
+        let alice = Tasks::of(&db, "alice");
+        for n in 0..5 {
+            let task = alice.create(&format!("t{n}"), None).expect("creates");
+            if n % 2 == 0 {
+                alice.update(&task.id, Patch { completed: Some(true), ..Patch::default() }).expect("updates");
+            }
+        }
+        let page = |limit, offset, completed| alice.list(Page { limit, offset, completed });
+        assert_eq!(page(2, 0, None).expect("lists").len(), 2);
+        assert_eq!(page(2, 4, None).expect("lists").len(), 1);
+        assert_eq!(page(100, 0, Some(true)).expect("lists").len(), 3);
+        assert_eq!(page(100, 0, Some(false)).expect("lists").len(), 2);
+        assert_eq!(page(0, 0, None), Err(AuthError::invalid("limit", "must be from 1 to 100")));
+        assert!(page(101, 0, None).is_err());
+    }
+
+    #[test]
+    fn patches_validate_and_clear() {
+        let db = database();
+        let alice = Tasks::of(&db, "alice");
+        let task = alice.create("t", Some("d")).expect("creates");
+        let cleared = alice.update(&task.id, Patch { description: Some(None), ..Patch::default() }).expect("updates");
+        assert_eq!(cleared.description, None);
+        assert_eq!(cleared.title, "t");
+        let too_long = Patch { title: Some("x".repeat(201)), ..Patch::default() };
+        assert!(matches!(alice.update(&task.id, too_long), Err(AuthError::InvalidInput { field, .. }) if field == "title"));
+        assert!(matches!(alice.create("", None), Err(AuthError::InvalidInput { field, .. }) if field == "title"));
+        assert!(alice.create("t", Some(&"d".repeat(2001))).is_err());
+        alice.delete(&task.id).expect("deletes");
+        assert_eq!(alice.get(&task.id), Err(AuthError::NotFound));
+    }
+}

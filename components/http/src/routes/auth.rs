@@ -1,0 +1,104 @@
+//! Sign-up, login, "who am I" and logout, in both surfaces' shapes.
+
+use itsor_accounts::db::Database;
+use itsor_accounts::{Accounts, AuthError, Login, User};
+use serde_json::json;
+
+use super::presented_token;
+use crate::body::{Accept, Fields};
+use crate::{cookie, ApiError, Request, Response};
+
+fn register<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<User, ApiError> {
+    let fields = Fields::read(request, Accept::Json)?;
+    Ok(accounts.signup(fields.string("email")?, fields.string("password")?, fields.optional_string("name")?)?)
+}
+
+/// `POST /auth/signup` → `201` with the whole user.
+pub fn signup<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<Response, ApiError> {
+    Ok(Response::json(201, &user_json(&register(request, accounts)?)))
+}
+
+/// `POST /api/auth/signup` → `201` `{id, email, name, created_at}`.
+pub fn api_signup<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<Response, ApiError> {
+    let user = register(request, accounts)?;
+    let body = json!({ "id": user.id, "email": user.email, "name": user.name, "created_at": user.created_at });
+    Ok(Response::json(201, &body))
+}
+
+/// Logs in from JSON `{email, password}` or, where forms are accepted, the OAuth2 password
+/// form `username=...&password=...`.
+fn log_in<D: Database>(request: &Request, accounts: &Accounts<D>, accept: Accept) -> Result<Login, ApiError> {
+    let fields = Fields::read(request, accept)?;
+    let email = match fields.optional_string("email")? {
+        Some(email) => email,
+        None => fields.optional_string("username")?.ok_or_else(|| AuthError::invalid("email", "field required"))?,
+    };
+    Ok(accounts.login(email, fields.string("password")?)?)
+}
+
+fn with_session_cookie<D: Database>(response: Response, accounts: &Accounts<D>, login: &Login) -> Response {
+    let set_cookie = cookie::set(&accounts.settings().cookie, &login.access_token, login.expires_in);
+    response.with_header("set-cookie", set_cookie)
+}
+
+/// `POST /auth/token` → `200` `{access_token, token_type, expires_in, expires_at}` + cookie.
+pub fn token<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<Response, ApiError> {
+    let login = log_in(request, accounts, Accept::JsonOrForm)?;
+    let body = json!({
+        "access_token": login.access_token,
+        "token_type": "bearer",
+        "expires_in": login.expires_in,
+        "expires_at": login.expires_at,
+    });
+    Ok(with_session_cookie(Response::json(200, &body), accounts, &login))
+}
+
+/// `POST /api/auth/signin` → `200` `{user: {id, email, name}, token, expires_at}` + cookie.
+pub fn api_signin<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<Response, ApiError> {
+    let login = log_in(request, accounts, Accept::Json)?;
+    let body = json!({
+        "user": { "id": login.user.id, "email": login.user.email, "name": login.user.name },
+        "token": login.access_token,
+        "expires_at": login.expires_at,
+    });
+    Ok(with_session_cookie(Response::json(200, &body), accounts, &login))
+}
+
+/// `GET /auth/me` and `/api/auth/me` → `200` with the whole user.
+pub fn me<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<Response, ApiError> {
+    let token = presented_token(request, accounts.settings()).ok_or(AuthError::InvalidToken)?;
+    Ok(Response::json(200, &user_json(&accounts.authenticate(token)?)))
+}
+
+/// Revokes the presented session, if any, and always clears the cookie: logging out twice,
+/// or with a token that is no longer valid, is harmless.
+fn end_session<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<String, ApiError> {
+    if let Some(token) = presented_token(request, accounts.settings()) {
+        match accounts.logout(token) {
+            Ok(()) | Err(AuthError::InvalidToken | AuthError::TokenExpired) => {}
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok(cookie::clear(&accounts.settings().cookie))
+}
+
+/// `POST /auth/logout` → `204`.
+pub fn logout<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<Response, ApiError> {
+    Ok(Response::empty(204).with_header("set-cookie", end_session(request, accounts)?))
+}
+
+/// `POST /api/auth/signout` (alias `/api/auth/logout`) → `200` `{"success": true}`.
+pub fn api_signout<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<Response, ApiError> {
+    let clear = end_session(request, accounts)?;
+    Ok(Response::json(200, &json!({ "success": true })).with_header("set-cookie", clear))
+}
+
+fn user_json(user: &User) -> serde_json::Value {
+    json!({
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "created_at": user.created_at,
+        "updated_at": user.updated_at,
+    })
+}
