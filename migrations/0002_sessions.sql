@@ -1,6 +1,6 @@
 -- Server-side sessions: every access token names one by its `sid` claim, so logout can
 -- revoke a token before it expires.
-CREATE TABLE sessions (
+CREATE TABLE IF NOT EXISTS sessions (
     id         TEXT PRIMARY KEY NOT NULL,
     user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     created_at TEXT NOT NULL,
@@ -8,4 +8,4 @@ CREATE TABLE sessions (
     revoked_at TEXT
 );
 
-CREATE INDEX idx_sessions_user_id ON sessions (user_id);
+CREATE INDEX IF NOT EXISTS idx_sessions_user_id ON sessions (user_id);

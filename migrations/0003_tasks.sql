@@ -1,6 +1,6 @@
 -- Per-user tasks: the resource the /api surface uses to show ownership enforcement.
 -- Ids are UUIDv7 (time-ordered), so `created_at DESC, id DESC` is a stable newest-first order.
-CREATE TABLE tasks (
+CREATE TABLE IF NOT EXISTS tasks (
     id          TEXT PRIMARY KEY NOT NULL,
     user_id     TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     title       TEXT NOT NULL,
@@ -10,4 +10,4 @@ CREATE TABLE tasks (
     updated_at  TEXT NOT NULL
 );
 
-CREATE INDEX idx_tasks_user_id ON tasks (user_id, created_at);
+CREATE INDEX IF NOT EXISTS idx_tasks_user_id ON tasks (user_id, created_at);

@@ -159,7 +159,8 @@ impl Settings {
             .trim()
             .parse::<Algorithm>()
             .map_err(|_| invalid("jwt_algorithm", "must be one of HS256, HS384, HS512"))?;
-        let access_seconds = match source.get("jwt_access_seconds") {
+        // Spin requires a default for every variable, so an empty value also means unset.
+        let access_seconds = match source.get("jwt_access_seconds").filter(|s| !s.trim().is_empty()) {
             Some(seconds) => parse_in_range(&seconds, 1..=MAX_ACCESS_SECONDS)
                 .ok_or_else(|| invalid("jwt_access_seconds", "must be a whole number from 1 to 2592000"))?,
             None => parse_in_range(&get("jwt_access_minutes"), 1..=MAX_ACCESS_SECONDS / 60)
@@ -323,6 +324,8 @@ mod tests {
         let s = load(&[("jwt_access_minutes", "5"), ("jwt_access_seconds", "2")]).expect("loads");
         assert_eq!(s.access_seconds, 2);
         assert_eq!(load(&[("jwt_access_minutes", "5")]).expect("loads").access_seconds, 300);
+        let empty = load(&[("jwt_access_minutes", "5"), ("jwt_access_seconds", "")]).expect("loads");
+        assert_eq!(empty.access_seconds, 300);
     }
 
     #[test]
