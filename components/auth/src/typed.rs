@@ -3,7 +3,7 @@
 use itsor_accounts::{AuthError, Login, User};
 
 use crate::bindings::exports::itsor::auth::accounts::Guest;
-use crate::bindings::itsor::auth::types as wit;
+use crate::bindings::exports::itsor::auth::accounts as wit;
 use crate::platform::accounts;
 use crate::Component;
 
@@ -64,9 +64,11 @@ impl From<AuthError> for wit::Error {
             AuthError::Forbidden => wit::Error::Forbidden,
             AuthError::NotFound => wit::Error::NotFound,
             AuthError::RateLimited { retry_after } => wit::Error::RateLimited(retry_after),
-            // Embedders get the same caller-safe text as HTTP clients.
-            err @ AuthError::Misconfigured(_) => wit::Error::Misconfigured(err.detail()),
-            err @ AuthError::Internal(_) => wit::Error::Internal(err.detail()),
+            // The embedder is the operator: it gets the setting's name or the storage fault
+            // (never a secret: neither message ever carries one), where HTTP clients get a
+            // generic detail.
+            AuthError::Misconfigured(message) => wit::Error::Misconfigured(message),
+            AuthError::Internal(message) => wit::Error::Internal(message),
         }
     }
 }
