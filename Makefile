@@ -4,7 +4,7 @@
 CARGO ?= cargo
 COMPONENT_PROFILE := component
 
-.PHONY: install build component host migrate dev serve test bench clean
+.PHONY: install build component host migrate dev serve test test-embeddings bench clean
 
 ## install: the Rust target for the Wasm component
 install:
@@ -31,9 +31,16 @@ dev: build
 
 serve: dev
 
-## test: unit tests of every crate and the end-to-end suite against the real binary
+## test: unit tests of every crate, the end-to-end suite against the real binary, and the
+## embeddings of the same .wasm from JavaScript (jco) and Python (wasmtime-py)
 test: component
 	$(CARGO) test --release --workspace --exclude itsor-auth
+	$(MAKE) test-embeddings
+
+test-embeddings: component
+	npm --prefix tests/js ci --no-audit --no-fund
+	npm --prefix tests/js test
+	tests/python/run.sh
 
 clean:
 	$(CARGO) clean
