@@ -68,8 +68,12 @@ fn read_body(body: IncomingBody) -> Option<Body> {
 }
 
 fn write(response: Response, out: ResponseOutparam) {
-    let headers: Vec<(String, Vec<u8>)> =
+    let mut headers: Vec<(String, Vec<u8>)> =
         response.headers.into_iter().map(|(name, value)| (name, value.into_bytes())).collect();
+    if !response.body.is_empty() {
+        // A known length lets the host send `Content-Length` instead of chunked encoding.
+        headers.push(("content-length".to_owned(), response.body.len().to_string().into_bytes()));
+    }
     let Ok(fields) = Fields::from_list(&headers) else {
         return write(itsor_http::ApiError::from(itsor_accounts::AuthError::Internal(String::new())).into_response(), out);
     };
