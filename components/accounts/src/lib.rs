@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 mod error;
 pub mod input;
+pub mod limits;
 pub mod password;
 mod service;
 pub mod store;

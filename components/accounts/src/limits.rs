@@ -1,0 +1,164 @@
+//! Rate limits: fixed-window counters in the shared database.
+//!
+//! A [`Limit`] allows `max` hits per `window` seconds in one bucket. Counting is one
+//! atomic upsert, so concurrent requests (and several hosts on one database) cannot race
+//! past the limit; counters survive restarts. Callers check limits before any password
+//! hashing, so a flood costs the server almost nothing.
+
+use crate::clock::Timestamp;
+use crate::db::{Database, Value};
+use crate::AuthError;
+
+/// At most `max` hits per `window_seconds` in one bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// Hits allowed per window; 0 disables the limit.
+    pub max: u32,
+    /// Window length in seconds.
+    pub window_seconds: u32,
+}
+
+/// What is being limited, and for whom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bucket<'a> {
+    /// Sign-up, login and password-change requests from one client address.
+    AuthRequests {
+        /// The client's address.
+        client: &'a str,
+    },
+    /// Failed logins (and failed current-password checks) against one account.
+    LoginFailures {
+        /// The normalised e-mail address.
+        account: &'a str,
+    },
+}
+
+impl Bucket<'_> {
+    fn key(self) -> String {
+        match self {
+            Bucket::AuthRequests { client } => format!("auth-requests:client:{client}"),
+            Bucket::LoginFailures { account } => format!("login-failures:account:{account}"),
+        }
+    }
+}
+
+/// The rate limiter over a database.
+pub struct Limiter<D> {
+    db: D,
+}
+
+impl<D: Database> Limiter<D> {
+    /// A limiter keeping its counters in `db`.
+    pub fn new(db: D) -> Limiter<D> {
+        Limiter { db }
+    }
+
+    /// Counts one hit in `bucket` and fails with [`AuthError::RateLimited`] once the window
+    /// holds more than `limit.max` hits.
+    pub fn hit(&self, bucket: Bucket<'_>, limit: Limit) -> Result<(), AuthError> {
+        if limit.max == 0 {
+            return Ok(());
+        }
+        let (hits, window_start) = self.count(bucket, limit, 1)?;
+        if hits > i64::from(limit.max) { Err(rate_limited(window_start, limit)) } else { Ok(()) }
+    }
+
+    /// Fails with [`AuthError::RateLimited`] if `bucket` is already full, without counting.
+    pub fn check(&self, bucket: Bucket<'_>, limit: Limit) -> Result<(), AuthError> {
+        if limit.max == 0 {
+            return Ok(());
+        }
+        let (hits, window_start) = self.count(bucket, limit, 0)?;
+        if hits >= i64::from(limit.max) { Err(rate_limited(window_start, limit)) } else { Ok(()) }
+    }
+
+    /// Forgets `bucket` (after a successful login, its failures no longer count).
+    pub fn clear(&self, bucket: Bucket<'_>) -> Result<(), AuthError> {
+        self.db.query("DELETE FROM rate_limits WHERE bucket = ?", &[bucket.key().into()])?;
+        Ok(())
+    }
+
+    /// Adds `add` hits (0: just reads) and returns the window's hits and start.
+    fn count(&self, bucket: Bucket<'_>, limit: Limit, add: i64) -> Result<(i64, i64), AuthError> {
+        let now = Timestamp::now().unix();
+        let expired_before = now - i64::from(limit.window_seconds);
+        let rows = self.db.query(
+            "INSERT INTO rate_limits (bucket, window_start, hits) VALUES (?, ?, ?) \
+             ON CONFLICT (bucket) DO UPDATE SET \
+               hits = CASE WHEN rate_limits.window_start <= ? THEN excluded.hits ELSE rate_limits.hits + excluded.hits END, \
+               window_start = CASE WHEN rate_limits.window_start <= ? THEN excluded.window_start ELSE rate_limits.window_start END \
+             RETURNING hits, window_start",
+            &[bucket.key().into(), Value::Integer(now), Value::Integer(add), Value::Integer(expired_before), Value::Integer(expired_before)],
+        )?;
+        let row = rows.first().ok_or_else(|| AuthError::Internal("rate limit upsert returned no row".into()))?;
+        Ok((row.integer(0)?, row.integer(1)?))
+    }
+}
+
+fn rate_limited(window_start: i64, limit: Limit) -> AuthError {
+    let ends = window_start + i64::from(limit.window_seconds);
+    let retry_after = (ends - Timestamp::now().unix()).clamp(1, i64::from(limit.window_seconds));
+    AuthError::RateLimited { retry_after: u32::try_from(retry_after).unwrap_or(limit.window_seconds) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> rusqlite::Connection {
+        let db = rusqlite::Connection::open_in_memory().expect("opens");
+        db.execute_batch(include_str!("../../../migrations/0004_rate_limits.sql")).expect("migrates");
+        db
+    }
+
+    #[test]
+    fn allows_max_hits_per_window_then_says_when_to_retry() {
+        let db = db();
+        let limiter = Limiter::new(&db);
+        let limit = Limit { max: 3, window_seconds: 60 };
+        let bucket = Bucket::AuthRequests { client: "10.0.0.1" };
+        for _ in 0..3 {
+            limiter.hit(bucket, limit).expect("within the limit");
+        }
+        match limiter.hit(bucket, limit) {
+            Err(AuthError::RateLimited { retry_after }) => assert!((1..=60).contains(&retry_after)),
+            other => panic!("{other:?}"),
+        }
+        limiter.hit(Bucket::AuthRequests { client: "10.0.0.2" }, limit).expect("other clients are separate");
+    }
+
+    #[test]
+    fn check_does_not_count_and_clear_forgets() {
+        let db = db();
+        let limiter = Limiter::new(&db);
+        let limit = Limit { max: 2, window_seconds: 900 };
+        let bucket = Bucket::LoginFailures { account: "a@b.co" };
+        limiter.check(bucket, limit).expect("empty");
+        limiter.hit(bucket, limit).expect("1");
+        limiter.hit(bucket, limit).expect("2");
+        assert!(matches!(limiter.check(bucket, limit), Err(AuthError::RateLimited { .. })));
+        limiter.clear(bucket).expect("clears");
+        limiter.check(bucket, limit).expect("cleared");
+    }
+
+    #[test]
+    fn windows_expire() {
+        let db = db();
+        let limiter = Limiter::new(&db);
+        let limit = Limit { max: 1, window_seconds: 1 };
+        let bucket = Bucket::AuthRequests { client: "c" };
+        limiter.hit(bucket, limit).expect("1");
+        assert!(limiter.hit(bucket, limit).is_err());
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+        limiter.hit(bucket, limit).expect("a new window");
+    }
+
+    #[test]
+    fn zero_disables() {
+        let db = db();
+        let limiter = Limiter::new(&db);
+        for _ in 0..10 {
+            limiter.hit(Bucket::AuthRequests { client: "c" }, Limit { max: 0, window_seconds: 60 }).expect("off");
+        }
+    }
+}
