@@ -20,7 +20,10 @@ pub enum Accept {
 
 /// The top-level members of a JSON object body, or the pairs of a form.
 #[derive(Debug, Default)]
-pub struct Fields(BTreeMap<String, serde_json::Value>);
+pub struct Fields {
+    members: BTreeMap<String, serde_json::Value>,
+    form: bool,
+}
 
 impl Fields {
     /// Reads `request`'s body as `accept` allows.
@@ -42,7 +45,7 @@ impl Fields {
 
     fn json(bytes: &[u8]) -> Result<Fields, ApiError> {
         serde_json::from_slice::<StrictObject>(bytes)
-            .map(|object| Fields(object.0))
+            .map(|object| Fields { members: object.0, form: false })
             .map_err(|e| ApiError::bad_body(json_problem(&e)))
     }
 
@@ -61,7 +64,12 @@ impl Fields {
                 return Err(ApiError::bad_body(format!("Parameter '{key}' appears more than once")));
             }
         }
-        Ok(Fields(fields))
+        Ok(Fields { members: fields, form: true })
+    }
+
+    /// Whether the fields came from a URL-encoded form (or query) rather than JSON.
+    pub fn is_form(&self) -> bool {
+        self.form
     }
 
     /// The required string field `name`.
@@ -71,7 +79,7 @@ impl Fields {
 
     /// The optional string field `name` (`null` counts as absent).
     pub fn optional_string(&self, name: &str) -> Result<Option<&str>, AuthError> {
-        match self.0.get(name) {
+        match self.members.get(name) {
             None | Some(serde_json::Value::Null) => Ok(None),
             Some(serde_json::Value::String(s)) => Ok(Some(s)),
             Some(_) => Err(AuthError::invalid(name, "must be a string")),
@@ -82,7 +90,7 @@ impl Fields {
 impl Fields {
     /// The optional boolean field `name` (`null` counts as absent).
     pub fn optional_bool(&self, name: &str) -> Result<Option<bool>, AuthError> {
-        match self.0.get(name) {
+        match self.members.get(name) {
             None | Some(serde_json::Value::Null) => Ok(None),
             Some(serde_json::Value::Bool(b)) => Ok(Some(*b)),
             Some(_) => Err(AuthError::invalid(name, "must be true or false")),
@@ -91,7 +99,7 @@ impl Fields {
 
     /// A string field that may be absent (`None`), `null` (`Some(None)`) or a string.
     pub fn nullable_string(&self, name: &str) -> Result<Option<Option<&str>>, AuthError> {
-        match self.0.get(name) {
+        match self.members.get(name) {
             None => Ok(None),
             Some(serde_json::Value::Null) => Ok(Some(None)),
             Some(serde_json::Value::String(s)) => Ok(Some(Some(s))),

@@ -29,9 +29,12 @@ pub fn api_signup<D: Database>(request: &Request, accounts: &Accounts<D>) -> Res
 /// form `username=...&password=...`.
 fn log_in<D: Database>(request: &Request, accounts: &Accounts<D>, accept: Accept) -> Result<Login, ApiError> {
     let fields = Fields::read(request, accept)?;
+    // OAuth2's password form calls the e-mail `username`; JSON bodies call it `email`.
     let email = match fields.optional_string("email")? {
         Some(email) => email,
-        None => fields.optional_string("username")?.ok_or_else(|| AuthError::invalid("email", "field required"))?,
+        None => fields.optional_string("username")?.ok_or_else(|| {
+            AuthError::invalid(if fields.is_form() { "username" } else { "email" }, "field required")
+        })?,
     };
     Ok(accounts.login(email, fields.string("password")?)?)
 }
