@@ -1,0 +1,46 @@
+//! Embeds the SQL migrations of `../migrations` into the binary.
+//!
+//! Writes `$OUT_DIR/migrations.rs`: a slice expression of `(name, sql)` pairs, one per
+//! `*.sql` file, sorted by file name, each SQL text pulled in with `include_str!` so the
+//! binary needs no files at run time. Names are checked at run time (and by a unit test) in
+//! `src/migrate.rs`; this script only lists files. Cargo re-runs it whenever anything in the
+//! folder changes.
+
+use std::error::Error;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let manifest_dir =
+        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").ok_or("CARGO_MANIFEST_DIR unset")?);
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").ok_or("OUT_DIR unset")?);
+    let dir = manifest_dir.join("..").join("migrations");
+    println!("cargo:rerun-if-changed=../migrations");
+
+    let mut files = Vec::new();
+    if dir.is_dir() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|ext| ext == "sql") && path.is_file() {
+                let name = path
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .ok_or_else(|| format!("migration file name is not UTF-8: {}", path.display()))?
+                    .to_owned();
+                files.push((name, path.canonicalize()?));
+            }
+        }
+    }
+    files.sort();
+
+    let mut code = String::from("&[\n");
+    for (name, path) in &files {
+        let path = path
+            .to_str()
+            .ok_or_else(|| format!("path is not UTF-8: {}", path.display()))?;
+        writeln!(code, "    ({name:?}, include_str!({path:?})),")?;
+    }
+    code.push(']');
+    std::fs::write(out_dir.join("migrations.rs"), code)?;
+    Ok(())
+}

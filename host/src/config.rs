@@ -1,0 +1,574 @@
+//! Configuration: one snapshot of the environment, resolved into typed settings.
+//!
+//! # Design
+//!
+//! Everything `itsor` is told comes from three places, in decreasing priority:
+//!
+//! 1. command-line flags (`--host`, `--port`, `--database-url`, `--component`);
+//! 2. the process environment;
+//! 3. a `.env` file in the working directory (read with `dotenvy`, never searched for in
+//!    parent directories, and never written back into the process environment).
+//!
+//! [`Environment`] merges 2 and 3 once, at start-up, into an immutable map; every later
+//! decision reads that map, so nothing consults the real environment while requests are
+//! served, and the resolution functions below are pure and unit-tested.
+//!
+//! Two kinds of settings are resolved here:
+//!
+//! * **Host settings** ([`ServeConfig`]): where to listen, which database file, which
+//!   component, where to cache compiled code.
+//! * **Component variables** ([`ComponentVariables`]): for every entry of
+//!   [`itsor_accounts::config::VARIABLES`], the environment variable named by its upper-case
+//!   form (`jwt_secret` ← `JWT_SECRET`). Unset variables are simply absent, so the component
+//!   applies its own defaults. The host validates the same snapshot with
+//!   [`itsor_accounts::config::Settings::load`] before serving ([`ComponentVariables::validate`]),
+//!   so an unsafe deployment is refused at start-up with the offending *environment variable*
+//!   named, and never its value.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use itsor_accounts::config::{Settings, VARIABLES, VariableSource};
+
+/// Default of `BACKEND_DATABASE_URL`.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite:///./backend/itsor.db";
+/// Default of `HOST`.
+pub const DEFAULT_HOST: &str = "127.0.0.1";
+/// Default of `PORT`.
+pub const DEFAULT_PORT: u16 = 3002;
+
+/// Environment variable: the database URL.
+pub const ENV_DATABASE_URL: &str = "BACKEND_DATABASE_URL";
+/// Environment variable: the listen address.
+pub const ENV_HOST: &str = "HOST";
+/// Environment variable: the listen port.
+pub const ENV_PORT: &str = "PORT";
+/// Environment variable: the path of the component `.wasm`.
+pub const ENV_COMPONENT: &str = "ITSOR_COMPONENT";
+/// Environment variable: where compiled components are cached.
+pub const ENV_CACHE_DIR: &str = "ITSOR_CACHE_DIR";
+
+/// The only URL scheme `BACKEND_DATABASE_URL` accepts.
+const SQLITE_SCHEME: &str = "sqlite:///";
+
+/// A configuration problem that stops `itsor` before it serves anything.
+///
+/// Messages name environment variables and flags, never the value of a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// `BACKEND_DATABASE_URL` is not a `sqlite:///` URL. Only the URL's scheme is kept:
+    /// other URLs may carry credentials.
+    #[error(
+        "{ENV_DATABASE_URL} must look like sqlite:///./relative/path.db or sqlite:////absolute/path.db (got a {0} URL)"
+    )]
+    DatabaseUrl(String),
+    /// `PORT` is not a port number.
+    #[error("{ENV_PORT} must be a port number from 0 to 65535 (got {0:?})")]
+    Port(String),
+    /// `HOST` is empty.
+    #[error("{ENV_HOST} must not be empty")]
+    Host,
+    /// The `.env` file exists but cannot be read or parsed.
+    #[error("cannot read {path}: {message}")]
+    DotEnv {
+        /// The file.
+        path: String,
+        /// What went wrong (dotenvy's message; it quotes the offending line number).
+        message: String,
+    },
+    /// A component variable fails the account crate's validation.
+    #[error("refusing to start: {env_var} {problem}")]
+    Refused {
+        /// The upper-case environment variable to fix.
+        env_var: String,
+        /// What is wrong with it (never its value when it is secret).
+        problem: String,
+    },
+}
+
+/// The merged environment: process variables over the `.env` file, read once.
+#[derive(Clone, Default)]
+pub struct Environment {
+    vars: HashMap<String, String>,
+}
+
+impl fmt::Debug for Environment {
+    // Values may be secrets: show names only.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<&str> = self.vars.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        f.debug_struct("Environment")
+            .field("names", &names)
+            .finish()
+    }
+}
+
+impl Environment {
+    /// Reads the process environment and, if it exists, the `.env` file at `dotenv`.
+    ///
+    /// Process variables win over the file. Variables whose name or value is not UTF-8 are
+    /// ignored.
+    pub fn load(dotenv: &Path) -> Result<Environment, ConfigError> {
+        let mut vars = HashMap::new();
+        match dotenvy::from_path_iter(dotenv) {
+            Ok(iter) => {
+                for item in iter {
+                    let (key, value) = item.map_err(|e| dotenv_error(dotenv, &e))?;
+                    vars.insert(key, value);
+                }
+            }
+            Err(e) if e.not_found() => {}
+            Err(e) => return Err(dotenv_error(dotenv, &e)),
+        }
+        for (key, value) in std::env::vars_os() {
+            if let (Ok(key), Ok(value)) = (key.into_string(), value.into_string()) {
+                vars.insert(key, value);
+            }
+        }
+        Ok(Environment { vars })
+    }
+
+    /// An environment made of exactly these pairs.
+    #[cfg(test)]
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Environment {
+        Environment {
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+
+    /// The value of `name`, if set (possibly empty).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
+    /// The value of `name`, treating an empty value as unset.
+    fn non_empty(&self, name: &str) -> Option<&str> {
+        self.get(name).filter(|v| !v.is_empty())
+    }
+}
+
+fn dotenv_error(path: &Path, error: &dotenvy::Error) -> ConfigError {
+    // dotenvy's parse errors quote the line number, not the value; I/O errors name the OS error.
+    let message = match error {
+        dotenvy::Error::LineParse(_, index) => format!("syntax error at character {index}"),
+        other => other.to_string(),
+    };
+    ConfigError::DotEnv {
+        path: path.display().to_string(),
+        message,
+    }
+}
+
+/// The environment variable that sets component variable `name`: its upper-case form.
+pub fn env_var_for(name: &str) -> String {
+    name.to_ascii_uppercase()
+}
+
+/// Turns a `sqlite:///` URL into the path of the database file.
+///
+/// `sqlite:///./backend/itsor.db` is the relative path `./backend/itsor.db`;
+/// `sqlite:////abs/x.db` is the absolute path `/abs/x.db`. A bare `sqlite:///x.db` is the
+/// relative path `x.db`. Anything else (other schemes, query strings, an empty path) is refused.
+pub fn database_path(url: &str) -> Result<PathBuf, ConfigError> {
+    let bad = || ConfigError::DatabaseUrl(describe_url(url));
+    let rest = url.trim().strip_prefix(SQLITE_SCHEME).ok_or_else(bad)?;
+    if rest.is_empty() || rest.ends_with('/') || rest.contains(['?', '#']) {
+        return Err(bad());
+    }
+    Ok(PathBuf::from(rest))
+}
+
+/// What an unusable database URL looks like, without any of its secrets: its scheme.
+fn describe_url(url: &str) -> String {
+    match url.trim().split_once("://") {
+        Some((scheme, _))
+            if !scheme.is_empty()
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+.-".contains(&b)) =>
+        {
+            format!("{scheme}://")
+        }
+        _ => "malformed".to_owned(),
+    }
+}
+
+/// Parses a port number (`0` asks the OS for a free one).
+pub fn parse_port(value: &str) -> Result<u16, ConfigError> {
+    value
+        .trim()
+        .parse::<u16>()
+        .map_err(|_| ConfigError::Port(value.to_owned()))
+}
+
+/// Settings of `itsor serve` (and the database part of `itsor migrate`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeConfig {
+    /// Address or host name to bind.
+    pub host: String,
+    /// Port to bind; `0` picks a free one.
+    pub port: u16,
+    /// The SQLite database file.
+    pub database: PathBuf,
+    /// The component `.wasm` file.
+    pub component: PathBuf,
+    /// Where compiled components are cached; `None` disables the cache.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Values given on the command line; `None` falls back to the environment, then defaults.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--host`.
+    pub host: Option<String>,
+    /// `--port`.
+    pub port: Option<u16>,
+    /// `--database-url`.
+    pub database_url: Option<String>,
+    /// `--component`.
+    pub component: Option<PathBuf>,
+}
+
+impl ServeConfig {
+    /// Resolves every host setting: flag, then environment, then default.
+    ///
+    /// `exe` is the path of the running binary, used for the default component location.
+    pub fn resolve(
+        env: &Environment,
+        flags: &Overrides,
+        exe: Option<&Path>,
+    ) -> Result<ServeConfig, ConfigError> {
+        let host = match &flags.host {
+            Some(host) => host.clone(),
+            None => env.non_empty(ENV_HOST).unwrap_or(DEFAULT_HOST).to_owned(),
+        };
+        if host.trim().is_empty() {
+            return Err(ConfigError::Host);
+        }
+        let port = match (flags.port, env.non_empty(ENV_PORT)) {
+            (Some(port), _) => port,
+            (None, Some(value)) => parse_port(value)?,
+            (None, None) => DEFAULT_PORT,
+        };
+        let component = flags
+            .component
+            .clone()
+            .or_else(|| env.non_empty(ENV_COMPONENT).map(PathBuf::from))
+            .unwrap_or_else(|| default_component_path(exe));
+        Ok(ServeConfig {
+            host,
+            port,
+            database: resolve_database(env, flags.database_url.as_deref())?,
+            component,
+            cache_dir: cache_dir(env),
+        })
+    }
+}
+
+/// The database file: `--database-url`, else `BACKEND_DATABASE_URL`, else the default.
+pub fn resolve_database(env: &Environment, flag: Option<&str>) -> Result<PathBuf, ConfigError> {
+    database_path(
+        flag.or_else(|| env.non_empty(ENV_DATABASE_URL))
+            .unwrap_or(DEFAULT_DATABASE_URL),
+    )
+}
+
+/// `<dir of exe>/../wasm32-wasip2/component/itsor_auth.wasm`: where
+/// `cargo build -p itsor-auth --target wasm32-wasip2 --profile component` puts the component
+/// when it shares the host's target directory (`$CARGO_TARGET_DIR/{debug,release}/itsor`).
+pub fn default_component_path(exe: Option<&Path>) -> PathBuf {
+    let relative = Path::new("../wasm32-wasip2/component/itsor_auth.wasm");
+    match exe.and_then(Path::parent) {
+        Some(dir) => dir.join(relative),
+        None => relative.to_path_buf(),
+    }
+}
+
+/// `ITSOR_CACHE_DIR`, else `$XDG_CACHE_HOME/itsor`, else `$HOME/.cache/itsor`, else none.
+pub fn cache_dir(env: &Environment) -> Option<PathBuf> {
+    if let Some(dir) = env.non_empty(ENV_CACHE_DIR) {
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(dir) = env.non_empty("XDG_CACHE_HOME") {
+        return Some(Path::new(dir).join("itsor"));
+    }
+    env.non_empty("HOME")
+        .map(|home| Path::new(home).join(".cache").join("itsor"))
+}
+
+/// The component's variables, taken once from the environment.
+///
+/// Keys are the lower-snake-case variable names of [`VARIABLES`]; unset variables are absent.
+/// `Debug` shows only which variables are set, never a value.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ComponentVariables {
+    values: BTreeMap<&'static str, String>,
+}
+
+impl fmt::Debug for ComponentVariables {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ComponentVariables")
+            .field("set", &self.values.keys())
+            .finish()
+    }
+}
+
+impl ComponentVariables {
+    /// Reads every variable of [`VARIABLES`] from the upper-case environment variable of
+    /// its name.
+    pub fn from_env(env: &Environment) -> ComponentVariables {
+        let values = VARIABLES
+            .iter()
+            .filter_map(|var| {
+                env.get(&env_var_for(var.name))
+                    .map(|v| (var.name, v.to_owned()))
+            })
+            .collect();
+        ComponentVariables { values }
+    }
+
+    /// The value of variable `name`, if it was set.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    /// Whether `name` is one of the variables the component reads.
+    pub fn is_known(name: &str) -> bool {
+        VARIABLES.iter().any(|var| var.name == name)
+    }
+
+    /// Validates the variables exactly as the component will, refusing unsafe settings.
+    pub fn validate(&self) -> Result<Settings, ConfigError> {
+        Settings::load(self).map_err(|e| ConfigError::Refused {
+            env_var: env_var_for(e.variable),
+            problem: e.problem,
+        })
+    }
+}
+
+impl VariableSource for ComponentVariables {
+    fn get(&self, name: &str) -> Option<String> {
+        ComponentVariables::get(self, name).map(str::to_owned)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test.
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_map_to_paths() {
+        assert_eq!(
+            database_path(DEFAULT_DATABASE_URL).unwrap(),
+            Path::new("./backend/itsor.db")
+        );
+        assert_eq!(
+            database_path("sqlite:////abs/x.db").unwrap(),
+            Path::new("/abs/x.db")
+        );
+        assert_eq!(database_path("sqlite:///x.db").unwrap(), Path::new("x.db"));
+        assert_eq!(
+            database_path(" sqlite:///x.db ").unwrap(),
+            Path::new("x.db")
+        );
+    }
+
+    #[test]
+    fn other_database_urls_are_refused() {
+        for url in [
+            "",
+            "postgres://localhost/itsor",
+            "sqlite://x.db",
+            "sqlite:///",
+            "sqlite:///dir/",
+            "sqlite:///x.db?mode=ro",
+            "./x.db",
+        ] {
+            let err = database_path(url).unwrap_err();
+            assert!(
+                err.to_string().starts_with(ENV_DATABASE_URL),
+                "{url}: {err}"
+            );
+        }
+        let err = database_path("postgres://user:hunter2@db/itsor")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("postgres://") && !err.contains("hunter2"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn ports_parse_or_fail_clearly() {
+        assert_eq!(parse_port("0").unwrap(), 0);
+        assert_eq!(parse_port(" 8080 ").unwrap(), 8080);
+        for bad in ["", "-1", "65536", "http"] {
+            assert!(
+                parse_port(bad)
+                    .unwrap_err()
+                    .to_string()
+                    .starts_with("PORT ")
+            );
+        }
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let exe = Path::new("/t/release/itsor");
+        let config =
+            ServeConfig::resolve(&Environment::default(), &Overrides::default(), Some(exe))
+                .unwrap();
+        assert_eq!(config.host, DEFAULT_HOST);
+        assert_eq!(config.port, DEFAULT_PORT);
+        assert_eq!(config.database, Path::new("./backend/itsor.db"));
+        assert_eq!(
+            config.component,
+            Path::new("/t/release/../wasm32-wasip2/component/itsor_auth.wasm")
+        );
+        assert_eq!(config.cache_dir, None);
+    }
+
+    #[test]
+    fn flags_win_over_environment() {
+        let env = Environment::from_pairs([
+            (ENV_HOST, "0.0.0.0"),
+            (ENV_PORT, "9000"),
+            (ENV_DATABASE_URL, "sqlite:///env.db"),
+            (ENV_COMPONENT, "/env/c.wasm"),
+        ]);
+        let from_env = ServeConfig::resolve(&env, &Overrides::default(), None).unwrap();
+        assert_eq!(
+            (
+                from_env.host.as_str(),
+                from_env.port,
+                from_env.database.as_path()
+            ),
+            ("0.0.0.0", 9000, Path::new("env.db"))
+        );
+        assert_eq!(from_env.component, Path::new("/env/c.wasm"));
+        let flags = Overrides {
+            host: Some("::1".into()),
+            port: Some(0),
+            database_url: Some("sqlite:////flag.db".into()),
+            component: Some("/flag/c.wasm".into()),
+        };
+        let from_flags = ServeConfig::resolve(&env, &flags, None).unwrap();
+        assert_eq!(
+            (
+                from_flags.host.as_str(),
+                from_flags.port,
+                from_flags.database.as_path()
+            ),
+            ("::1", 0, Path::new("/flag.db"))
+        );
+        assert_eq!(from_flags.component, Path::new("/flag/c.wasm"));
+    }
+
+    #[test]
+    fn a_bad_port_in_the_environment_is_an_error_unless_a_flag_overrides_it() {
+        let env = Environment::from_pairs([(ENV_PORT, "nope")]);
+        assert!(matches!(
+            ServeConfig::resolve(&env, &Overrides::default(), None),
+            Err(ConfigError::Port(_))
+        ));
+        let flags = Overrides {
+            port: Some(1),
+            ..Overrides::default()
+        };
+        assert_eq!(ServeConfig::resolve(&env, &flags, None).unwrap().port, 1);
+    }
+
+    #[test]
+    fn cache_dir_precedence() {
+        let home = Environment::from_pairs([("HOME", "/h")]);
+        assert_eq!(cache_dir(&home).unwrap(), Path::new("/h/.cache/itsor"));
+        let xdg = Environment::from_pairs([("HOME", "/h"), ("XDG_CACHE_HOME", "/x")]);
+        assert_eq!(cache_dir(&xdg).unwrap(), Path::new("/x/itsor"));
+        let explicit = Environment::from_pairs([
+            ("HOME", "/h"),
+            ("XDG_CACHE_HOME", "/x"),
+            (ENV_CACHE_DIR, "/c"),
+        ]);
+        assert_eq!(cache_dir(&explicit).unwrap(), Path::new("/c"));
+    }
+
+    #[test]
+    fn component_variables_come_from_upper_case_names() {
+        let env = Environment::from_pairs([
+            ("JWT_ALGORITHM", "HS512"),
+            ("BACKEND_ENV", "test"),
+            ("jwt_issuer", "lower-case is not read"),
+            ("UNRELATED", "x"),
+        ]);
+        let vars = ComponentVariables::from_env(&env);
+        assert_eq!(vars.get("jwt_algorithm"), Some("HS512"));
+        assert_eq!(vars.get("backend_env"), Some("test"));
+        assert_eq!(vars.get("jwt_issuer"), None);
+        assert_eq!(vars.get("unrelated"), None);
+        assert!(ComponentVariables::is_known("jwt_secret"));
+        assert!(!ComponentVariables::is_known("unrelated"));
+    }
+
+    #[test]
+    fn every_table_entry_is_mapped() {
+        let env = Environment::from_pairs(
+            VARIABLES
+                .iter()
+                .map(|v| (env_var_for(v.name), format!("value-of-{}", v.name))),
+        );
+        let vars = ComponentVariables::from_env(&env);
+        for var in VARIABLES {
+            assert_eq!(
+                vars.get(var.name),
+                Some(format!("value-of-{}", var.name).as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn unsafe_settings_are_refused_naming_the_env_var_not_the_value() {
+        let secret = "too-short-secret";
+        let env = Environment::from_pairs([("BACKEND_ENV", "production"), ("JWT_SECRET", secret)]);
+        let err = ComponentVariables::from_env(&env).validate().unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.starts_with("refusing to start: JWT_SECRET "),
+            "{message}"
+        );
+        assert!(!message.contains(secret));
+        assert!(ComponentVariables::default().validate().is_ok());
+    }
+
+    #[test]
+    fn debug_output_never_shows_values() {
+        let env = Environment::from_pairs([("JWT_SECRET", "hunter2-hunter2")]);
+        assert!(!format!("{env:?}").contains("hunter2"));
+        let vars = ComponentVariables::from_env(&env);
+        assert!(!format!("{vars:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn dotenv_file_is_read_and_process_env_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        // PATH is always set in the process environment, so the file must not override it.
+        std::fs::write(&path, "ITSOR_TEST_ONLY_IN_FILE=from-file\nPATH=from-file\n").unwrap();
+        let env = Environment::load(&path).unwrap();
+        assert_eq!(env.get("ITSOR_TEST_ONLY_IN_FILE"), Some("from-file"));
+        assert_ne!(env.get("PATH"), Some("from-file"));
+        assert!(Environment::load(&dir.path().join("missing.env")).is_ok());
+        std::fs::write(&path, "NOT VALID LINE\n").unwrap();
+        assert!(matches!(
+            Environment::load(&path),
+            Err(ConfigError::DotEnv { .. })
+        ));
+    }
+}

@@ -1,0 +1,303 @@
+//! `itsor`: serves the itsor authentication component over HTTP.
+//!
+//! The account logic is a sandboxed WebAssembly component (`wasm32-wasip2`); this binary is
+//! its host: it runs the component on wasmtime with SQLite storage and environment-based
+//! settings. Modules:
+//!
+//! * [`config`]: the environment (process + `.env`) and the settings resolved from it;
+//! * [`engine`]: the wasmtime engine, its epoch clock and the compiled-component cache;
+//! * [`server`]: the HTTP server, one fresh component instance per request;
+//! * [`sqlite`] and [`variables`]: host implementations of the component's two Spin imports;
+//! * [`migrate`]: the SQL migrations embedded in the binary.
+
+mod config;
+mod engine;
+mod migrate;
+mod server;
+mod sqlite;
+mod variables;
+
+/// Host bindings of world `itsor:auth/platform`: `spin:sqlite/sqlite@3.0.0` and
+/// `fermyon:spin/variables@2.0.0`, implemented by [`sqlite`] and [`variables`].
+#[allow(missing_docs)]
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "itsor:auth/platform",
+        with: { "spin:sqlite/sqlite.connection": crate::sqlite::ConnectionState },
+    });
+}
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{ComponentVariables, ConfigError, Environment, Overrides, ServeConfig};
+
+/// Host environment variables, shown at the end of `--help`.
+const HOST_ENVIRONMENT_HELP: &str = "\
+Environment (read from the process and from ./.env; the process wins; flags win over both):
+  BACKEND_DATABASE_URL     SQLite database file, as sqlite:///./relative.db or
+                           sqlite:////absolute.db  [default: sqlite:///./backend/itsor.db]
+  HOST                     address to listen on  [default: 127.0.0.1]
+  PORT                     port to listen on; 0 picks a free one  [default: 3002]
+  ITSOR_COMPONENT          the component .wasm
+                           [default: <exe dir>/../wasm32-wasip2/component/itsor_auth.wasm]
+  ITSOR_CACHE_DIR          compiled-component cache
+                           [default: $XDG_CACHE_HOME/itsor, else ~/.cache/itsor]
+  RUST_LOG                 log filter for stderr (e.g. debug, itsor=debug)  [default: info]";
+
+/// What each component setting means, for `--help` (the list itself comes from
+/// `itsor_accounts::config::VARIABLES`, so new settings show up without a change here).
+fn describe(variable: &str) -> &'static str {
+    match variable {
+        "backend_env" => "local, dev, test, production, ...",
+        "jwt_secret" => "token signing key; outside local/dev/test: set, random, >= 32 bytes",
+        "jwt_algorithm" => "HS256, HS384 or HS512",
+        "jwt_access_minutes" => "access-token lifetime in minutes",
+        "jwt_access_seconds" => "access-token lifetime in seconds (overrides minutes)",
+        "jwt_leeway_seconds" => "clock skew tolerated on token times, in seconds",
+        "jwt_issuer" => "the `iss` of issued tokens",
+        "session_cookie_name" => "name of the session cookie",
+        "session_cookie_secure" => "true or false",
+        "session_cookie_samesite" => "lax, strict or none",
+        "cors_origins" => {
+            "comma-separated browser origins (https://app.example) allowed with credentials"
+        }
+        _ => "",
+    }
+}
+
+/// The full environment help: host variables, then every component setting.
+fn environment_help() -> String {
+    use std::fmt::Write as _;
+    let mut help = format!(
+        "{HOST_ENVIRONMENT_HELP}\n\nComponent settings (given to the component; checked at start-up):\n"
+    );
+    for variable in itsor_accounts::config::VARIABLES {
+        let env_var = config::env_var_for(variable.name);
+        let default = match variable.default {
+            Some(value) if !variable.secret => format!("  [default: {value}]"),
+            Some(_) => "  [default: a development-only value]".to_owned(),
+            None => String::new(),
+        };
+        let line = format!("  {env_var:<24} {}{default}", describe(variable.name));
+        let _ = writeln!(help, "{}", line.trim_end());
+    }
+    help
+}
+
+/// Serves the itsor authentication component (sign-up, login, sessions) over HTTP.
+#[derive(Debug, Parser)]
+#[command(
+    name = "itsor",
+    version,
+    after_help = "Run `itsor serve --help` for the environment variables."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Applies pending migrations, then serves the component over HTTP until SIGINT/SIGTERM.
+    Serve(ServeArgs),
+    /// Applies pending database migrations and exits.
+    #[command(after_help = "Environment: BACKEND_DATABASE_URL (see `itsor serve --help`).")]
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on [env: HOST] [default: 127.0.0.1]
+    #[arg(long, value_name = "ADDR")]
+    host: Option<String>,
+    /// Port to listen on; 0 picks a free one [env: PORT] [default: 3002]
+    #[arg(long, value_name = "PORT")]
+    port: Option<u16>,
+    /// SQLite database URL [env: BACKEND_DATABASE_URL]
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// Path of the component .wasm [env: ITSOR_COMPONENT]
+    #[arg(long, value_name = "PATH")]
+    component: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct MigrateArgs {
+    /// SQLite database URL [env: BACKEND_DATABASE_URL]
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+/// The command line, with the generated environment help attached to `itsor serve`.
+fn command() -> clap::Command {
+    use clap::CommandFactory as _;
+    let environment = environment_help();
+    Cli::command().mut_subcommand("serve", |serve| serve.after_help(environment))
+}
+
+fn main() -> ExitCode {
+    use clap::FromArgMatches as _;
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
+    let result = Environment::load(Path::new(".env"))
+        .map_err(anyhow::Error::from)
+        .and_then(|env| {
+            init_logging(&env);
+            match cli.command {
+                Command::Serve(args) => serve(&env, args),
+                Command::Migrate(args) => migrate(&env, args),
+            }
+        });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            match error.downcast_ref::<ConfigError>() {
+                Some(refused @ ConfigError::Refused { .. }) => eprintln!("itsor: {refused}"),
+                _ => eprintln!("itsor: error: {}", one_line(&error)),
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// An error and its causes on one line: `outer: inner: root`.
+fn one_line(error: &anyhow::Error) -> String {
+    format!("{error:#}").replace('\n', " ")
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (default `info`).
+fn init_logging(env: &Environment) {
+    use tracing_subscriber::EnvFilter;
+    let filter = env
+        .get("RUST_LOG")
+        .and_then(|spec| EnvFilter::try_new(spec).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+/// `itsor migrate`.
+fn migrate(env: &Environment, args: MigrateArgs) -> anyhow::Result<()> {
+    let path = config::resolve_database(env, args.database_url.as_deref())?;
+    let applied = migrate::run(&path)?;
+    if applied.is_empty() {
+        println!("database is up to date");
+    }
+    for version in applied {
+        println!("applied {version}");
+    }
+    Ok(())
+}
+
+/// `itsor serve`.
+fn serve(env: &Environment, args: ServeArgs) -> anyhow::Result<()> {
+    let variables = ComponentVariables::from_env(env);
+    variables.validate()?;
+    let exe = std::env::current_exe().ok();
+    let flags = Overrides {
+        host: args.host,
+        port: args.port,
+        database_url: args.database_url,
+        component: args.component,
+    };
+    let config = ServeConfig::resolve(env, &flags, exe.as_deref())?;
+    if !config.component.is_file() {
+        anyhow::bail!(
+            "component not found at {}: run `make build` (or point --component / ITSOR_COMPONENT at the .wasm)",
+            config.component.display()
+        );
+    }
+
+    for version in migrate::run(&config.database)? {
+        tracing::info!(version, "applied migration");
+    }
+    let database = sqlite::Database::prepare(&config.database)?;
+    tracing::info!(database = %database.path().display(), "database ready");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("itsor-worker")
+        .build()
+        .context("cannot start the Tokio runtime")?;
+    runtime.block_on(async {
+        let listener = server::bind(&config.host, config.port).await?;
+        let engine = engine::new_engine().context("cannot configure wasmtime")?;
+        let _ticker =
+            engine::EpochTicker::start(&engine).context("cannot start the epoch thread")?;
+        // Nothing else runs on the runtime yet: compiling here blocks no request.
+        let component =
+            engine::load_component(&engine, &config.component, config.cache_dir.as_deref())?;
+        let app = Arc::new(server::App::new(&engine, &component, database, variables)?);
+        server::announce(&listener)?;
+        server::serve(listener, app, server::shutdown_signal()).await
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test.
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn serve_help_lists_every_component_setting() {
+        let help = environment_help();
+        for variable in itsor_accounts::config::VARIABLES {
+            assert!(
+                help.contains(&config::env_var_for(variable.name)),
+                "{}",
+                variable.name
+            );
+        }
+        for host_var in [
+            "BACKEND_DATABASE_URL",
+            "HOST",
+            "PORT",
+            "ITSOR_COMPONENT",
+            "ITSOR_CACHE_DIR",
+        ] {
+            assert!(help.contains(host_var));
+        }
+    }
+
+    #[test]
+    fn secret_defaults_are_not_printed() {
+        let help = environment_help();
+        for variable in itsor_accounts::config::VARIABLES
+            .iter()
+            .filter(|v| v.secret)
+        {
+            if let Some(default) = variable.default {
+                assert!(!help.contains(default), "{}", variable.name);
+            }
+        }
+    }
+
+    #[test]
+    fn flags_parse() {
+        let cli = Cli::try_parse_from(["itsor", "serve", "--port", "0", "--host", "::1"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve")
+        };
+        assert_eq!((args.port, args.host.as_deref()), (Some(0), Some("::1")));
+        assert!(Cli::try_parse_from(["itsor", "serve", "--port", "http"]).is_err());
+        assert!(
+            Cli::try_parse_from(["itsor", "migrate", "--database-url", "sqlite:///x.db"]).is_ok()
+        );
+    }
+}

@@ -1,0 +1,144 @@
+//! Races: many clients at once against one server.
+
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+use serde_json::json;
+
+use crate::support::*;
+
+#[test]
+fn twenty_concurrent_signups_of_one_email() {
+    const N: usize = 20;
+    let server = Arc::new(Server::start());
+    let barrier = Arc::new(Barrier::new(N));
+    let handles: Vec<_> = (0..N)
+        .map(|i| {
+            let server = Arc::clone(&server);
+            let barrier = Arc::clone(&barrier);
+            thread::spawn(move || {
+                // Each contender has its own password, so the winner can be identified.
+                let password = format!("password-of-thread-{i}");
+                let body = json!({ "email": "race@example.com", "password": password });
+                let request = post("/auth/signup").json(&body);
+                barrier.wait();
+                (password, server.send(request))
+            })
+        })
+        .collect();
+    let results: Vec<(String, Response)> = handles
+        .into_iter()
+        .map(|h| h.join().expect("a signup thread panicked"))
+        .collect();
+
+    for (_, resp) in &results {
+        assert_not_5xx(resp);
+    }
+    let winners: Vec<&(String, Response)> =
+        results.iter().filter(|(_, r)| r.status == 201).collect();
+    let conflicts = results.iter().filter(|(_, r)| r.status == 409).count();
+    let summary: Vec<u16> = results.iter().map(|(_, r)| r.status).collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one sign-up must win: {summary:?}"
+    );
+    assert_eq!(
+        conflicts,
+        N - 1,
+        "every other sign-up must be a conflict: {summary:?}"
+    );
+    for (_, resp) in results.iter().filter(|(_, r)| r.status == 409) {
+        assert_error(resp, 409, "EMAIL_TAKEN");
+    }
+
+    // One row, and it holds the winner's password.
+    let count: i64 = server
+        .db()
+        .query_row(
+            "SELECT COUNT(*) FROM users WHERE email = 'race@example.com'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count users");
+    assert_eq!(count, 1);
+    let (winner_password, winner) = winners[0];
+    let login = server.login_ok("race@example.com", winner_password);
+    assert_eq!(server.me_bearer(&login.token).json(), winner.json());
+    let loser_password = &results
+        .iter()
+        .find(|(_, r)| r.status == 409)
+        .expect("a loser")
+        .0;
+    assert_error(
+        &server.login("race@example.com", loser_password),
+        401,
+        "INVALID_CREDENTIALS",
+    );
+}
+
+#[test]
+fn concurrent_logins_get_distinct_working_sessions() {
+    const N: usize = 10;
+    let server = Arc::new(Server::start());
+    let user = server.signup_ok("many@example.com", PASSWORD);
+    let barrier = Arc::new(Barrier::new(N));
+    let handles: Vec<_> = (0..N)
+        .map(|_| {
+            let server = Arc::clone(&server);
+            let barrier = Arc::clone(&barrier);
+            thread::spawn(move || {
+                barrier.wait();
+                server.login("many@example.com", PASSWORD)
+            })
+        })
+        .collect();
+    let logins: Vec<Login> = handles
+        .into_iter()
+        .map(|h| login_of(&h.join().expect("a login thread panicked"), COOKIE))
+        .collect();
+    let mut sids: Vec<String> = logins.iter().map(Login::sid).collect();
+    sids.sort();
+    sids.dedup();
+    assert_eq!(sids.len(), N, "every login opens its own session");
+    for login in &logins {
+        assert_eq!(server.me_bearer(&login.token).json(), user);
+    }
+}
+
+#[test]
+fn concurrent_mixed_traffic() {
+    // Sign-ups, logins, lookups, logouts and bad requests interleaved from several threads.
+    const THREADS: usize = 6;
+    let server = Arc::new(Server::start());
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let server = Arc::clone(&server);
+            thread::spawn(move || {
+                let email = format!("mixed{t}@example.com");
+                server.signup_ok(&email, PASSWORD);
+                for _ in 0..2 {
+                    let login = server.login_ok(&email, PASSWORD);
+                    assert_eq!(
+                        server.me_cookie(&login.token).json()["email"],
+                        email.as_str()
+                    );
+                    assert_error(
+                        &server.send(
+                            post("/auth/signup").body(Some("application/json"), b"{".to_vec()),
+                        ),
+                        400,
+                        "INVALID_BODY",
+                    );
+                    assert_invalid_token(&server.me_bearer("garbage"));
+                    assert_status(&server.logout_bearer(&login.token), 204);
+                    assert_invalid_token(&server.me_bearer(&login.token));
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("a traffic thread panicked");
+    }
+    server.assert_alive();
+}

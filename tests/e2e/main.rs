@@ -1,0 +1,13 @@
+//! End-to-end suite: drives the real `itsor` binary over HTTP on loopback.
+//!
+//! Every test starts its own server (its own temporary directory and SQLite file) through
+//! [`support::Server`]; all servers of one run share a compilation cache so the component
+//! is compiled once. Run with `cargo test --release -p itsor --test e2e`.
+
+mod support;
+
+mod concurrency;
+mod flow;
+mod input;
+mod startup;
+mod tokens;
