@@ -6,7 +6,11 @@
 //! only.
 
 use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
 
+use crate::limits::Limit;
+use crate::password::{PasswordPolicy, OWASP_2025};
 use crate::token::Algorithm;
 
 /// Where setting values come from: a variables provider, the environment, a test table.
@@ -56,6 +60,15 @@ pub const VARIABLES: &[Variable] = &[
     var("session_cookie_secure", Some("false")),
     var("session_cookie_samesite", Some("lax")),
     var("cors_origins", Some("http://localhost:3000")),
+    var("jwt_audience", Some("")),
+    var("trusted_proxies", Some("")),
+    var("rate_limit_auth_requests", Some("100")),
+    var("rate_limit_auth_window_seconds", Some("60")),
+    var("rate_limit_login_failures", Some("5")),
+    var("rate_limit_login_window_seconds", Some("900")),
+    var("password_memory_kib", Some("19456")),
+    var("password_iterations", Some("2")),
+    var("password_parallelism", Some("1")),
 ];
 
 const fn var(name: &'static str, default: Option<&'static str>) -> Variable {
@@ -114,6 +127,16 @@ pub struct Settings {
     pub cookie: CookieSettings,
     /// Browser origins allowed to call with credentials (exact `scheme://host[:port]`).
     pub cors_origins: Vec<String>,
+    /// The `aud` claim written and required, when set.
+    pub jwt_audience: Option<String>,
+    /// Proxies whose `X-Forwarded-For` is believed (CIDR blocks).
+    pub trusted_proxies: Vec<IpNet>,
+    /// Sign-up, login and password-change requests per client address.
+    pub auth_requests_limit: Limit,
+    /// Failed logins per account.
+    pub login_failures_limit: Limit,
+    /// The Argon2id costs new hashes are made with; other hashes are upgraded at login.
+    pub password_policy: PasswordPolicy,
 }
 
 impl fmt::Debug for Settings {
@@ -127,6 +150,11 @@ impl fmt::Debug for Settings {
             .field("jwt_issuer", &self.jwt_issuer)
             .field("cookie", &self.cookie)
             .field("cors_origins", &self.cors_origins)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("auth_requests_limit", &self.auth_requests_limit)
+            .field("login_failures_limit", &self.login_failures_limit)
+            .field("password_policy", &self.password_policy)
             .finish()
     }
 }
@@ -186,6 +214,47 @@ impl Settings {
             _ => return Err(invalid("session_cookie_samesite", "must be lax, strict or none")),
         };
         let cors_origins = parse_origins(&get("cors_origins"))?;
+        let development = is_development(&backend_env);
+        let mut cookie = CookieSettings { name, secure, same_site };
+        if !development {
+            // Production cookies: HTTPS only and, with `__Host-`, bound to this exact host.
+            cookie.secure = true;
+            if !cookie.name.starts_with("__Host-") {
+                cookie.name = format!("__Host-{}", cookie.name);
+            }
+        }
+        if cookie.same_site == SameSite::None && !cookie.secure {
+            return Err(invalid("session_cookie_samesite", "none requires session_cookie_secure=true"));
+        }
+        let jwt_audience = Some(get("jwt_audience").trim().to_owned()).filter(|aud| !aud.is_empty());
+        let trusted_proxies = get("trusted_proxies")
+            .split(',')
+            .map(str::trim)
+            .filter(|block| !block.is_empty())
+            .map(|block| block.parse::<IpNet>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| invalid("trusted_proxies", "must be a comma-separated list of CIDR blocks like 10.0.0.0/8"))?;
+        let number = |name: &'static str, range: std::ops::RangeInclusive<u32>| {
+            parse_in_range(&get(name), range.clone()).ok_or_else(|| {
+                invalid(name, &format!("must be a whole number from {} to {}", range.start(), range.end()))
+            })
+        };
+        let auth_requests_limit = Limit {
+            max: number("rate_limit_auth_requests", 0..=1_000_000)?,
+            window_seconds: number("rate_limit_auth_window_seconds", 1..=86_400)?,
+        };
+        let login_failures_limit = Limit {
+            max: number("rate_limit_login_failures", 0..=1_000_000)?,
+            window_seconds: number("rate_limit_login_window_seconds", 1..=86_400)?,
+        };
+        let password_policy = PasswordPolicy {
+            memory_kib: number("password_memory_kib", 8..=1_048_576)?,
+            iterations: number("password_iterations", 1..=64)?,
+            parallelism: number("password_parallelism", 1..=16)?,
+        };
+        if !development && password_policy.weaker_than(&OWASP_2025) {
+            return Err(invalid("password_memory_kib", "Argon2id costs below OWASP's (m=19456, t=2, p=1) are for local/dev/test only"));
+        }
         Ok(Settings {
             backend_env,
             jwt_secret,
@@ -193,14 +262,59 @@ impl Settings {
             access_seconds,
             jwt_leeway_seconds,
             jwt_issuer,
-            cookie: CookieSettings { name, secure, same_site },
+            cookie,
             cors_origins,
+            jwt_audience,
+            trusted_proxies,
+            auth_requests_limit,
+            login_failures_limit,
+            password_policy,
         })
     }
 
     /// Whether this is a local, dev or test deployment (relaxed secret rules).
     pub fn is_development(&self) -> bool {
         is_development(&self.backend_env)
+    }
+}
+
+/// An IP network in CIDR notation (`10.0.0.0/8`, `::1/128`; a bare address is a /32 or /128).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    /// Whether `addr` lies in this network.
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        let prefix = u32::from(self.prefix);
+        match (self.network, addr) {
+            (IpAddr::V4(net), IpAddr::V4(a)) => {
+                let mask = u32::MAX.checked_shl(32 - prefix).unwrap_or(0);
+                u32::from(net) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(a)) => {
+                let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
+                u128::from(net) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl FromStr for IpNet {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<IpNet, ()> {
+        let (addr, prefix) = s.split_once('/').map_or((s, None), |(a, p)| (a, Some(p)));
+        let network: IpAddr = addr.parse().map_err(|_| ())?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or(())?,
+            None => max,
+        };
+        Ok(IpNet { network, prefix })
     }
 }
 
@@ -336,6 +450,39 @@ mod tests {
         assert!(load(&[("cors_origins", "")]).expect("loads").cors_origins.is_empty());
         for bad in ["*", "a.example", "ftp://a.example", "https://a.example/path"] {
             assert_eq!(load(&[("cors_origins", bad)]).unwrap_err().variable, "cors_origins", "{bad}");
+        }
+    }
+
+    #[test]
+    fn production_cookies_are_secure_and_host_prefixed() {
+        let strong = "s".repeat(40);
+        let s = load(&[("backend_env", "production"), ("jwt_secret", &strong)]).expect("loads");
+        assert_eq!(s.cookie.name, "__Host-itsor_session");
+        assert!(s.cookie.secure);
+        let dev = load(&[]).expect("loads");
+        assert_eq!(dev.cookie.name, "itsor_session");
+        let err = load(&[("session_cookie_samesite", "none")]).unwrap_err();
+        assert_eq!(err.variable, "session_cookie_samesite");
+        assert!(load(&[("session_cookie_samesite", "none"), ("session_cookie_secure", "true")]).is_ok());
+    }
+
+    #[test]
+    fn weak_password_costs_only_in_development() {
+        let weak = [("password_memory_kib", "1024"), ("password_iterations", "1")];
+        assert_eq!(load(&weak).expect("dev allows").password_policy.memory_kib, 1024);
+        let strong = "s".repeat(40);
+        let prod = [weak[0], weak[1], ("backend_env", "production"), ("jwt_secret", strong.as_str())];
+        assert_eq!(load(&prod).unwrap_err().variable, "password_memory_kib");
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidr_blocks() {
+        let s = load(&[("trusted_proxies", "10.0.0.0/8, ::1, 192.168.1.7/32")]).expect("loads");
+        let has = |ip: &str| s.trusted_proxies.iter().any(|net| net.contains(ip.parse().expect("ip")));
+        assert!(has("10.200.3.4") && has("::1") && has("192.168.1.7"));
+        assert!(!has("11.0.0.1") && !has("192.168.1.8") && !has("::2"));
+        for bad in ["10.0.0.0/33", "nonsense", "10.0.0.0/x"] {
+            assert_eq!(load(&[("trusted_proxies", bad)]).unwrap_err().variable, "trusted_proxies");
         }
     }
 

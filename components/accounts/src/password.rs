@@ -43,6 +43,11 @@ impl PasswordPolicy {
         Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params()?))
     }
 
+    /// Whether any cost is below `other`'s.
+    pub fn weaker_than(&self, other: &PasswordPolicy) -> bool {
+        self.memory_kib < other.memory_kib || self.iterations < other.iterations
+    }
+
     /// Hashes `password` with a fresh random salt into a PHC string
     /// (`$argon2id$v=19$m=19456,t=2,p=1$...`).
     pub fn hash(&self, password: &Password) -> Result<String, AuthError> {
