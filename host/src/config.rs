@@ -52,6 +52,11 @@ pub const ENV_CACHE_DIR: &str = "ITSOR_CACHE_DIR";
 /// The only URL scheme `BACKEND_DATABASE_URL` accepts.
 const SQLITE_SCHEME: &str = "sqlite:///";
 
+/// Other names users' guides give to our variables (Better Auth / FastAPI flavour), as
+/// `(canonical, alias)`. An alias stands in for an unset canonical name; both set to
+/// different values is refused, naming both.
+pub const ALIASES: &[(&str, &str)] = &[("JWT_SECRET", "BETTER_AUTH_SECRET"), ("BACKEND_DATABASE_URL", "DATABASE_URL")];
+
 /// A configuration problem that stops `itsor` before it serves anything.
 ///
 /// Messages name environment variables and flags, never the value of a secret.
@@ -60,7 +65,7 @@ pub enum ConfigError {
     /// `BACKEND_DATABASE_URL` is not a `sqlite:///` URL. Only the URL's scheme is kept:
     /// other URLs may carry credentials.
     #[error(
-        "{ENV_DATABASE_URL} must look like sqlite:///./relative/path.db or sqlite:////absolute/path.db (got a {0} URL)"
+        "{ENV_DATABASE_URL} (or DATABASE_URL) must look like sqlite:///./relative/path.db or sqlite:////absolute/path.db (got a {0} URL)"
     )]
     DatabaseUrl(String),
     /// `PORT` is not a port number.
@@ -76,6 +81,14 @@ pub enum ConfigError {
         path: String,
         /// What went wrong (dotenvy's message; it quotes the offending line number).
         message: String,
+    },
+    /// A variable and its alias are both set, to different values.
+    #[error("refusing to start: {canonical} and {alias} are both set, to different values; set only one")]
+    AliasConflict {
+        /// Our name.
+        canonical: &'static str,
+        /// The other guide's name.
+        alias: &'static str,
     },
     /// A component variable fails the account crate's validation.
     #[error("refusing to start: {env_var} {problem}")]
@@ -126,7 +139,24 @@ impl Environment {
                 vars.insert(key, value);
             }
         }
-        Ok(Environment { vars })
+        Environment { vars }.with_aliases_resolved()
+    }
+
+    /// Fills each unset canonical name from its alias; refuses conflicting pairs.
+    fn with_aliases_resolved(mut self) -> Result<Environment, ConfigError> {
+        for &(canonical, alias) in ALIASES {
+            match (self.vars.get(canonical), self.vars.get(alias)) {
+                (Some(ours), Some(theirs)) if ours != theirs => {
+                    return Err(ConfigError::AliasConflict { canonical, alias });
+                }
+                (None, Some(theirs)) => {
+                    let value = theirs.clone();
+                    self.vars.insert(canonical.to_owned(), value);
+                }
+                _ => {}
+            }
+        }
+        Ok(self)
     }
 
     /// An environment made of exactly these pairs.
@@ -553,6 +583,23 @@ mod tests {
         assert!(!format!("{env:?}").contains("hunter2"));
         let vars = ComponentVariables::from_env(&env);
         assert!(!format!("{vars:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn aliases_stand_in_and_conflicts_name_both() {
+        let env = Environment::from_pairs([("BETTER_AUTH_SECRET", "s3cret-value"), ("DATABASE_URL", "sqlite:///./x.db")])
+            .with_aliases_resolved()
+            .expect("aliases resolve");
+        assert_eq!(env.get("JWT_SECRET"), Some("s3cret-value"));
+        assert_eq!(env.get("BACKEND_DATABASE_URL"), Some("sqlite:///./x.db"));
+        let same = Environment::from_pairs([("JWT_SECRET", "a"), ("BETTER_AUTH_SECRET", "a")]).with_aliases_resolved();
+        assert!(same.is_ok());
+        let err = Environment::from_pairs([("JWT_SECRET", "s3cret-a"), ("BETTER_AUTH_SECRET", "s3cret-b")])
+            .with_aliases_resolved()
+            .expect_err("conflict")
+            .to_string();
+        assert!(err.contains("JWT_SECRET") && err.contains("BETTER_AUTH_SECRET"), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
     }
 
     #[test]
