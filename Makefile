@@ -38,6 +38,7 @@ test: component
 	$(MAKE) test-embeddings
 
 test-embeddings: component
+	$(CARGO) run --release -q -p itsor --example embed
 	npm --prefix tests/js ci --no-audit --no-fund
 	npm --prefix tests/js test
 	tests/python/run.sh

@@ -363,6 +363,18 @@ impl ComponentVariables {
         ComponentVariables { values }
     }
 
+    /// Variables given directly, as an embedder does; names the component does not read
+    /// are ignored.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> ComponentVariables {
+        let values = pairs
+            .into_iter()
+            .filter_map(|(name, value)| {
+                VARIABLES.iter().find(|var| var.name == name).map(|var| (var.name, value.to_owned()))
+            })
+            .collect();
+        ComponentVariables { values }
+    }
+
     /// The value of variable `name`, if it was set.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)

@@ -1,32 +1,5 @@
-//! `itsor`: serves the itsor authentication component over HTTP.
-//!
-//! The account logic is a sandboxed WebAssembly component (`wasm32-wasip2`); this binary is
-//! its host: it runs the component on wasmtime with SQLite storage and environment-based
-//! settings. Modules:
-//!
-//! * [`config`]: the environment (process + `.env`) and the settings resolved from it;
-//! * [`engine`]: the wasmtime engine, its epoch clock and the compiled-component cache;
-//! * [`server`]: the HTTP server, one fresh component instance per request;
-//! * [`sqlite`] and [`variables`]: host implementations of the component's two Spin imports;
-//! * [`migrate`]: the SQL migrations embedded in the binary.
-
-mod config;
-mod engine;
-mod migrate;
-mod server;
-mod sqlite;
-mod variables;
-
-/// Host bindings of world `itsor:auth/platform`: `spin:sqlite/sqlite@3.0.0` and
-/// `fermyon:spin/variables@2.0.0`, implemented by [`sqlite`] and [`variables`].
-#[allow(missing_docs)]
-mod bindings {
-    wasmtime::component::bindgen!({
-        path: "../wit",
-        world: "itsor:auth/platform",
-        with: { "spin:sqlite/sqlite.connection": crate::sqlite::ConnectionState },
-    });
-}
+//! `itsor`: the command line. `itsor serve` serves the component over HTTP; `itsor migrate`
+//! applies the database migrations. Everything else lives in the `itsor` library.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -35,7 +8,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{ComponentVariables, ConfigError, Environment, Overrides, ServeConfig};
+use itsor::config::{self, ComponentVariables, ConfigError, Environment, Overrides, ServeConfig};
+use itsor::{engine, migrate, server, sqlite};
 
 /// Host environment variables, shown at the end of `--help`.
 const HOST_ENVIRONMENT_HELP: &str = "\

@@ -56,7 +56,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
@@ -66,6 +66,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpVi
 
 use crate::config::ComponentVariables;
 use crate::engine::{MAX_INSTANCES, MAX_MEMORY_BYTES};
+use crate::platform::PlatformState;
 use crate::sqlite::{Database, SqliteHost};
 use crate::variables::VariablesHost;
 
@@ -113,6 +114,16 @@ impl RequestState {
                 .memory_size(MAX_MEMORY_BYTES)
                 .build(),
         }
+    }
+}
+
+impl PlatformState for RequestState {
+    fn sqlite(&mut self) -> &mut SqliteHost {
+        &mut self.sqlite
+    }
+
+    fn variables(&mut self) -> &mut VariablesHost {
+        &mut self.variables
     }
 }
 
@@ -177,14 +188,7 @@ impl App {
         let mut linker = Linker::<RequestState>::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        crate::bindings::spin::sqlite::sqlite::add_to_linker::<_, HasSelf<SqliteHost>>(
-            &mut linker,
-            |state| &mut state.sqlite,
-        )?;
-        crate::bindings::fermyon::spin::variables::add_to_linker::<_, HasSelf<VariablesHost>>(
-            &mut linker,
-            |state| &mut state.variables,
-        )?;
+        crate::platform::add_to_linker(&mut linker)?;
         let instance_pre = linker
             .instantiate_pre(component)
             .map_err(anyhow::Error::from)

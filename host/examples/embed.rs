@@ -1,0 +1,128 @@
+//! Embedding itsor in a Rust program: the same `.wasm` the server runs, called through its
+//! typed `itsor:auth/accounts` export, with no HTTP in between.
+//!
+//! The store gets WASI 0.2 and the host's own SQLite and variables providers
+//! ([`itsor::platform::add_to_linker`]); [`Embedded`] gives typed `signup`, `login`,
+//! `authenticate`, `authorize` and `logout`. Run it with
+//!
+//! ```text
+//! make component && cargo run --release -p itsor --example embed [path/to/itsor_auth.wasm]
+//! ```
+//!
+//! It exits non-zero if any step does not behave as documented, so `make test` runs it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context as _, ensure};
+use itsor::config::{self, ComponentVariables};
+use itsor::platform::{AccountsError, Embedded, PlatformState};
+use itsor::server::DenyOutgoingHttp;
+use itsor::sqlite::{Database, SqliteHost};
+use itsor::variables::VariablesHost;
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+/// What one store holds: WASI, the HTTP types (the component's handler uses them), and the
+/// two platform providers.
+struct Host {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    hooks: DenyOutgoingHttp,
+    sqlite: SqliteHost,
+    variables: VariablesHost,
+}
+
+impl PlatformState for Host {
+    fn sqlite(&mut self) -> &mut SqliteHost {
+        &mut self.sqlite
+    }
+    fn variables(&mut self) -> &mut VariablesHost {
+        &mut self.variables
+    }
+}
+
+impl WasiView for Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for Host {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let wasm = match std::env::args_os().nth(1).or_else(|| std::env::var_os("ITSOR_COMPONENT")) {
+        Some(path) => PathBuf::from(path),
+        // This example lives in `$CARGO_TARGET_DIR/release/examples/`.
+        None => config::default_component_path(std::env::current_exe()?.parent()),
+    };
+    let dir = tempfile::tempdir()?;
+    let db_path = dir.path().join("itsor.db");
+    itsor::migrate::run(&db_path)?;
+
+    let engine = Engine::default();
+    let component = Component::from_file(&engine, &wasm)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("cannot load {}", wasm.display()))?;
+    let mut linker = Linker::<Host>::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
+    itsor::platform::add_to_linker(&mut linker)?;
+
+    let variables = ComponentVariables::from_pairs([
+        ("backend_env", "production"),
+        ("jwt_secret", "an-embedder-secret-of-at-least-32-bytes"),
+        ("jwt_access_minutes", "15"),
+    ]);
+    let host = Host {
+        wasi: WasiCtx::builder().build(),
+        http: WasiHttpCtx::new(),
+        table: ResourceTable::new(),
+        hooks: DenyOutgoingHttp,
+        sqlite: SqliteHost::new(Database::prepare(&db_path)?),
+        variables: VariablesHost::new(Arc::new(variables)),
+    };
+    let mut store = Store::new(&engine, host);
+    let itsor = Embedded::instantiate(&mut store, &component, &linker)?;
+    let accounts = itsor.itsor_auth_accounts();
+
+    let user = accounts
+        .call_signup(&mut store, " Ada@Example.com ", "correct horse battery", Some("Ada"))?
+        .map_err(|e| anyhow::anyhow!("signup: {e:?}"))?;
+    println!("signup       -> {} <{}>", user.id, user.email);
+    ensure!(user.email == "ada@example.com", "e-mails are normalised");
+
+    let duplicate = accounts.call_signup(&mut store, "ada@example.com", "another password", None)?;
+    println!("signup again -> {duplicate:?}");
+    ensure!(matches!(duplicate, Err(AccountsError::EmailTaken)), "a second sign-up is email-taken");
+
+    let login = accounts
+        .call_login(&mut store, "ada@example.com", "correct horse battery")?
+        .map_err(|e| anyhow::anyhow!("login: {e:?}"))?;
+    println!("login        -> {} token, expires in {} s", login.token_type, login.expires_in);
+    ensure!(login.expires_in == 15 * 60, "the lifetime comes from the variables");
+
+    let me = accounts.call_authenticate(&mut store, &login.access_token)?;
+    println!("authenticate -> {:?}", me.as_ref().map(|u| &u.email));
+    ensure!(me.as_ref().is_ok_and(|me| me.id == user.id), "the token names the user");
+
+    let own = accounts.call_authorize(&mut store, &login.access_token, &user.id)?;
+    let other = accounts.call_authorize(&mut store, &login.access_token, "someone-else")?;
+    println!("authorize    -> own: {}, other: {other:?}", own.is_ok());
+    ensure!(own.is_ok() && matches!(other, Err(AccountsError::Forbidden)), "ownership is enforced");
+
+    accounts.call_logout(&mut store, &login.access_token)?.map_err(|e| anyhow::anyhow!("logout: {e:?}"))?;
+    let after = accounts.call_authenticate(&mut store, &login.access_token)?;
+    println!("after logout -> {after:?}");
+    ensure!(matches!(after, Err(AccountsError::InvalidToken)), "logout revokes the session");
+
+    println!("ok: the component ran embedded, no HTTP");
+    Ok(())
+}

@@ -1,0 +1,31 @@
+//! `itsor`: the wasmtime host of the itsor authentication component, as a library.
+//!
+//! The account logic is a sandboxed WebAssembly component (`wasm32-wasip2`); this crate runs
+//! it. The `itsor` binary serves it over HTTP; the same pieces let a Rust program embed it
+//! and call its typed API (see `examples/embed.rs`). Modules:
+//!
+//! * [`config`]: the environment (process + `.env`) and the settings resolved from it;
+//! * [`engine`]: the wasmtime engine, its epoch clock and the compiled-component cache;
+//! * [`server`]: the HTTP server, one fresh component instance per request;
+//! * [`platform`]: the component's two Spin imports, [`sqlite`] and [`variables`], linked
+//!   into any store, plus typed bindings of its `itsor:auth/accounts` export;
+//! * [`migrate`]: the SQL migrations embedded in the binary.
+
+pub mod config;
+pub mod engine;
+pub mod migrate;
+pub mod platform;
+pub mod server;
+pub mod sqlite;
+pub mod variables;
+
+/// Host bindings of world `itsor:auth/platform`: `spin:sqlite/sqlite@3.0.0` and
+/// `fermyon:spin/variables@2.0.0`, implemented by [`sqlite`] and [`variables`].
+#[allow(missing_docs)]
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "itsor:auth/platform",
+        with: { "spin:sqlite/sqlite.connection": crate::sqlite::ConnectionState },
+    });
+}
