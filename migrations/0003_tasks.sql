@@ -1,7 +1,9 @@
 -- Per-user tasks: the resource the /api surface uses to show ownership enforcement.
--- Ids are UUIDv7 (time-ordered), so `created_at DESC, id DESC` is a stable newest-first order.
+-- `seq` is the insertion order, so "newest first" is exact even for tasks created in the
+-- same second by different (fresh) component instances; `id` is what clients see.
 CREATE TABLE IF NOT EXISTS tasks (
-    id          TEXT PRIMARY KEY NOT NULL,
+    seq         INTEGER PRIMARY KEY,
+    id          TEXT NOT NULL UNIQUE,
     user_id     TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     title       TEXT NOT NULL,
     description TEXT,
@@ -10,4 +12,4 @@ CREATE TABLE IF NOT EXISTS tasks (
     updated_at  TEXT NOT NULL
 );
 
-CREATE INDEX IF NOT EXISTS idx_tasks_user_id ON tasks (user_id, created_at);
+CREATE INDEX IF NOT EXISTS idx_tasks_user_id ON tasks (user_id, seq);

@@ -13,12 +13,13 @@ mod error;
 pub mod input;
 pub mod limits;
 pub mod password;
+pub mod schema;
 mod service;
 pub mod store;
 pub mod tasks;
 pub mod token;
 
 pub use error::AuthError;
-pub use service::{Accounts, Login};
-pub use store::User;
+pub use service::{Accounts, Client, Login, SessionView};
+pub use store::{Session, User};
 pub use tasks::{Task, Tasks};

@@ -106,8 +106,7 @@ mod tests {
     use super::*;
 
     fn db() -> rusqlite::Connection {
-        let db = rusqlite::Connection::open_in_memory().expect("opens");
-        db.execute_batch(include_str!("../../../migrations/0004_rate_limits.sql")).expect("migrates");
+        let db = crate::schema::migrated_in_memory().expect("migrates");
         db
     }
 

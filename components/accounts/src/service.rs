@@ -1,16 +1,33 @@
-//! The account use-cases: sign-up, login, authenticate, authorize, logout.
+//! The account use-cases: sign-up, login, authenticate, authorize, logout, and managing
+//! one's password and sessions.
 //!
 //! [`Accounts`] is what both the HTTP routes and the typed WIT export call; it owns the
-//! order of every check (validate, then hash, then store) and the enumeration defences.
+//! order of every check (rate limits, then validation, then hashing, then storage) and the
+//! enumeration defences: unknown e-mails and wrong passwords fail alike after the same
+//! hashing work, and taken e-mails cost the same work as new ones.
 
 use crate::clock::Timestamp;
 use crate::config::Settings;
 use crate::db::Database;
 use crate::input::{Email, Name, Password};
-use crate::password::{PasswordPolicy, OWASP_2025};
-use crate::store::{Store, User};
+use crate::limits::{Bucket, Limiter};
+use crate::password::PasswordPolicy;
+use crate::store::{Session, Store, User};
 use crate::token::{Claims, TokenSigner};
 use crate::AuthError;
+
+/// The longest user agent kept with a session, in characters.
+pub const USER_AGENT_MAX_CHARS: usize = 256;
+
+/// Who is calling, as far as the transport knows. Embedders that have no such notion pass
+/// [`Client::default`], which skips the per-address rate limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Client<'a> {
+    /// The client's IP address.
+    pub addr: Option<&'a str>,
+    /// The client's `User-Agent`.
+    pub user_agent: Option<&'a str>,
+}
 
 /// A successful login.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +42,15 @@ pub struct Login {
     pub expires_at: String,
 }
 
+/// One of the user's live sessions, as the sessions list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionView {
+    /// The session.
+    pub session: Session,
+    /// Whether it is the session of the token that asked.
+    pub current: bool,
+}
+
 /// The account logic of one deployment over one database.
 pub struct Accounts<D> {
     store: Store<D>,
@@ -34,10 +60,11 @@ pub struct Accounts<D> {
 }
 
 impl<D: Database> Accounts<D> {
-    /// Account logic over `db` under `settings`, hashing with [`OWASP_2025`].
+    /// Account logic over `db` under `settings` (whose password policy hashes).
     pub fn new(db: D, settings: Settings) -> Accounts<D> {
         let signer = TokenSigner::new(&settings);
-        Accounts { store: Store::new(db), settings, signer, policy: OWASP_2025 }
+        let policy = settings.password_policy;
+        Accounts { store: Store::new(db), settings, signer, policy }
     }
 
     /// Replaces the password policy (hashes under other policies are upgraded at login).
@@ -56,9 +83,22 @@ impl<D: Database> Accounts<D> {
         &self.settings
     }
 
+    fn limiter(&self) -> Limiter<&D> {
+        Limiter::new(self.store.database())
+    }
+
+    /// Counts one sign-up, login or password-change request from `client`.
+    fn count_auth_request(&self, client: &Client<'_>) -> Result<(), AuthError> {
+        match client.addr {
+            Some(addr) => self.limiter().hit(Bucket::AuthRequests { client: addr }, self.settings.auth_requests_limit),
+            None => Ok(()),
+        }
+    }
+
     /// Registers an account. Hashing happens before the insert, so an address that is
     /// already taken costs the same work as a new one.
-    pub fn signup(&self, email: &str, password: &str, name: Option<&str>) -> Result<User, AuthError> {
+    pub fn signup(&self, email: &str, password: &str, name: Option<&str>, client: &Client<'_>) -> Result<User, AuthError> {
+        self.count_auth_request(client)?;
         let email = Email::parse(email)?;
         let password = Password::parse(password)?;
         let name = Name::parse(name)?;
@@ -79,20 +119,38 @@ impl<D: Database> Accounts<D> {
     }
 
     /// Verifies the password and opens a session. Unknown e-mails and wrong passwords fail
-    /// alike, after the same hashing work.
-    pub fn login(&self, email: &str, password: &str) -> Result<Login, AuthError> {
-        let credentials = match Email::parse(email) {
-            Ok(email) => self.store.credentials_by_email(email.as_str())?,
-            Err(_) => None,
+    /// alike, after the same hashing work; an account with too many recent failures is
+    /// refused before any hashing.
+    pub fn login(&self, email: &str, password: &str, client: &Client<'_>) -> Result<Login, AuthError> {
+        self.count_auth_request(client)?;
+        // Failures are counted per normalised address whether or not it is registered, so
+        // the limit itself reveals nothing.
+        let email = Email::parse(email).ok();
+        let failures = email.as_ref().map(|email| Bucket::LoginFailures { account: email.as_str() });
+        if let Some(bucket) = failures {
+            self.limiter().check(bucket, self.settings.login_failures_limit)?;
+        }
+        let credentials = match &email {
+            Some(email) => self.store.credentials_by_email(email.as_str())?,
+            None => None,
         };
-        let Some(credentials) = credentials else {
-            self.policy.burn(password.as_bytes());
+        let verified = match &credentials {
+            Some(credentials) => self.policy.verify(password.as_bytes(), &credentials.password_hash),
+            None => {
+                self.policy.burn(password.as_bytes());
+                None
+            }
+        };
+        let (Some(credentials), Some(verified)) = (credentials, verified) else {
+            if let Some(bucket) = failures {
+                // The failure is what the caller learns; a full bucket shows on the next try.
+                let _ = self.limiter().hit(bucket, self.settings.login_failures_limit);
+            }
             return Err(AuthError::InvalidCredentials);
         };
-        let verified = self
-            .policy
-            .verify(password.as_bytes(), &credentials.password_hash)
-            .ok_or(AuthError::InvalidCredentials)?;
+        if let Some(bucket) = failures {
+            self.limiter().clear(bucket)?;
+        }
         let now = Timestamp::now();
         if verified.needs_rehash {
             // The password was just proven, so it satisfies the length rules it was set under.
@@ -100,26 +158,34 @@ impl<D: Database> Accounts<D> {
                 self.store.set_password_hash(&credentials.user.id, &self.policy.hash(&password)?, now)?;
             }
         }
-        self.open_session(credentials.user, now)
+        self.open_session(credentials.user, now, client)
     }
 
-    fn open_session(&self, user: User, now: Timestamp) -> Result<Login, AuthError> {
+    fn open_session(&self, user: User, now: Timestamp, client: &Client<'_>) -> Result<Login, AuthError> {
         let expires_in = self.settings.access_seconds;
         let expires_at = now.plus_seconds(expires_in);
-        let sid = uuid::Uuid::new_v4().to_string();
-        self.store.insert_session(&sid, &user.id, now, expires_at)?;
+        let session = Session {
+            id: uuid::Uuid::new_v4().to_string(),
+            user_id: user.id.clone(),
+            created_at: now.to_rfc3339(),
+            expires_at: expires_at.to_rfc3339(),
+            user_agent: client.user_agent.map(|ua| ua.chars().take(USER_AGENT_MAX_CHARS).collect()),
+            client_addr: client.addr.map(str::to_owned),
+        };
+        self.store.insert_session(&session)?;
         let access_token = self.signer.sign(&Claims {
             sub: user.id.clone(),
-            sid,
+            sid: session.id,
             iat: now.unix(),
             exp: expires_at.unix(),
             iss: self.settings.jwt_issuer.clone(),
+            aud: self.settings.jwt_audience.clone(),
         })?;
-        Ok(Login { user, access_token, expires_in, expires_at: expires_at.to_rfc3339() })
+        Ok(Login { user, access_token, expires_in, expires_at: session.expires_at })
     }
 
-    /// The user behind a token whose session is live.
-    pub fn authenticate(&self, token: &str) -> Result<User, AuthError> {
+    /// The user and claims behind a token whose session is live.
+    fn session_of(&self, token: &str) -> Result<(User, Claims), AuthError> {
         let claims = self.signer.verify(token)?;
         let session = self.store.session_of_user(&claims.sid, &claims.sub)?.ok_or(AuthError::InvalidToken)?;
         if session.revoked {
@@ -128,7 +194,12 @@ impl<D: Database> Accounts<D> {
         if Timestamp::parse_rfc3339(&session.expires_at)? <= Timestamp::now() {
             return Err(AuthError::TokenExpired);
         }
-        Ok(session.user)
+        Ok((session.user, claims))
+    }
+
+    /// The user behind a token whose session is live.
+    pub fn authenticate(&self, token: &str) -> Result<User, AuthError> {
+        self.session_of(token).map(|(user, _)| user)
     }
 
     /// [`authenticate`](Accounts::authenticate), and the user must be `owner_id`.
@@ -141,10 +212,54 @@ impl<D: Database> Accounts<D> {
     /// succeeds; a token that is not ours is [`AuthError::InvalidToken`].
     pub fn logout(&self, token: &str) -> Result<(), AuthError> {
         match self.signer.verify(token) {
-            Ok(claims) => Ok(self.store.revoke_session(&claims.sid, &claims.sub, Timestamp::now())?),
+            Ok(claims) => {
+                self.store.revoke_session(&claims.sid, &claims.sub, Timestamp::now())?;
+                Ok(())
+            }
             Err(AuthError::TokenExpired) => Ok(()),
             Err(err) => Err(err),
         }
+    }
+
+    /// Revokes every session of the token's user, this one included.
+    pub fn logout_all(&self, token: &str) -> Result<(), AuthError> {
+        let (user, _) = self.session_of(token)?;
+        self.store.revoke_sessions_except(&user.id, None, Timestamp::now())?;
+        Ok(())
+    }
+
+    /// Changes the password after checking the current one, and revokes every other
+    /// session of the user (the one asking stays signed in). A wrong current password
+    /// counts as a failed login.
+    pub fn change_password(&self, token: &str, current: &str, new: &str, client: &Client<'_>) -> Result<(), AuthError> {
+        let (user, claims) = self.session_of(token)?;
+        self.count_auth_request(client)?;
+        let failures = Bucket::LoginFailures { account: &user.email };
+        self.limiter().check(failures, self.settings.login_failures_limit)?;
+        let new = Password::parse(new).map_err(|_| AuthError::invalid("new_password", "must be 8 to 128 characters"))?;
+        let credentials = self.store.credentials_by_email(&user.email)?.ok_or(AuthError::InvalidToken)?;
+        if self.policy.verify(current.as_bytes(), &credentials.password_hash).is_none() {
+            let _ = self.limiter().hit(failures, self.settings.login_failures_limit);
+            return Err(AuthError::invalid("current_password", "is not the current password"));
+        }
+        let now = Timestamp::now();
+        self.store.set_password_hash(&user.id, &self.policy.hash(&new)?, now)?;
+        self.store.revoke_sessions_except(&user.id, Some(&claims.sid), now)?;
+        Ok(())
+    }
+
+    /// The token's user's live sessions, newest first, marking the token's own.
+    pub fn sessions(&self, token: &str) -> Result<Vec<SessionView>, AuthError> {
+        let (user, claims) = self.session_of(token)?;
+        let sessions = self.store.live_sessions(&user.id, Timestamp::now())?;
+        Ok(sessions.into_iter().map(|session| SessionView { current: session.id == claims.sid, session }).collect())
+    }
+
+    /// Revokes one of the token's user's sessions; anyone else's (or an unknown id) is
+    /// [`AuthError::NotFound`].
+    pub fn revoke_session(&self, token: &str, session_id: &str) -> Result<(), AuthError> {
+        let (user, _) = self.session_of(token)?;
+        if self.store.revoke_session(session_id, &user.id, Timestamp::now())? { Ok(()) } else { Err(AuthError::NotFound) }
     }
 }
 
@@ -155,13 +270,12 @@ mod tests {
 
     /// Cheap hashing so the use-case tests stay fast; the OWASP policy is tested in
     /// `password`.
+    const NOBODY: Client<'static> = Client { addr: None, user_agent: None };
+
     const FAST: PasswordPolicy = PasswordPolicy { memory_kib: 256, iterations: 1, parallelism: 1 };
 
     fn database() -> rusqlite::Connection {
-        let db = rusqlite::Connection::open_in_memory().expect("opens");
-        for migration in [include_str!("../../../migrations/0001_users.sql"), include_str!("../../../migrations/0002_sessions.sql")] {
-            db.execute_batch(migration).expect("migrates");
-        }
+        let db = crate::schema::migrated_in_memory().expect("migrates");
         db
     }
 
@@ -176,10 +290,10 @@ mod tests {
     fn signup_login_authenticate_logout() {
         let db = database();
         let accounts = accounts(&db, &[]);
-        let user = accounts.signup(" Ada@Example.com ", "correct horse", Some("Ada")).expect("signs up");
+        let user = accounts.signup(" Ada@Example.com ", "correct horse", Some("Ada"), &NOBODY).expect("signs up");
         assert_eq!(user.email, "ada@example.com");
         assert!(uuid::Uuid::parse_str(&user.id).is_ok());
-        let login = accounts.login("ADA@example.com", "correct horse").expect("logs in");
+        let login = accounts.login("ADA@example.com", "correct horse", &NOBODY).expect("logs in");
         assert_eq!(login.expires_in, 3600);
         assert_eq!(accounts.authenticate(&login.access_token).expect("authenticates"), user);
         assert_eq!(accounts.authorize(&login.access_token, &user.id).expect("owner"), user);
@@ -193,26 +307,26 @@ mod tests {
     fn duplicate_signup_is_email_taken_whatever_the_spelling() {
         let db = database();
         let accounts = accounts(&db, &[]);
-        accounts.signup("a@b.co", "password-1", None).expect("first");
-        assert_eq!(accounts.signup(" A@B.CO", "password-2", None), Err(AuthError::EmailTaken));
+        accounts.signup("a@b.co", "password-1", None, &NOBODY).expect("first");
+        assert_eq!(accounts.signup(" A@B.CO", "password-2", None, &NOBODY), Err(AuthError::EmailTaken));
     }
 
     #[test]
     fn unknown_email_and_wrong_password_fail_alike() {
         let db = database();
         let accounts = accounts(&db, &[]);
-        accounts.signup("a@b.co", "password-1", None).expect("signs up");
-        assert_eq!(accounts.login("a@b.co", "password-2"), Err(AuthError::InvalidCredentials));
-        assert_eq!(accounts.login("nobody@b.co", "password-1"), Err(AuthError::InvalidCredentials));
-        assert_eq!(accounts.login("not an email", "password-1"), Err(AuthError::InvalidCredentials));
+        accounts.signup("a@b.co", "password-1", None, &NOBODY).expect("signs up");
+        assert_eq!(accounts.login("a@b.co", "password-2", &NOBODY), Err(AuthError::InvalidCredentials));
+        assert_eq!(accounts.login("nobody@b.co", "password-1", &NOBODY), Err(AuthError::InvalidCredentials));
+        assert_eq!(accounts.login("not an email", "password-1", &NOBODY), Err(AuthError::InvalidCredentials));
     }
 
     #[test]
     fn sessions_end_at_expiry_even_within_token_leeway() {
         let db = database();
         let accounts = accounts(&db, &[("jwt_access_seconds", "1"), ("jwt_leeway_seconds", "30")]);
-        accounts.signup("a@b.co", "password-1", None).expect("signs up");
-        let login = accounts.login("a@b.co", "password-1").expect("logs in");
+        accounts.signup("a@b.co", "password-1", None, &NOBODY).expect("signs up");
+        let login = accounts.login("a@b.co", "password-1", &NOBODY).expect("logs in");
         std::thread::sleep(std::time::Duration::from_millis(2100));
         assert_eq!(accounts.authenticate(&login.access_token), Err(AuthError::TokenExpired));
     }
@@ -221,22 +335,77 @@ mod tests {
     fn deleted_sessions_and_users_invalidate_tokens() {
         let db = database();
         let accounts = accounts(&db, &[]);
-        accounts.signup("a@b.co", "password-1", None).expect("signs up");
-        let login = accounts.login("a@b.co", "password-1").expect("logs in");
+        accounts.signup("a@b.co", "password-1", None, &NOBODY).expect("signs up");
+        let login = accounts.login("a@b.co", "password-1", &NOBODY).expect("logs in");
         db.execute("DELETE FROM users", []).expect("deletes");
         assert_eq!(accounts.authenticate(&login.access_token), Err(AuthError::InvalidToken));
     }
 
     #[test]
+    fn password_change_keeps_this_session_and_ends_the_others() {
+        let db = database();
+        let accounts = accounts(&db, &[]);
+        accounts.signup("a@b.co", "password-1", None, &NOBODY).expect("signs up");
+        let here = accounts.login("a@b.co", "password-1", &NOBODY).expect("logs in").access_token;
+        let there = accounts.login("a@b.co", "password-1", &NOBODY).expect("logs in").access_token;
+        let wrong = accounts.change_password(&here, "not-it-at-all", "password-2", &NOBODY);
+        assert!(matches!(wrong, Err(AuthError::InvalidInput { field, .. }) if field == "current_password"));
+        accounts.change_password(&here, "password-1", "password-2", &NOBODY).expect("changes");
+        assert!(accounts.authenticate(&here).is_ok());
+        assert_eq!(accounts.authenticate(&there), Err(AuthError::InvalidToken));
+        assert_eq!(accounts.login("a@b.co", "password-1", &NOBODY), Err(AuthError::InvalidCredentials));
+        accounts.login("a@b.co", "password-2", &NOBODY).expect("the new password works");
+    }
+
+    #[test]
+    fn sessions_are_listed_revoked_one_by_one_or_all_at_once() {
+        let db = database();
+        let accounts = accounts(&db, &[]);
+        accounts.signup("a@b.co", "password-1", None, &NOBODY).expect("signs up");
+        accounts.signup("z@b.co", "password-1", None, &NOBODY).expect("signs up");
+        let browser = Client { addr: Some("192.0.2.1"), user_agent: Some("Firefox") };
+        let first = accounts.login("a@b.co", "password-1", &browser).expect("logs in").access_token;
+        let second = accounts.login("a@b.co", "password-1", &NOBODY).expect("logs in").access_token;
+        let stranger = accounts.login("z@b.co", "password-1", &NOBODY).expect("logs in").access_token;
+        let listed = accounts.sessions(&second).expect("lists");
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed.iter().filter(|s| s.current).count(), 1);
+        let firefox = listed.iter().find(|s| s.session.user_agent.as_deref() == Some("Firefox")).expect("kept");
+        assert_eq!(firefox.session.client_addr.as_deref(), Some("192.0.2.1"));
+        assert_eq!(accounts.revoke_session(&stranger, &firefox.session.id), Err(AuthError::NotFound));
+        accounts.revoke_session(&second, &firefox.session.id).expect("revokes its own");
+        assert_eq!(accounts.authenticate(&first), Err(AuthError::InvalidToken));
+        accounts.logout_all(&second).expect("logs out everywhere");
+        assert_eq!(accounts.authenticate(&second), Err(AuthError::InvalidToken));
+        assert!(accounts.authenticate(&stranger).is_ok());
+    }
+
+    #[test]
+    fn repeated_failures_lock_the_account_before_any_hashing() {
+        let db = database();
+        let accounts = accounts(&db, &[("rate_limit_login_failures", "3")]);
+        accounts.signup("a@b.co", "password-1", None, &NOBODY).expect("signs up");
+        for _ in 0..3 {
+            assert_eq!(accounts.login("a@b.co", "wrong-password", &NOBODY), Err(AuthError::InvalidCredentials));
+        }
+        assert!(matches!(accounts.login("a@b.co", "password-1", &NOBODY), Err(AuthError::RateLimited { .. })));
+        // Unknown accounts lock the same way, so the lock reveals nothing.
+        for _ in 0..3 {
+            let _ = accounts.login("ghost@b.co", "wrong-password", &NOBODY);
+        }
+        assert!(matches!(accounts.login("ghost@b.co", "x", &NOBODY), Err(AuthError::RateLimited { .. })));
+    }
+
+    #[test]
     fn login_upgrades_hashes_made_under_another_policy() {
         let db = database();
-        accounts(&db, &[]).signup("a@b.co", "password-1", None).expect("signs up");
+        accounts(&db, &[]).signup("a@b.co", "password-1", None, &NOBODY).expect("signs up");
         let stronger = PasswordPolicy { memory_kib: 512, iterations: 2, parallelism: 1 };
         let upgraded = accounts(&db, &[]).with_policy(stronger);
-        upgraded.login("a@b.co", "password-1").expect("logs in");
+        upgraded.login("a@b.co", "password-1", &NOBODY).expect("logs in");
         let stored: String =
             db.query_row("SELECT password_hash FROM users", [], |row| row.get(0)).expect("reads");
         assert!(stored.starts_with("$argon2id$v=19$m=512,t=2,p=1$"), "{stored}");
-        upgraded.login("a@b.co", "password-1").expect("the upgraded hash verifies");
+        upgraded.login("a@b.co", "password-1", &NOBODY).expect("the upgraded hash verifies");
     }
 }

@@ -32,6 +32,23 @@ fn user_from(row: &Row, at: usize) -> Result<User, DbError> {
     })
 }
 
+/// A server-side session: what one access token names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Session {
+    /// UUID; the token's `sid`.
+    pub id: String,
+    /// Whose session.
+    pub user_id: String,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+    /// RFC 3339 UTC.
+    pub expires_at: String,
+    /// The `User-Agent` that logged in, if known (at most 256 characters).
+    pub user_agent: Option<String>,
+    /// The client address that logged in, if known.
+    pub client_addr: Option<String>,
+}
+
 /// A user together with their stored password hash (never leaves the logic crate).
 pub(crate) struct Credentials {
     pub user: User,
@@ -93,18 +110,50 @@ impl<D: Database> Store<D> {
         Ok(())
     }
 
-    pub fn insert_session(
-        &self,
-        id: &str,
-        user_id: &str,
-        created_at: Timestamp,
-        expires_at: Timestamp,
-    ) -> Result<(), DbError> {
+    pub fn insert_session(&self, session: &Session) -> Result<(), DbError> {
         self.db.query(
-            "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-            &[id.into(), user_id.into(), created_at.to_rfc3339().into(), expires_at.to_rfc3339().into()],
+            "INSERT INTO sessions (id, user_id, created_at, expires_at, user_agent, client_addr) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+            &[
+                session.id.as_str().into(),
+                session.user_id.as_str().into(),
+                session.created_at.as_str().into(),
+                session.expires_at.as_str().into(),
+                session.user_agent.as_deref().into(),
+                session.client_addr.as_deref().into(),
+            ],
         )?;
         Ok(())
+    }
+
+    /// The user's live sessions, newest first.
+    pub fn live_sessions(&self, user_id: &str, now: Timestamp) -> Result<Vec<Session>, DbError> {
+        let rows = self.db.query(
+            "SELECT id, user_id, created_at, expires_at, user_agent, client_addr FROM sessions \
+             WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC, id",
+            &[user_id.into(), now.to_rfc3339().into()],
+        )?;
+        rows.iter()
+            .map(|row| {
+                Ok(Session {
+                    id: row.text(0)?,
+                    user_id: row.text(1)?,
+                    created_at: row.text(2)?,
+                    expires_at: row.text(3)?,
+                    user_agent: row.opt_text(4)?,
+                    client_addr: row.opt_text(5)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes every live session of the user except `keep`; returns how many.
+    pub fn revoke_sessions_except(&self, user_id: &str, keep: Option<&str>, now: Timestamp) -> Result<usize, DbError> {
+        let rows = self.db.query(
+            "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ? RETURNING id",
+            &[Value::from(now.to_rfc3339()), user_id.into(), keep.into()],
+        )?;
+        Ok(rows.len())
     }
 
     /// The session `sid` if it belongs to `user_id`, with that user.
@@ -125,12 +174,12 @@ impl<D: Database> Store<D> {
             .transpose()
     }
 
-    /// Marks the session revoked; revoking a revoked session changes nothing.
-    pub fn revoke_session(&self, sid: &str, user_id: &str, now: Timestamp) -> Result<(), DbError> {
-        self.db.query(
-            "UPDATE sessions SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+    /// Marks the user's session revoked; `false` if the user has no such live session.
+    pub fn revoke_session(&self, sid: &str, user_id: &str, now: Timestamp) -> Result<bool, DbError> {
+        let rows = self.db.query(
+            "UPDATE sessions SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL RETURNING id",
             &[Value::from(now.to_rfc3339()), sid.into(), user_id.into()],
         )?;
-        Ok(())
+        Ok(!rows.is_empty())
     }
 }

@@ -21,7 +21,7 @@ pub const DEFAULT_PAGE: u32 = 50;
 /// A task as its owner sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Task {
-    /// UUIDv7.
+    /// UUID.
     pub id: String,
     /// The owner's id.
     pub user_id: String,
@@ -120,7 +120,7 @@ impl<'o, D: Database> Tasks<'o, D> {
         Tasks { db, owner }
     }
 
-    /// Newest first.
+    /// Newest first (by insertion order).
     pub fn list(&self, page: Page) -> Result<Vec<Task>, AuthError> {
         let page = page.validated()?;
         let (filter, mut params) = match page.completed {
@@ -130,7 +130,7 @@ impl<'o, D: Database> Tasks<'o, D> {
         params.extend([Value::Integer(i64::from(page.limit)), Value::Integer(i64::from(page.offset))]);
         let sql = format!(
             "SELECT {COLUMNS} FROM tasks WHERE user_id = ?{filter} \
-             ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+             ORDER BY seq DESC LIMIT ? OFFSET ?"
         );
         self.db.query(&sql, &params)?.iter().map(task_from).collect()
     }
@@ -139,7 +139,7 @@ impl<'o, D: Database> Tasks<'o, D> {
     pub fn create(&self, raw_title: &str, raw_description: Option<&str>) -> Result<Task, AuthError> {
         let now = Timestamp::now().to_rfc3339();
         let task = Task {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: uuid::Uuid::new_v4().to_string(),
             user_id: self.owner.to_owned(),
             title: title(raw_title)?,
             description: description(raw_description)?,
@@ -210,14 +210,7 @@ mod tests {
     use super::*;
 
     fn database() -> rusqlite::Connection {
-        let db = rusqlite::Connection::open_in_memory().expect("opens");
-        for migration in [
-            include_str!("../../../migrations/0001_users.sql"),
-            include_str!("../../../migrations/0002_sessions.sql"),
-            include_str!("../../../migrations/0003_tasks.sql"),
-        ] {
-            db.execute_batch(migration).expect("migrates");
-        }
+        let db = crate::schema::migrated_in_memory().expect("migrates");
         for id in ["alice", "bob"] {
             db.execute(
                 "INSERT INTO users (id, email, password_hash, name, created_at, updated_at) \

@@ -64,6 +64,9 @@ pub struct Claims {
     pub exp: i64,
     /// The issuer.
     pub iss: String,
+    /// The audience, when the deployment names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
 }
 
 /// Signs and verifies access tokens under one deployment's settings.
@@ -82,7 +85,13 @@ impl TokenSigner {
         validation.leeway = u64::from(settings.jwt_leeway_seconds);
         validation.validate_nbf = true;
         validation.set_issuer(&[settings.jwt_issuer.as_str()]);
-        validation.set_required_spec_claims(&["exp", "sub", "iss"]);
+        match &settings.jwt_audience {
+            Some(audience) => {
+                validation.set_audience(&[audience.as_str()]);
+                validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+            }
+            None => validation.set_required_spec_claims(&["exp", "sub", "iss"]),
+        }
         TokenSigner {
             header: Header::new(alg),
             encoding: EncodingKey::from_secret(settings.jwt_secret.as_bytes()),
@@ -124,7 +133,7 @@ mod tests {
 
     fn claims(exp_in: i64) -> Claims {
         let now = Timestamp::now().unix();
-        Claims { sub: "u1".into(), sid: "s1".into(), iat: now, exp: now + exp_in, iss: "itsor".into() }
+        Claims { sub: "u1".into(), sid: "s1".into(), iat: now, exp: now + exp_in, iss: "itsor".into(), aud: None }
     }
 
     fn b64(bytes: &[u8]) -> String {
@@ -169,6 +178,17 @@ mod tests {
         }
         let foreign = Claims { iss: "someone-else".into(), ..claims(60) };
         assert_eq!(ours.verify(&ours.sign(&foreign).expect("signs")), Err(AuthError::InvalidToken));
+    }
+
+    #[test]
+    fn audiences_are_required_when_configured() {
+        let with_aud = TokenSigner::new(&settings(&[("jwt_audience", "app")]));
+        let token = with_aud.sign(&Claims { aud: Some("app".into()), ..claims(60) }).expect("signs");
+        assert!(with_aud.verify(&token).is_ok());
+        let other = with_aud.sign(&Claims { aud: Some("other".into()), ..claims(60) }).expect("signs");
+        assert_eq!(with_aud.verify(&other), Err(AuthError::InvalidToken));
+        let none = with_aud.sign(&claims(60)).expect("signs");
+        assert_eq!(with_aud.verify(&none), Err(AuthError::InvalidToken));
     }
 
     #[test]

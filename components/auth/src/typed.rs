@@ -1,6 +1,6 @@
 //! The `itsor:auth/accounts` export: the typed API, one call per use-case.
 
-use itsor_accounts::{AuthError, Login, User};
+use itsor_accounts::{AuthError, Client, Login, User};
 
 use crate::bindings::exports::itsor::auth::accounts::Guest;
 use crate::bindings::exports::itsor::auth::accounts as wit;
@@ -9,11 +9,12 @@ use crate::Component;
 
 impl Guest for Component {
     fn signup(email: String, password: String, name: Option<String>) -> Result<wit::User, wit::Error> {
-        Ok(accounts()?.signup(&email, &password, name.as_deref())?.into())
+        // Embedders have no client address: only the per-account limits apply.
+        Ok(accounts()?.signup(&email, &password, name.as_deref(), &Client::default())?.into())
     }
 
     fn login(email: String, password: String) -> Result<wit::LoginResult, wit::Error> {
-        Ok(accounts()?.login(&email, &password)?.into())
+        Ok(accounts()?.login(&email, &password, &Client::default())?.into())
     }
 
     fn authenticate(token: String) -> Result<wit::User, wit::Error> {

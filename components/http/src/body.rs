@@ -38,7 +38,7 @@ impl Fields {
         };
         match media_type(request).as_deref() {
             Some("application/json") => Fields::json(bytes),
-            Some("application/x-www-form-urlencoded") if accept == Accept::JsonOrForm => Fields::form(bytes),
+            Some(FORM) if accept == Accept::JsonOrForm => Fields::form(bytes),
             _ => Err(ApiError::unsupported_media_type(expected)),
         }
     }
@@ -108,8 +108,11 @@ impl Fields {
     }
 }
 
+/// The media type of URL-encoded forms.
+pub const FORM: &str = "application/x-www-form-urlencoded";
+
 /// The lower-cased media type of the request, without parameters.
-fn media_type(request: &Request) -> Option<String> {
+pub fn media_type(request: &Request) -> Option<String> {
     let value = request.header("content-type")?;
     Some(value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
 }

@@ -40,6 +40,11 @@ impl ApiError {
         err
     }
 
+    /// `403`: a cookie-authenticated or form request from an origin that is not allowed.
+    pub fn cross_site() -> ApiError {
+        ApiError::new(403, "CSRF_REJECTED", "Cross-site request rejected: send Origin from an allowed origin, or use a bearer token")
+    }
+
     /// `413`: the body exceeds the limit.
     pub fn too_large() -> ApiError {
         ApiError::new(413, "PAYLOAD_TOO_LARGE", "Request body is larger than 64 KiB")

@@ -6,8 +6,10 @@
 //! a native server can serve the very same adapter. All rules live in `itsor-accounts`.
 
 mod body;
+mod client;
 mod cookie;
 mod cors;
+mod csrf;
 mod error;
 mod message;
 mod platform;

@@ -25,14 +25,7 @@ impl<'a> Platform for &'a Native {
 }
 
 fn native() -> Native {
-    let db = rusqlite::Connection::open_in_memory().expect("opens");
-    for sql in [
-        include_str!("../../../migrations/0001_users.sql"),
-        include_str!("../../../migrations/0002_sessions.sql"),
-        include_str!("../../../migrations/0003_tasks.sql"),
-    ] {
-        db.execute_batch(sql).expect("migrates");
-    }
+    let db = itsor_accounts::schema::migrated_in_memory().expect("migrates");
     Native { db }
 }
 

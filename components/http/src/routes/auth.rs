@@ -4,13 +4,14 @@ use itsor_accounts::db::Database;
 use itsor_accounts::{Accounts, AuthError, Login, User};
 use serde_json::json;
 
-use super::presented_token;
+use super::{presented_token, with_client};
 use crate::body::{Accept, Fields};
 use crate::{cookie, ApiError, Request, Response};
 
 fn register<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<User, ApiError> {
     let fields = Fields::read(request, Accept::Json)?;
-    Ok(accounts.signup(fields.string("email")?, fields.string("password")?, fields.optional_string("name")?)?)
+    let (email, password, name) = (fields.string("email")?, fields.string("password")?, fields.optional_string("name")?);
+    Ok(with_client(request, accounts.settings(), |client| accounts.signup(email, password, name, client))?)
 }
 
 /// `POST /auth/signup` → `201` with the whole user.
@@ -36,7 +37,8 @@ fn log_in<D: Database>(request: &Request, accounts: &Accounts<D>, accept: Accept
             AuthError::invalid(if fields.is_form() { "username" } else { "email" }, "field required")
         })?,
     };
-    Ok(accounts.login(email, fields.string("password")?)?)
+    let password = fields.string("password")?;
+    Ok(with_client(request, accounts.settings(), |client| accounts.login(email, password, client))?)
 }
 
 fn with_session_cookie<D: Database>(response: Response, accounts: &Accounts<D>, login: &Login) -> Response {
@@ -69,8 +71,12 @@ pub fn api_signin<D: Database>(request: &Request, accounts: &Accounts<D>) -> Res
 
 /// `GET /auth/me` and `/api/auth/me` → `200` with the whole user.
 pub fn me<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<Response, ApiError> {
-    let token = presented_token(request, accounts.settings()).ok_or(AuthError::InvalidToken)?;
-    Ok(Response::json(200, &user_json(&accounts.authenticate(token)?)))
+    Ok(Response::json(200, &user_json(&accounts.authenticate(required_token(request, accounts)?)?)))
+}
+
+/// The token the request presents, or [`AuthError::InvalidToken`].
+pub(super) fn required_token<'r, D: Database>(request: &'r Request, accounts: &Accounts<D>) -> Result<&'r str, AuthError> {
+    presented_token(request, accounts.settings()).ok_or(AuthError::InvalidToken)
 }
 
 /// Revokes the presented session, if any, and always clears the cookie: logging out twice,

@@ -5,12 +5,13 @@
 //! Both call the same account logic.
 
 mod auth;
+mod sessions;
 mod tasks;
 
 use itsor_accounts::config::Settings;
-use itsor_accounts::{Accounts, AuthError};
+use itsor_accounts::{Accounts, AuthError, Client};
 
-use crate::{cookie, cors, ApiError, Platform, Request, Response};
+use crate::{body, client, cookie, cors, csrf, ApiError, Platform, Request, Response};
 
 /// Every route, with the path parameters it captured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +24,10 @@ enum Route<'p> {
     ApiSignin,
     ApiMe,
     ApiSignout,
+    Password,
+    LogoutAll,
+    Sessions,
+    Session { session_id: &'p str },
     Tasks { user_id: &'p str },
     Task { user_id: &'p str, task_id: &'p str },
 }
@@ -35,6 +40,10 @@ impl<'p> Route<'p> {
             ["auth", "token"] => Route::Token,
             ["auth", "me"] => Route::Me,
             ["auth", "logout"] => Route::Logout,
+            ["auth", "password"] => Route::Password,
+            ["auth", "logout-all"] => Route::LogoutAll,
+            ["auth", "sessions"] => Route::Sessions,
+            ["auth", "sessions", session_id] if !session_id.is_empty() => Route::Session { session_id },
             ["api", "auth", "signup"] => Route::ApiSignup,
             ["api", "auth", "signin"] => Route::ApiSignin,
             ["api", "auth", "me"] => Route::ApiMe,
@@ -49,11 +58,17 @@ impl<'p> Route<'p> {
 
     fn methods(self) -> &'static [&'static str] {
         match self {
-            Route::Me | Route::ApiMe => &["GET"],
+            Route::Me | Route::ApiMe | Route::Sessions => &["GET"],
+            Route::Session { .. } => &["DELETE"],
             Route::Tasks { .. } => &["GET", "POST"],
             Route::Task { .. } => &["GET", "PUT", "PATCH", "DELETE"],
             _ => &["POST"],
         }
+    }
+
+    /// Whether the route acts on the caller's session (so the cookie may authenticate it).
+    fn uses_session(self) -> bool {
+        !matches!(self, Route::Signup | Route::Token | Route::ApiSignup | Route::ApiSignin)
     }
 }
 
@@ -87,6 +102,11 @@ fn dispatch<P: Platform>(
     if !route.methods().contains(&request.method.as_str()) {
         return Err(ApiError::method_not_allowed(route.methods()));
     }
+    let by_cookie = request.header("authorization").is_none() && cookie::read(request, &settings.cookie.name).is_some();
+    let form_login = route == Route::Token && body::media_type(request).as_deref() == Some(body::FORM);
+    if csrf::is_unsafe(&request.method) && ((route.uses_session() && by_cookie) || form_login) {
+        csrf::check(request, &settings)?;
+    }
     let accounts = Accounts::new(platform.database(), settings);
     match route {
         Route::Signup => auth::signup(request, &accounts),
@@ -96,9 +116,19 @@ fn dispatch<P: Platform>(
         Route::ApiSignup => auth::api_signup(request, &accounts),
         Route::ApiSignin => auth::api_signin(request, &accounts),
         Route::ApiSignout => auth::api_signout(request, &accounts),
+        Route::Password => sessions::change_password(request, &accounts),
+        Route::LogoutAll => sessions::logout_all(request, &accounts),
+        Route::Sessions => sessions::list(request, &accounts),
+        Route::Session { session_id } => sessions::revoke(request, &accounts, session_id),
         Route::Tasks { user_id } => tasks::collection(request, &accounts, user_id),
         Route::Task { user_id, task_id } => tasks::item(request, &accounts, user_id, task_id),
     }
+}
+
+/// Runs `f` with the request's [`Client`]: its address and user agent.
+fn with_client<T>(request: &Request, settings: &Settings, f: impl FnOnce(&Client<'_>) -> T) -> T {
+    let addr = client::address(request, settings);
+    f(&Client { addr: addr.as_deref(), user_agent: request.header("user-agent") })
 }
 
 /// The bearer token if an `Authorization` header is present (it wins over the cookie),

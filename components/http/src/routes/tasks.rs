@@ -8,13 +8,12 @@ use itsor_accounts::tasks::{Page, Patch, DEFAULT_PAGE};
 use itsor_accounts::{Accounts, AuthError, Task, User};
 use serde_json::json;
 
-use super::presented_token;
+use super::auth::required_token;
 use crate::body::{Accept, Fields};
 use crate::{ApiError, Request, Response};
 
 fn owner<D: Database>(request: &Request, accounts: &Accounts<D>, user_id: &str) -> Result<User, ApiError> {
-    let token = presented_token(request, accounts.settings()).ok_or(AuthError::InvalidToken)?;
-    Ok(accounts.authorize(token, user_id)?)
+    Ok(accounts.authorize(required_token(request, accounts)?, user_id)?)
 }
 
 /// `GET` (list) and `POST` (create).

@@ -1,9 +1,9 @@
-//! Embeds the SQL migrations of `../migrations` into the binary.
+//! Embeds the SQL migrations of `../../migrations` into the crate ([`schema::MIGRATIONS`]).
 //!
 //! Writes `$OUT_DIR/migrations.rs`: a slice expression of `(name, sql)` pairs, one per
 //! `*.sql` file, sorted by file name, each SQL text pulled in with `include_str!` so the
 //! binary needs no files at run time. Names are checked at run time (and by a unit test) in
-//! `src/migrate.rs`; this script only lists files. Cargo re-runs it whenever anything in the
+//! the host's `migrate` module; this script only lists files. Cargo re-runs it whenever anything in the
 //! folder changes.
 
 use std::error::Error;
@@ -14,8 +14,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     let manifest_dir =
         PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").ok_or("CARGO_MANIFEST_DIR unset")?);
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").ok_or("OUT_DIR unset")?);
-    let dir = manifest_dir.join("..").join("migrations");
-    println!("cargo:rerun-if-changed=../migrations");
+    let dir = manifest_dir.join("../../migrations");
+    println!("cargo:rerun-if-changed=../../migrations");
 
     let mut files = Vec::new();
     if dir.is_dir() {
