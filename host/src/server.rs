@@ -205,7 +205,7 @@ impl App {
     }
 
     /// Answers one request; never fails (errors become a JSON `500`).
-    async fn handle(
+    async fn answer(
         self: Arc<Self>,
         peer: SocketAddr,
         local: SocketAddr,
@@ -371,10 +371,40 @@ pub fn announce(listener: &TcpListener) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What answers requests on a [`serve`]d connection: [`App`] runs the component; a native
+/// reference (benchmarks) can run the same HTTP adapter without Wasm.
+pub trait Handler: Send + Sync + 'static {
+    /// The response body type.
+    type Body: hyper::body::Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+        + Send
+        + 'static;
+
+    /// Answers one request from `peer` arriving on `local`; never fails.
+    fn handle(
+        self: Arc<Self>,
+        peer: SocketAddr,
+        local: SocketAddr,
+        req: Request<Incoming>,
+    ) -> impl Future<Output = Response<Self::Body>> + Send;
+}
+
+impl Handler for App {
+    type Body = HyperOutgoingBody;
+
+    fn handle(
+        self: Arc<Self>,
+        peer: SocketAddr,
+        local: SocketAddr,
+        req: Request<Incoming>,
+    ) -> impl Future<Output = Response<HyperOutgoingBody>> + Send {
+        self.answer(peer, local, req)
+    }
+}
+
 /// Serves HTTP/1.1 on `listener` until `shutdown` resolves, then drains in-flight requests.
-pub async fn serve(
+pub async fn serve<H: Handler>(
     listener: TcpListener,
-    app: Arc<App>,
+    app: Arc<H>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
