@@ -6,8 +6,13 @@
 
 mod support;
 
+mod aliases;
+mod api;
+mod component;
 mod concurrency;
+mod cors;
 mod flow;
 mod input;
 mod startup;
+mod tasks;
 mod tokens;

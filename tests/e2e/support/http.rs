@@ -13,6 +13,9 @@ use serde_json::Value;
 /// How long one request may take before the client gives up.
 const IO_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The origin a browser-like request comes from: the default `CORS_ORIGINS` entry.
+pub const BROWSER_ORIGIN: &str = "http://localhost:3000";
+
 /// A request to build and send.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -20,6 +23,9 @@ pub struct Request {
     target: String,
     headers: Vec<(String, String)>,
     body: Option<Vec<u8>>,
+    /// Like a browser, send `Origin: BROWSER_ORIGIN` on a state-changing request that
+    /// carries a cookie or a form, unless an `Origin` is set explicitly or this is off.
+    browser_origin: bool,
 }
 
 /// `GET target`.
@@ -40,7 +46,28 @@ impl Request {
             target: target.to_owned(),
             headers: Vec::new(),
             body: None,
+            browser_origin: true,
         }
+    }
+
+    /// Sends no `Origin` unless one is set explicitly: a non-browser client, or a forged
+    /// cross-site request (CSRF tests).
+    pub fn without_origin(mut self) -> Request {
+        self.browser_origin = false;
+        self
+    }
+
+    fn has_header(&self, name: &str) -> bool {
+        self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+
+    /// Whether a browser would add `Origin` (state-changing, with a cookie or a form).
+    fn adds_origin(&self) -> bool {
+        let unsafe_method = !matches!(self.method.as_str(), "GET" | "HEAD" | "OPTIONS");
+        let form = self.headers.iter().any(|(n, v)| {
+            n.eq_ignore_ascii_case("content-type") && v.starts_with("application/x-www-form-urlencoded")
+        });
+        self.browser_origin && unsafe_method && (self.has_header("cookie") || form) && !self.has_header("origin")
     }
 
     /// Adds a header (several with one name are allowed).
@@ -91,6 +118,9 @@ impl Request {
             "{} {} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n",
             self.method, self.target
         );
+        if self.adds_origin() {
+            let _ = write!(head, "Origin: {BROWSER_ORIGIN}\r\n");
+        }
         for (name, value) in &self.headers {
             let _ = write!(head, "{name}: {value}\r\n");
         }

@@ -1,9 +1,13 @@
 //! Shared fixture and helpers: the [`Server`] process, a raw HTTP/1.1 client, JWT forging,
 //! and assertions on the error contract.
 
+pub mod api;
 pub mod http;
 pub mod jwt;
 pub mod server;
+
+#[allow(unused_imports)]
+pub use api::{ApiUser, assert_forbidden, forbidden_body, keys_of};
 
 #[allow(unused_imports)]
 pub use http::{Request, Response, SetCookie, get, post};
@@ -355,4 +359,54 @@ pub fn assert_user_shape(user: &Value) {
         !text.contains("password") && !text.contains("$argon2"),
         "user leaks password material: {user}"
     );
+}
+
+/// Asserts that `resp` clears the cookie `name` (empty value, `Max-Age=0`, `Path=/`,
+/// `HttpOnly`), and returns that `Set-Cookie`.
+#[track_caller]
+pub fn assert_cookie_cleared(resp: &Response, name: &str) -> SetCookie {
+    let cookie = resp
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("the {name} cookie is not cleared: {}", resp.describe()));
+    assert_eq!(cookie.value, "", "cleared cookie keeps a value: {}", cookie.raw);
+    assert_eq!(
+        cookie.attr("max-age"),
+        Some("0"),
+        "cleared cookie needs Max-Age=0: {}",
+        cookie.raw
+    );
+    assert_eq!(
+        cookie.attr("path"),
+        Some("/"),
+        "cleared cookie needs the same Path=/: {}",
+        cookie.raw
+    );
+    assert!(cookie.has("httponly"), "cleared cookie keeps HttpOnly: {}", cookie.raw);
+    cookie
+}
+
+/// Asserts that the process refused to start: non-zero exit, never listening, stderr naming
+/// every one of `variables`, and none of `secrets` printed on stdout or stderr.
+#[track_caller]
+pub fn assert_refused_naming(exit: &Exit, variables: &[&str], secrets: &[&str]) {
+    let context = format!("stdout:\n{}\nstderr:\n{}", exit.stdout, exit.stderr);
+    assert!(!exit.started, "itsor started although it must refuse:\n{context}");
+    let status = exit
+        .status
+        .unwrap_or_else(|| panic!("itsor neither started nor exited in time:\n{context}"));
+    assert!(
+        !status.success(),
+        "itsor exited successfully ({status}) instead of refusing:\n{context}"
+    );
+    for variable in variables {
+        assert!(exit.stderr.contains(variable), "stderr must name {variable}:\n{context}");
+    }
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        assert!(
+            !exit.stderr.contains(secret) && !exit.stdout.contains(secret),
+            "a secret value was printed:\n{context}"
+        );
+    }
 }

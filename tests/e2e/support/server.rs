@@ -38,12 +38,16 @@ const EXIT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Inherited variables with these prefixes are removed from the child's environment.
 const CLEARED_PREFIXES: &[&str] = &["BACKEND_", "JWT_", "SESSION_COOKIE_"];
-/// Inherited variables with these names are removed too (as is every component setting
+/// Inherited variables with these names (including the aliases `DATABASE_URL` and
+/// `BETTER_AUTH_SECRET`, which would otherwise conflict with the values set here) are
+/// removed too (as is every component setting
 /// of `itsor_accounts::config::VARIABLES`, in upper case). `RUST_LOG` is replaced by
 /// `ITSOR_E2E_RUST_LOG` when that is set.
 const CLEARED_NAMES: &[&str] = &[
     "HOST",
     "PORT",
+    "DATABASE_URL",
+    "BETTER_AUTH_SECRET",
     "ITSOR_CACHE_DIR",
     "RUST_LOG",
     "CORS_ORIGINS",
@@ -64,6 +68,7 @@ fn cache_dir() -> PathBuf {
 pub struct Builder {
     env: BTreeMap<String, Option<String>>,
     dotenv: Option<String>,
+    listen_flags: bool,
 }
 
 impl Builder {
@@ -79,6 +84,13 @@ impl Builder {
         self
     }
 
+    /// Runs `itsor serve` without `--port 0 --host 127.0.0.1`, so that `HOST`/`PORT` (or
+    /// the defaults) decide where it listens.
+    pub fn without_listen_flags(mut self) -> Builder {
+        self.listen_flags = false;
+        self
+    }
+
     /// Writes a `.env` file with `contents` into the server's working directory.
     pub fn dotenv(mut self, contents: &str) -> Builder {
         self.dotenv = Some(contents.to_owned());
@@ -89,10 +101,11 @@ impl Builder {
     #[track_caller]
     pub fn start(self) -> Server {
         let dir = self.prepare();
-        let proc = Proc::start(dir.path(), &self.env);
+        let proc = Proc::start(dir.path(), &self.env, self.listen_flags);
         Server {
             proc: Some(proc),
             env: self.env,
+            listen_flags: self.listen_flags,
             dir,
         }
     }
@@ -102,7 +115,7 @@ impl Builder {
     /// killed).
     pub fn run_expecting_exit(self) -> Exit {
         let dir = self.prepare();
-        let (mut child, out, ready) = spawn(dir.path(), &self.env);
+        let (mut child, out, ready) = spawn(dir.path(), &self.env, self.listen_flags);
         let deadline = Instant::now() + EXIT_TIMEOUT;
         let mut started = false;
         let status = loop {
@@ -157,6 +170,7 @@ pub struct Exit {
 pub struct Server {
     proc: Option<Proc>,
     env: BTreeMap<String, Option<String>>,
+    listen_flags: bool,
     dir: tempfile::TempDir,
 }
 
@@ -173,7 +187,11 @@ impl Server {
         let mut env = BTreeMap::new();
         env.insert("BACKEND_ENV".to_owned(), Some("test".to_owned()));
         env.insert("JWT_SECRET".to_owned(), Some(TEST_SECRET.to_owned()));
-        Builder { env, dotenv: None }
+        Builder {
+            env,
+            dotenv: None,
+            listen_flags: true,
+        }
     }
 
     /// The address the server listens on.
@@ -227,7 +245,7 @@ impl Server {
         if let Some(mut proc) = self.proc.take() {
             proc.stop();
         }
-        self.proc = Some(Proc::start(self.dir.path(), &self.env));
+        self.proc = Some(Proc::start(self.dir.path(), &self.env, self.listen_flags));
     }
 
     /// Like [`Server::restart`], with one environment variable changed.
@@ -275,21 +293,26 @@ impl Proc {
     /// Spawns and waits for the ready line. The first successful start of the run holds a
     /// lock so that only one process compiles the component.
     #[track_caller]
-    fn start(dir: &Path, env: &BTreeMap<String, Option<String>>) -> Proc {
+    fn start(dir: &Path, env: &BTreeMap<String, Option<String>>, listen_flags: bool) -> Proc {
         let mut warm = WARM.lock().unwrap_or_else(|e| e.into_inner());
         if *warm {
             drop(warm);
-            Proc::start_now(dir, env, START_TIMEOUT)
+            Proc::start_now(dir, env, listen_flags, START_TIMEOUT)
         } else {
-            let proc = Proc::start_now(dir, env, FIRST_START_TIMEOUT);
+            let proc = Proc::start_now(dir, env, listen_flags, FIRST_START_TIMEOUT);
             *warm = true;
             proc
         }
     }
 
     #[track_caller]
-    fn start_now(dir: &Path, env: &BTreeMap<String, Option<String>>, timeout: Duration) -> Proc {
-        let (mut child, out, ready) = spawn(dir, env);
+    fn start_now(
+        dir: &Path,
+        env: &BTreeMap<String, Option<String>>,
+        listen_flags: bool,
+        timeout: Duration,
+    ) -> Proc {
+        let (mut child, out, ready) = spawn(dir, env, listen_flags);
         let failure = match ready.recv_timeout(timeout) {
             Ok(addr) => match parse_ready(&addr) {
                 Some(addr) => return Proc { child, addr, out },
@@ -350,13 +373,21 @@ impl Output {
     }
 }
 
-/// Spawns `itsor serve`; the receiver gets the ready line.
-fn spawn(dir: &Path, env: &BTreeMap<String, Option<String>>) -> (Child, Output, Receiver<String>) {
+/// Spawns `itsor serve` (with `--port 0 --host 127.0.0.1` when `listen_flags`); the
+/// receiver gets the ready line.
+fn spawn(
+    dir: &Path,
+    env: &BTreeMap<String, Option<String>>,
+    listen_flags: bool,
+) -> (Child, Output, Receiver<String>) {
     let cache = cache_dir();
     std::fs::create_dir_all(&cache).expect("create the shared cache dir");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_itsor"));
-    cmd.args(["serve", "--port", "0", "--host", "127.0.0.1"])
-        .current_dir(dir)
+    cmd.arg("serve");
+    if listen_flags {
+        cmd.args(["--port", "0", "--host", "127.0.0.1"]);
+    }
+    cmd.current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -1,0 +1,82 @@
+//! The component's surface: what it imports and exports, read from the built `.wasm`.
+//!
+//! The promise that one file runs in our host, under Spin and in any component host rests
+//! on importing nothing beyond WASI 0.2 and the two Spin interfaces. This fails the build
+//! the day a dependency starts pulling in, say, `wasi:filesystem` or outgoing HTTP.
+
+use wasmtime::component::Component;
+use wasmtime::{Config, Engine};
+
+/// The `.wasm` the `itsor` binary under test serves.
+fn component_path() -> std::path::PathBuf {
+    match std::env::var_os("ITSOR_COMPONENT") {
+        Some(path) => path.into(),
+        None => itsor::config::default_component_path(Some(std::path::Path::new(env!("CARGO_BIN_EXE_itsor")))),
+    }
+}
+
+/// WASI 0.2 packages whose every interface the component may import, at any 0.2.x.
+const WASI_PACKAGES: &[&str] = &["wasi:cli", "wasi:clocks", "wasi:random", "wasi:io"];
+/// Single WASI 0.2 interfaces allowed (any 0.2.x): the types of the exported HTTP handler.
+const WASI_INTERFACES: &[&str] = &["wasi:http/types"];
+/// The Spin interfaces, at exactly these versions.
+const SPIN_IMPORTS: &[&str] = &["spin:sqlite/sqlite@3.0.0", "fermyon:spin/variables@2.0.0"];
+/// Exports that must be there.
+const REQUIRED_EXPORTS: &[&str] = &["wasi:http/incoming-handler@0.2.0", "itsor:auth/accounts@0.1.0"];
+
+fn surface() -> (Vec<String>, Vec<String>) {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    let engine = Engine::new(&config).expect("engine");
+    let component = Component::from_file(&engine, component_path()).expect("the component compiles");
+    let ty = component.component_type();
+    let imports = ty.imports(&engine).map(|(name, _)| name.to_owned()).collect();
+    let exports = ty.exports(&engine).map(|(name, _)| name.to_owned()).collect();
+    (imports, exports)
+}
+
+fn allowed(import: &str) -> bool {
+    if SPIN_IMPORTS.contains(&import) {
+        return true;
+    }
+    let Some((interface, version)) = import.split_once('@') else { return false };
+    let package = interface.split_once('/').map_or(interface, |(package, _)| package);
+    version.starts_with("0.2.") && (WASI_PACKAGES.contains(&package) || WASI_INTERFACES.contains(&interface))
+}
+
+#[test]
+fn imports_only_wasi_0_2_and_the_two_spin_interfaces() {
+    let (imports, _) = surface();
+    eprintln!("component imports: {imports:#?}");
+    let stray: Vec<&String> = imports.iter().filter(|import| !allowed(import)).collect();
+    assert!(stray.is_empty(), "imports outside the allow-list: {stray:?}");
+    for needed in SPIN_IMPORTS {
+        assert!(imports.iter().any(|i| i == needed), "{needed} is not imported: {imports:?}");
+    }
+}
+
+#[test]
+fn exports_the_http_handler_and_the_typed_api() {
+    let (_, exports) = surface();
+    eprintln!("component exports: {exports:#?}");
+    for needed in REQUIRED_EXPORTS {
+        assert!(exports.iter().any(|e| e == needed), "{needed} is not exported: {exports:?}");
+    }
+}
+
+#[test]
+fn the_allow_list_rejects_what_it_should() {
+    for import in [
+        "wasi:filesystem/types@0.2.0",
+        "wasi:sockets/tcp@0.2.0",
+        "wasi:http/outgoing-handler@0.2.0",
+        "wasi:cli/environment@0.3.0",
+        "spin:sqlite/sqlite@2.0.0",
+        "itsor:auth/types@0.1.0",
+    ] {
+        assert!(!allowed(import), "{import}");
+    }
+    for import in ["wasi:cli/environment@0.2.0", "wasi:io/streams@0.2.6", "wasi:http/types@0.2.4", "spin:sqlite/sqlite@3.0.0"] {
+        assert!(allowed(import), "{import}");
+    }
+}
