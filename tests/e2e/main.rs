@@ -8,11 +8,13 @@ mod support;
 
 mod aliases;
 mod api;
+mod attacks;
 mod component;
 mod concurrency;
 mod cors;
 mod flow;
 mod input;
+mod security;
 mod startup;
 mod tasks;
 mod tokens;
