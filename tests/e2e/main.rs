@@ -15,6 +15,7 @@ mod cors;
 mod flow;
 mod input;
 mod security;
+mod spin_manifest;
 mod startup;
 mod tasks;
 mod tokens;
