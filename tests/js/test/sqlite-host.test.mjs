@@ -1,6 +1,8 @@
 // The JS `spin:sqlite/sqlite@3.0.0` provider the component runs on in these tests: it must
 // behave like the itsor host (host/src/sqlite.rs) for the tests above to mean anything.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { MIGRATIONS_DIR } from '../lib/paths.mjs';
@@ -31,7 +33,14 @@ test('only the "default" database opens', () => {
 test('the migrations create the schema the component expects', async () => {
   const db = await createDatabase(MIGRATIONS_DIR);
   const tables = db.exec("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")[0].values.flat();
-  assert.deepEqual(tables, ['sessions', 'tasks', 'users']);
+  // Every table a migration file declares, and nothing else.
+  const declared = readdirSync(MIGRATIONS_DIR)
+    .filter((file) => file.endsWith('.sql'))
+    .flatMap((file) => [...readFileSync(join(MIGRATIONS_DIR, file), 'utf8').matchAll(/CREATE TABLE (?:IF NOT EXISTS )?(\w+)/g)])
+    .map((match) => match[1])
+    .sort();
+  assert.ok(declared.includes('users') && declared.includes('sessions'), `migrations declare ${declared}`);
+  assert.deepEqual(tables, declared);
 });
 
 test('values round-trip with their WIT types; RETURNING rows come back', async () => {
