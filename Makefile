@@ -13,6 +13,7 @@ install:
 ## component: the .wasm (wasm32-wasip2, size- and speed-optimised profile)
 component: install
 	$(CARGO) build -p itsor-auth --target wasm32-wasip2 --profile $(COMPONENT_PROFILE)
+	$(CARGO) build -p itsor-misbehave --target wasm32-wasip2 --profile $(COMPONENT_PROFILE)
 
 ## host: the `itsor` binary
 host:
@@ -34,7 +35,7 @@ serve: dev
 ## test: unit tests of every crate, the end-to-end suite against the real binary, and the
 ## embeddings of the same .wasm from JavaScript (jco) and Python (wasmtime-py)
 test: component
-	$(CARGO) test --release --workspace --exclude itsor-auth
+	$(CARGO) test --release --workspace --exclude itsor-auth --exclude itsor-misbehave --exclude itsor-bench
 	$(MAKE) test-embeddings
 
 test-embeddings: component

@@ -16,7 +16,8 @@
 //! Two kinds of settings are resolved here:
 //!
 //! * **Host settings** ([`ServeConfig`]): where to listen, which database file, which
-//!   component, where to cache compiled code.
+//!   component, where to cache compiled code, and the request [`Limits`] (instances at once,
+//!   time allowed to the guest, to a request's body and to its headers).
 //! * **Component variables** ([`ComponentVariables`]): for every entry of
 //!   [`itsor_accounts::config::VARIABLES`], the environment variable named by its upper-case
 //!   form (`jwt_secret` ← `JWT_SECRET`). Unset variables are simply absent, so the component
@@ -28,6 +29,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use itsor_accounts::config::{Settings, VARIABLES, VariableSource};
 
@@ -48,6 +50,24 @@ pub const ENV_PORT: &str = "PORT";
 pub const ENV_COMPONENT: &str = "ITSOR_COMPONENT";
 /// Environment variable: where compiled components are cached.
 pub const ENV_CACHE_DIR: &str = "ITSOR_CACHE_DIR";
+/// Environment variable: how many component instances may run at once ([`Limits::max_concurrent`]).
+pub const ENV_MAX_CONCURRENT: &str = "ITSOR_MAX_CONCURRENT";
+/// Environment variable: how long one request's guest may run ([`Limits::request_timeout`]).
+pub const ENV_REQUEST_TIMEOUT: &str = "ITSOR_REQUEST_TIMEOUT_SECONDS";
+/// Environment variable: how long a client may take to send a body ([`Limits::body_timeout`]).
+pub const ENV_BODY_TIMEOUT: &str = "ITSOR_BODY_TIMEOUT_SECONDS";
+/// Environment variable: how long a client may take to send a request's headers, and how
+/// long an idle keep-alive connection stays open ([`Limits::header_timeout`]).
+pub const ENV_HEADER_TIMEOUT: &str = "ITSOR_HEADER_TIMEOUT_SECONDS";
+
+/// Default of `ITSOR_REQUEST_TIMEOUT_SECONDS`.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default of `ITSOR_BODY_TIMEOUT_SECONDS`.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default of `ITSOR_HEADER_TIMEOUT_SECONDS`.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest any of the `*_TIMEOUT_SECONDS` settings may be.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// The only URL scheme `BACKEND_DATABASE_URL` accepts.
 const SQLITE_SCHEME: &str = "sqlite:///";
@@ -89,6 +109,17 @@ pub enum ConfigError {
         canonical: &'static str,
         /// The other guide's name.
         alias: &'static str,
+    },
+    /// A limit (`ITSOR_MAX_CONCURRENT`, `ITSOR_*_TIMEOUT_SECONDS`) is not a number in range.
+    /// Limits are not secret, so the value is quoted.
+    #[error("{env_var} must be {expected} (got {value:?})")]
+    Limit {
+        /// The environment variable to fix.
+        env_var: &'static str,
+        /// What it must be.
+        expected: String,
+        /// What it is.
+        value: String,
     },
     /// A component variable fails the account crate's validation.
     #[error("refusing to start: {env_var} {problem}")]
@@ -250,6 +281,98 @@ pub struct ServeConfig {
     pub component: PathBuf,
     /// Where compiled components are cached; `None` disables the cache.
     pub cache_dir: Option<PathBuf>,
+    /// Concurrency and time limits of request handling.
+    pub limits: Limits,
+}
+
+/// How much of the server one request, or all of them together, may take.
+///
+/// The fixed limits live in [`crate::server`] (body size, header count and size, how long a
+/// request waits for an instance slot); these are the ones a deployment may tune.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Component instances running at once (`ITSOR_MAX_CONCURRENT`, from 1 to
+    /// [`crate::engine::MAX_INSTANCES`], the pool's size, which is also the default). A
+    /// request that finds none free within [`crate::server::SLOT_WAIT`] gets a `503`.
+    pub max_concurrent: u32,
+    /// How long one request's guest may run, from instantiation to the response head
+    /// (`ITSOR_REQUEST_TIMEOUT_SECONDS`, default [`DEFAULT_REQUEST_TIMEOUT`]); past it the
+    /// guest is interrupted and the client gets a `503`.
+    pub request_timeout: Duration,
+    /// How long a client may take to send a whole request body
+    /// (`ITSOR_BODY_TIMEOUT_SECONDS`, default [`DEFAULT_BODY_TIMEOUT`]); past it, `408`.
+    pub body_timeout: Duration,
+    /// How long a client may take to send a request's headers, counted from the end of the
+    /// previous response on a keep-alive connection (`ITSOR_HEADER_TIMEOUT_SECONDS`, default
+    /// [`DEFAULT_HEADER_TIMEOUT`]); past it the connection is closed without an answer.
+    pub header_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_concurrent: crate::engine::MAX_INSTANCES,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+        }
+    }
+}
+
+impl Limits {
+    /// Reads every limit from `env`; unset or empty variables keep their defaults.
+    pub fn from_env(env: &Environment) -> Result<Limits, ConfigError> {
+        let defaults = Limits::default();
+        let max_concurrent = match env.non_empty(ENV_MAX_CONCURRENT) {
+            Some(value) => parse_max_concurrent(value)?,
+            None => defaults.max_concurrent,
+        };
+        let timeout = |name: &'static str, default: Duration| match env.non_empty(name) {
+            Some(value) => parse_timeout(name, value),
+            None => Ok(default),
+        };
+        Ok(Limits {
+            max_concurrent,
+            request_timeout: timeout(ENV_REQUEST_TIMEOUT, defaults.request_timeout)?,
+            body_timeout: timeout(ENV_BODY_TIMEOUT, defaults.body_timeout)?,
+            header_timeout: timeout(ENV_HEADER_TIMEOUT, defaults.header_timeout)?,
+        })
+    }
+}
+
+/// Parses `ITSOR_MAX_CONCURRENT`: a whole number from 1 to the pool's size.
+pub fn parse_max_concurrent(value: &str) -> Result<u32, ConfigError> {
+    let max = crate::engine::MAX_INSTANCES;
+    value
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| ConfigError::Limit {
+            env_var: ENV_MAX_CONCURRENT,
+            expected: format!("a whole number from 1 to {max}"),
+            value: value.to_owned(),
+        })
+}
+
+/// Parses a `*_TIMEOUT_SECONDS` setting: seconds, possibly fractional (`2`, `0.5`), more
+/// than zero and at most [`MAX_TIMEOUT`].
+pub fn parse_timeout(env_var: &'static str, value: &str) -> Result<Duration, ConfigError> {
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|seconds| *seconds > 0.0)
+        .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+        .filter(|duration| !duration.is_zero() && *duration <= MAX_TIMEOUT)
+        .ok_or_else(|| ConfigError::Limit {
+            env_var,
+            expected: format!(
+                "a number of seconds above 0 and at most {}",
+                MAX_TIMEOUT.as_secs()
+            ),
+            value: value.to_owned(),
+        })
 }
 
 /// Values given on the command line; `None` falls back to the environment, then defaults.
@@ -297,6 +420,7 @@ impl ServeConfig {
             database: resolve_database(env, flags.database_url.as_deref())?,
             component,
             cache_dir: cache_dir(env),
+            limits: Limits::from_env(env)?,
         })
     }
 }
@@ -526,6 +650,67 @@ mod tests {
             ..Overrides::default()
         };
         assert_eq!(ServeConfig::resolve(&env, &flags, None).unwrap().port, 1);
+    }
+
+    #[test]
+    fn limits_default_to_the_pool_and_the_documented_timeouts() {
+        let limits = Limits::from_env(&Environment::default()).unwrap();
+        assert_eq!(limits, Limits::default());
+        assert_eq!(limits.max_concurrent, crate::engine::MAX_INSTANCES);
+        assert_eq!(limits.request_timeout, Duration::from_secs(30));
+        assert_eq!(limits.body_timeout, Duration::from_secs(10));
+        assert_eq!(limits.header_timeout, Duration::from_secs(10));
+        let config =
+            ServeConfig::resolve(&Environment::default(), &Overrides::default(), None).unwrap();
+        assert_eq!(config.limits, Limits::default());
+    }
+
+    #[test]
+    fn limits_are_read_from_the_environment() {
+        let env = Environment::from_pairs([
+            (ENV_MAX_CONCURRENT, "1"),
+            (ENV_REQUEST_TIMEOUT, "2"),
+            (ENV_BODY_TIMEOUT, "0.5"),
+            (ENV_HEADER_TIMEOUT, " 3 "),
+        ]);
+        let limits = ServeConfig::resolve(&env, &Overrides::default(), None)
+            .unwrap()
+            .limits;
+        assert_eq!(
+            limits,
+            Limits {
+                max_concurrent: 1,
+                request_timeout: Duration::from_secs(2),
+                body_timeout: Duration::from_millis(500),
+                header_timeout: Duration::from_secs(3),
+            }
+        );
+        // Empty means unset.
+        let env = Environment::from_pairs([(ENV_MAX_CONCURRENT, ""), (ENV_BODY_TIMEOUT, "")]);
+        assert_eq!(Limits::from_env(&env).unwrap(), Limits::default());
+    }
+
+    #[test]
+    fn bad_limits_are_refused_naming_the_variable() {
+        let max = crate::engine::MAX_INSTANCES;
+        for bad in ["0", "-1", "x", "1.5", &(max + 1).to_string()] {
+            let env = Environment::from_pairs([(ENV_MAX_CONCURRENT, bad)]);
+            let err = Limits::from_env(&env).unwrap_err().to_string();
+            assert!(
+                err.starts_with("ITSOR_MAX_CONCURRENT must be"),
+                "{bad}: {err}"
+            );
+        }
+        assert_eq!(parse_max_concurrent(&max.to_string()).unwrap(), max);
+        for name in [ENV_REQUEST_TIMEOUT, ENV_BODY_TIMEOUT, ENV_HEADER_TIMEOUT] {
+            for bad in ["0", "-2", "0.0000000001", "NaN", "inf", "3601", "ten"] {
+                let env = Environment::from_pairs([(name, bad)]);
+                let err = Limits::from_env(&env).unwrap_err().to_string();
+                assert!(err.starts_with(name), "{name}={bad}: {err}");
+                assert!(err.contains(&format!("{bad:?}")), "{err}");
+            }
+            assert_eq!(parse_timeout(name, "3600").unwrap(), MAX_TIMEOUT);
+        }
     }
 
     #[test]

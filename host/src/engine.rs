@@ -68,11 +68,26 @@ pub fn new_engine() -> anyhow::Result<Engine> {
         .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
         .table_keep_resident(64 << 10);
 
+    // EXPERIMENT-ONLY knobs (removed before commit).
+    let exp = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    if let Some(v) = exp("ITSOR_EXP_KEEP_RESIDENT") { pool.linear_memory_keep_resident(v as usize); }
+    if let Some(v) = exp("ITSOR_EXP_TABLE_KEEP_RESIDENT") { pool.table_keep_resident(v as usize); }
+    if let Some(v) = exp("ITSOR_EXP_PAGEMAP") { pool.pagemap_scan(if v == 1 { wasmtime::Enabled::Yes } else { wasmtime::Enabled::No }); }
+    if let Some(v) = exp("ITSOR_EXP_DECOMMIT_BATCH") { pool.decommit_batch_size(v as usize); }
+    if let Some(v) = exp("ITSOR_EXP_STACK_KEEP") { pool.async_stack_keep_resident(v as usize); }
+    if let Some(v) = exp("ITSOR_EXP_WARM_SLOTS") { pool.max_unused_warm_slots(v as u32); }
     let mut config = Config::new();
     config
         .epoch_interruption(true)
-        .parallel_compilation(true)
-        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        .parallel_compilation(true);
+    if let Some(v) = exp("ITSOR_EXP_COW") { config.memory_init_cow(v == 1); }
+    if let Some(v) = exp("ITSOR_EXP_STACK_ZEROING") { config.async_stack_zeroing(v == 1); }
+    if let Some(v) = exp("ITSOR_EXP_RESERVATION") { config.memory_reservation(v); }
+    if let Some(v) = exp("ITSOR_EXP_GUARD") { config.memory_guard_size(v); }
+    if let Some(v) = exp("ITSOR_EXP_STACK_SIZE") { config.async_stack_size(v as usize); }
+    if let Some(v) = exp("ITSOR_EXP_SIGNALS") { config.signals_based_traps(v == 1); }
+    if exp("ITSOR_EXP_PERFMAP") == Some(1) { config.profiler(wasmtime::ProfilingStrategy::PerfMap); }
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     Ok(Engine::new(&config)?)
 }
 

@@ -9,11 +9,14 @@
 //! * [`server`]: the HTTP server, one fresh component instance per request;
 //! * [`platform`]: the component's two Spin imports, [`sqlite`] and [`variables`], linked
 //!   into any store, plus typed bindings of its `itsor:auth/accounts` export;
-//! * [`migrate`]: the SQL migrations embedded in the binary.
+//! * [`migrate`]: the SQL migrations embedded in the binary;
+//! * [`native`]: a benchmark reference only: the component's logic compiled natively and
+//!   served by the same [`server`] stack (binary `itsor-native`, see `docs/BENCHMARKS.md`).
 
 pub mod config;
 pub mod engine;
 pub mod migrate;
+pub mod native;
 pub mod platform;
 pub mod server;
 pub mod sqlite;

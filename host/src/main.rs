@@ -22,6 +22,20 @@ Environment (read from the process and from ./.env; the process wins; flags win 
                            [default: <exe dir>/../wasm32-wasip2/component/itsor_auth.wasm]
   ITSOR_CACHE_DIR          compiled-component cache
                            [default: $XDG_CACHE_HOME/itsor, else ~/.cache/itsor]
+  ITSOR_MAX_CONCURRENT     component instances running at once (1 to 1000); a request
+                           that finds none free within 1 s gets 503 with Retry-After
+                           [default: 1000, the instance pool's size]
+  ITSOR_REQUEST_TIMEOUT_SECONDS
+                           time one request's component may run before it is stopped
+                           and the client gets 503 TIMEOUT  [default: 30]
+  ITSOR_BODY_TIMEOUT_SECONDS
+                           time a client may take to send a request body (at most
+                           64 KiB, else 413) before it gets 408  [default: 10]
+  ITSOR_HEADER_TIMEOUT_SECONDS
+                           time a client may take to send a request's headers (at most
+                           64 headers and 16 KiB, else 431), and the keep-alive idle
+                           timeout; then the connection is closed  [default: 10]
+                           (the three timeouts take seconds, fractions allowed: 0.5)
   RUST_LOG                 log filter for stderr (e.g. debug, itsor=debug)  [default: info]";
 
 /// What each component setting means, for `--help` (the list itself comes from
@@ -212,9 +226,16 @@ fn serve(env: &Environment, args: ServeArgs) -> anyhow::Result<()> {
         // Nothing else runs on the runtime yet: compiling here blocks no request.
         let component =
             engine::load_component(&engine, &config.component, config.cache_dir.as_deref())?;
-        let app = Arc::new(server::App::new(&engine, &component, database, variables)?);
+        let app =
+            server::App::new(&engine, &component, database, variables)?.with_limits(config.limits);
         server::announce(&listener)?;
-        server::serve(listener, app, server::shutdown_signal()).await
+        server::serve_with(
+            listener,
+            Arc::new(app),
+            &config.limits,
+            server::shutdown_signal(),
+        )
+        .await
     })
 }
 
@@ -244,8 +265,44 @@ mod tests {
             "PORT",
             "ITSOR_COMPONENT",
             "ITSOR_CACHE_DIR",
+            config::ENV_MAX_CONCURRENT,
+            config::ENV_REQUEST_TIMEOUT,
+            config::ENV_BODY_TIMEOUT,
+            config::ENV_HEADER_TIMEOUT,
         ] {
             assert!(help.contains(host_var));
+        }
+    }
+
+    #[test]
+    fn limits_in_the_help_match_the_code() {
+        use itsor::engine::MAX_INSTANCES;
+        use itsor::server::{MAX_HEADER_BYTES, MAX_HEADERS, SLOT_WAIT};
+        let help = environment_help();
+        let expected = [
+            format!("(1 to {MAX_INSTANCES})"),
+            format!("[default: {MAX_INSTANCES}, the instance pool's size]"),
+            format!("within {} s gets 503", SLOT_WAIT.as_secs()),
+            format!(
+                "503 TIMEOUT  [default: {}]",
+                config::DEFAULT_REQUEST_TIMEOUT.as_secs()
+            ),
+            format!("{} KiB, else 413", itsor::server::MAX_BODY_BYTES >> 10),
+            format!(
+                "before it gets 408  [default: {}]",
+                config::DEFAULT_BODY_TIMEOUT.as_secs()
+            ),
+            format!(
+                "{MAX_HEADERS} headers and {} KiB, else 431",
+                MAX_HEADER_BYTES >> 10
+            ),
+            format!(
+                "closed  [default: {}]",
+                config::DEFAULT_HEADER_TIMEOUT.as_secs()
+            ),
+        ];
+        for text in expected {
+            assert!(help.contains(&text), "{text:?} not in:\n{help}");
         }
     }
 

@@ -9,28 +9,66 @@
 //! before the server listens. `ProxyPre` looks the `wasi:http/incoming-handler` export up by
 //! semver, so the component's `@0.2.0` export is found by wasmtime's `@0.2.x` bindings.
 //!
-//! Every request then gets its own [`Store`] holding a [`RequestState`]:
+//! ## A request's way in
 //!
-//! * a [`WasiCtx`] with no preopened directories, no environment, no arguments and no
-//!   network; the guest's stdout and stderr go to the host's stderr (stdout is reserved for
-//!   the one "listening" line);
-//! * a [`WasiHttpCtx`] whose hooks ([`DenyOutgoingHttp`]) refuse every outgoing request with
-//!   `HTTP-request-denied`;
-//! * the SQLite and variables hosts ([`crate::sqlite`], [`crate::variables`]);
-//! * [`StoreLimits`] capping linear memory at [`crate::engine::MAX_MEMORY_BYTES`];
-//! * an epoch deadline: every tick (10 ms) of guest execution yields to Tokio, so CPU-heavy
-//!   guest code such as password hashing shares the worker threads fairly, and after
-//!   [`GUEST_TIME_LIMIT`] the guest traps.
+//! 1. **Head.** hyper reads the request line and headers: at most [`MAX_HEADERS`] headers
+//!    and [`MAX_HEADER_BYTES`] bytes (request line included), else hyper itself answers
+//!    `431 Request Header Fields Too Large` (no body) and closes the connection. A client
+//!    that has not sent a complete head within [`Limits::header_timeout`] (counted from the
+//!    end of the previous response on a keep-alive connection, so it is also the idle
+//!    timeout) is disconnected without an answer.
+//! 2. **Body.** [`buffer_body`] reads the whole body into memory *before* any guest exists,
+//!    so a slow client never holds an instance slot: a `Content-Length` above
+//!    [`MAX_BODY_BYTES`] (the limit the component enforces, from `itsor-http`) is answered
+//!    `413` at once, without reading the body; a chunked body that grows past it gets `413`
+//!    as soon as it does; a body not complete within [`Limits::body_timeout`] gets `408`;
+//!    a malformed or truncated body gets `400`. These answers carry `Connection: close`.
+//!    The guest then reads a complete in-memory body (trailers included).
+//! 3. **Slot.** A semaphore with [`Limits::max_concurrent`] permits (at most the pool's
+//!    [`MAX_INSTANCES`]) bounds the instances alive at once. A request that gets no permit
+//!    within [`SLOT_WAIT`] is answered `503` with `Retry-After: 1` rather than queued
+//!    without bound.
+//! 4. **Guest.** The request gets its own [`Store`] holding a [`RequestState`]:
+//!
+//!    * a [`WasiCtx`] with no preopened directories, no environment, no arguments and no
+//!      network; the guest's stdout and stderr go to the host's stderr (stdout is reserved
+//!      for the one "listening" line);
+//!    * a [`WasiHttpCtx`] whose hooks ([`DenyOutgoingHttp`]) refuse every outgoing request
+//!      with `HTTP-request-denied`;
+//!    * the SQLite and variables hosts ([`crate::sqlite`], [`crate::variables`]);
+//!    * [`StoreLimits`] capping linear memory at [`crate::engine::MAX_MEMORY_BYTES`] (a
+//!      guest that asks for more sees `memory.grow` fail, and typically aborts: a trap);
+//!    * an epoch deadline: every tick (10 ms) of guest execution yields to Tokio, so
+//!      CPU-heavy guest code such as password hashing shares the worker threads fairly, and
+//!      after [`Limits::request_timeout`] the guest is interrupted.
 //!
 //! Before the request reaches the guest, any client-sent `spin-client-addr` header is removed
 //! and replaced by the socket's peer address ([`set_client_addr`]). The guest runs in its own
 //! Tokio task so it can keep streaming the response body after `response-outparam.set`.
-//! If instantiation fails, the guest traps, returns an error, never sets a response, or does
-//! not answer in time, the client gets the JSON `500` of [`internal_error`] and the server
-//! carries on: a guest can never take the host down.
 //!
-//! A semaphore with one permit per pooled instance slot makes a burst beyond the pool's
-//! capacity queue instead of failing instantiation.
+//! ## Host answers
+//!
+//! Every answer the host makes itself is JSON of the shape the component uses,
+//! `{"detail", "error_code", "status_code"}`, with `Cache-Control: no-store` (except hyper's
+//! own bare `431` and `400` for unparsable heads):
+//!
+//! | status | `error_code`          | when                                                    |
+//! |--------|-----------------------|---------------------------------------------------------|
+//! | 400    | `INVALID_BODY`        | the body is malformed or ends early                     |
+//! | 408    | `REQUEST_TIMEOUT`     | the body took longer than [`Limits::body_timeout`]      |
+//! | 413    | `PAYLOAD_TOO_LARGE`   | the body is larger than [`MAX_BODY_BYTES`]              |
+//! | 500    | `INTERNAL_ERROR`      | instantiation failed, the guest trapped (panic, memory cap), returned an error code or never set a response |
+//! | 503    | `SERVICE_UNAVAILABLE` | no instance slot within [`SLOT_WAIT`] (`Retry-After: 1`) |
+//! | 503    | `TIMEOUT`             | the guest set no response within [`Limits::request_timeout`] |
+//!
+//! The deadline covers the guest's whole run, response body included: a computing guest is
+//! interrupted by its epoch deadline; one blocked in a host call (a clock wait, say) is
+//! dropped [`TIMEOUT_GRACE`] later. A guest that has already sent its response head when
+//! it traps or is stopped leaves the client with a body that ends abruptly: the connection
+//! is closed before the body's end (no final chunk), never a short body that looks whole.
+//! (A body ends only once its guest has returned, which a well-behaved guest does right
+//! after finishing it.) In every case the server carries on: a guest can never take the
+//! host down, and its instance slot is released by the deadline at the latest.
 //!
 //! Each request is logged once, at `info`: method, path (never the query string), status and
 //! duration. Header values, bodies and tokens are never logged.
@@ -47,15 +85,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HOST, HeaderValue};
+use http::header::{CACHE_CONTROL, CONNECTION, CONTENT_TYPE, HOST, HeaderValue, RETRY_AFTER};
 use http::{HeaderMap, HeaderName, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use http_body_util::{BodyExt, Collected, Full, LengthLimitError, Limited};
+use hyper::body::{Body, Incoming};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -64,24 +102,39 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-use crate::config::ComponentVariables;
+use crate::config::{ComponentVariables, Limits};
 use crate::engine::{MAX_INSTANCES, MAX_MEMORY_BYTES};
 use crate::platform::PlatformState;
 use crate::sqlite::{Database, SqliteHost};
 use crate::variables::VariablesHost;
+pub use itsor_http::MAX_BODY_BYTES;
 
 /// The header carrying the client's socket address to the component.
 pub const CLIENT_ADDR_HEADER: &str = "spin-client-addr";
 
-/// How long one request's guest may run before it traps.
-pub const GUEST_TIME_LIMIT: Duration = Duration::from_secs(30);
-
 /// How long in-flight requests may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// The body of every host-generated `500`.
-const INTERNAL_ERROR_BODY: &str =
-    r#"{"detail":"Internal server error","error_code":"INTERNAL_ERROR","status_code":500}"#;
+/// The most headers a request may have (hyper answers `431` beyond).
+pub const MAX_HEADERS: usize = 64;
+
+/// The most bytes a request's head (request line and headers) may take (hyper answers `431`
+/// beyond).
+pub const MAX_HEADER_BYTES: usize = 16 << 10;
+
+/// How long a request waits for a free instance slot before it is answered `503`.
+pub const SLOT_WAIT: Duration = Duration::from_secs(1);
+
+/// The `Retry-After` of a `503` for want of a slot, in seconds.
+pub const RETRY_AFTER_SECONDS: u32 = 1;
+
+/// How much longer than [`Limits::request_timeout`] a guest may live before the host drops
+/// it, which stops one blocked in a host call (a computing guest is interrupted by its epoch
+/// deadline first).
+pub const TIMEOUT_GRACE: Duration = Duration::from_secs(1);
+
+/// A boxed error, as `http-body` combinators produce.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The state of one request's [`Store`].
 pub struct RequestState {
@@ -174,11 +227,22 @@ pub struct App {
     pre: ProxyPre<RequestState>,
     database: Database,
     variables: Arc<ComponentVariables>,
+    limits: Limits,
     slots: Arc<Semaphore>,
 }
 
+/// Why a guest produced no response.
+#[derive(Debug)]
+enum GuestFailure {
+    /// It ran (or waited) past [`Limits::request_timeout`].
+    TimedOut,
+    /// Anything else: instantiation failure, trap, error code, no response.
+    Failed(anyhow::Error),
+}
+
 impl App {
-    /// Links the host interfaces and pre-instantiates `component`.
+    /// Links the host interfaces and pre-instantiates `component`, with the default
+    /// [`Limits`] (see [`App::with_limits`]).
     pub fn new(
         engine: &Engine,
         component: &Component,
@@ -200,11 +264,30 @@ impl App {
             pre,
             database,
             variables: Arc::new(variables),
+            limits: Limits::default(),
             slots: Arc::new(Semaphore::new(MAX_INSTANCES as usize)),
         })
     }
 
-    /// Answers one request; never fails (errors become a JSON `500`).
+    /// The same app with these limits; `max_concurrent` is kept within 1 and the pool's
+    /// [`MAX_INSTANCES`].
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> App {
+        let permits = limits.max_concurrent.clamp(1, MAX_INSTANCES);
+        self.slots = Arc::new(Semaphore::new(permits as usize));
+        self.limits = Limits {
+            max_concurrent: permits,
+            ..limits
+        };
+        self
+    }
+
+    /// The limits requests are served under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Answers one request; never fails (errors become a JSON error answer).
     async fn answer(
         self: Arc<Self>,
         peer: SocketAddr,
@@ -216,13 +299,29 @@ impl App {
         let path = req.uri().path().to_owned();
         set_client_addr(req.headers_mut(), peer);
         ensure_host(&mut req, local);
-        let response = match self.run_guest(req).await {
-            Ok(response) => response,
-            Err(error) => {
-                tracing::warn!(%method, %path, error = %summarize(&error), "request failed in the component");
-                tracing::debug!(%method, %path, error = ?error, "request failure details");
-                internal_error()
+        let response = match buffer_body(req, MAX_BODY_BYTES, self.limits.body_timeout).await {
+            Err(rejection) => {
+                tracing::debug!(%method, %path, reason = %rejection, "request body refused");
+                rejection.into_response()
             }
+            Ok(req) => match self.slot().await {
+                None => {
+                    tracing::warn!(%method, %path, "no instance slot became free within {SLOT_WAIT:?}");
+                    service_unavailable()
+                }
+                Some(permit) => match self.run_guest(permit, req).await {
+                    Ok(response) => response,
+                    Err(GuestFailure::TimedOut) => {
+                        tracing::warn!(%method, %path, limit = ?self.limits.request_timeout, "the component did not answer in time");
+                        timeout_error()
+                    }
+                    Err(GuestFailure::Failed(error)) => {
+                        tracing::warn!(%method, %path, error = %summarize(&error), "request failed in the component");
+                        tracing::debug!(%method, %path, error = ?error, "request failure details");
+                        internal_error()
+                    }
+                },
+            },
         };
         tracing::info!(
             %method,
@@ -234,18 +333,29 @@ impl App {
         response
     }
 
-    /// Runs the component on `req` in a fresh instance and returns the response it sets.
+    /// An instance slot, if one becomes free within [`SLOT_WAIT`].
+    async fn slot(&self) -> Option<OwnedSemaphorePermit> {
+        match tokio::time::timeout(SLOT_WAIT, Arc::clone(&self.slots).acquire_owned()).await {
+            Ok(Ok(permit)) => Some(permit),
+            // The semaphore is never closed; treat it like a full pool if it were.
+            Ok(Err(_)) | Err(_) => None,
+        }
+    }
+
+    /// Runs the component on `req` in a fresh instance, holding `permit` until the guest is
+    /// done, and returns the response it sets.
     async fn run_guest(
         &self,
-        req: Request<Incoming>,
-    ) -> anyhow::Result<Response<HyperOutgoingBody>> {
-        let permit = Arc::clone(&self.slots).acquire_owned().await?;
+        permit: OwnedSemaphorePermit,
+        req: Request<Collected<Bytes>>,
+    ) -> Result<Response<HyperOutgoingBody>, GuestFailure> {
         let mut store = Store::new(
             self.pre.engine(),
             RequestState::new(self.database.clone(), Arc::clone(&self.variables)),
         );
         store.limiter(|state| &mut state.limits);
-        let deadline = Instant::now() + GUEST_TIME_LIMIT;
+        let limit = self.limits.request_timeout;
+        let deadline = Instant::now() + limit;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             if Instant::now() >= deadline {
@@ -259,41 +369,199 @@ impl App {
         });
 
         let (sender, receiver) = tokio::sync::oneshot::channel();
+        let failed = |error: wasmtime::Error| GuestFailure::Failed(anyhow::Error::from(error));
         let req = store
             .data_mut()
             .http()
-            .new_incoming_request(Scheme::Http, req)?;
-        let out = store.data_mut().http().new_response_outparam(sender)?;
+            .new_incoming_request(Scheme::Http, req)
+            .map_err(failed)?;
+        let out = store
+            .data_mut()
+            .http()
+            .new_response_outparam(sender)
+            .map_err(failed)?;
         let pre = self.pre.clone();
+        // A computing guest is interrupted by its epoch deadline; a guest blocked in a host
+        // call (a long sleep, say) is not, so the whole guest, response body included, is
+        // also dropped shortly after the deadline: the slot never outlives it.
+        let (done, done_receiver) = tokio::sync::oneshot::channel();
         let task = tokio::task::spawn(async move {
             let _permit = permit;
-            let proxy = pre.instantiate_async(&mut store).await?;
-            proxy
-                .wasi_http_incoming_handler()
-                .call_handle(&mut store, req, out)
-                .await
+            let guest = async {
+                let proxy = pre.instantiate_async(&mut store).await?;
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, req, out)
+                    .await
+            };
+            let result = tokio::time::timeout(limit + TIMEOUT_GRACE, guest).await;
+            // Told before the store (and with it the response body's sender) is dropped.
+            let _ = done.send(matches!(result, Ok(Ok(()))));
+            drop(store);
+            result
         });
 
-        // The guest cannot overrun its epoch deadline while computing, but it could wait on
-        // a slow client's body forever: bound the wait for the response head too.
-        match tokio::time::timeout(GUEST_TIME_LIMIT + Duration::from_secs(1), receiver).await {
-            Ok(Ok(Ok(response))) => Ok(response),
-            Ok(Ok(Err(code))) => Err(anyhow::anyhow!(
+        match receiver.await {
+            Ok(Ok(response)) => Ok(response.map(|body| {
+                GuestBody {
+                    inner: body,
+                    done: Some(done_receiver),
+                }
+                .boxed_unsync()
+            })),
+            Ok(Err(code)) => Err(GuestFailure::Failed(anyhow::anyhow!(
                 "the component answered with error {code:?}"
-            )),
-            // The sender was dropped with the store: the guest returned or trapped unanswered.
-            Ok(Err(_)) => match task.await {
-                Ok(Ok(())) => Err(anyhow::anyhow!("the component never set a response")),
-                Ok(Err(trap)) => Err(anyhow::Error::from(trap)),
-                Err(join) => Err(anyhow::Error::from(join).context("the component task failed")),
+            ))),
+            // The sender was dropped with the store: the guest returned, trapped or was
+            // dropped at its deadline, unanswered.
+            Err(_) => match task.await {
+                Ok(Ok(Ok(()))) => Err(GuestFailure::Failed(anyhow::anyhow!(
+                    "the component never set a response"
+                ))),
+                Ok(Ok(Err(error))) if is_interrupt(&error) => Err(GuestFailure::TimedOut),
+                Ok(Ok(Err(trap))) => Err(failed(trap)),
+                Ok(Err(_elapsed)) => Err(GuestFailure::TimedOut),
+                Err(join) => Err(GuestFailure::Failed(
+                    anyhow::Error::from(join).context("the component task failed"),
+                )),
             },
-            Err(_) => {
-                task.abort();
-                Err(anyhow::anyhow!(
-                    "the component did not answer within {GUEST_TIME_LIMIT:?}"
-                ))
-            }
         }
+    }
+}
+
+/// A guest's response body that fails, instead of ending, when its guest did not return
+/// normally (it trapped or was dropped at its deadline while streaming).
+///
+/// `wasmtime-wasi-http` ends the body cleanly when the guest's store goes away without
+/// finishing it, so a cut body would look complete (a final empty chunk); failing it instead
+/// makes hyper close the connection without one, and the client sees the truncation.
+struct GuestBody {
+    inner: HyperOutgoingBody,
+    /// Whether the guest returned normally; `None` once read.
+    done: Option<tokio::sync::oneshot::Receiver<bool>>,
+}
+
+impl Body for GuestBody {
+    type Data = Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        use std::task::{Poll, ready};
+        let this = self.get_mut();
+        if let Some(frame) = ready!(std::pin::Pin::new(&mut this.inner).poll_frame(cx)) {
+            return Poll::Ready(Some(frame));
+        }
+        let Some(done) = this.done.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let finished = ready!(std::pin::Pin::new(done).poll(cx)).unwrap_or(false);
+        this.done = None;
+        if finished {
+            Poll::Ready(None)
+        } else {
+            Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpResponseIncomplete)))
+        }
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Whether `error` is the trap of an epoch deadline (the guest ran out of time).
+fn is_interrupt(error: &wasmtime::Error) -> bool {
+    matches!(
+        error.downcast_ref::<wasmtime::Trap>(),
+        Some(wasmtime::Trap::Interrupt)
+    )
+}
+
+/// Why [`buffer_body`] refused a request body. Each maps to one answer
+/// ([`BodyRejection::into_response`]).
+#[derive(Debug)]
+pub enum BodyRejection {
+    /// The body is (or declares to be) larger than the limit: `413`.
+    TooLarge,
+    /// The body did not arrive in time: `408`.
+    TimedOut,
+    /// The body is malformed (a bad chunk) or ended early: `400`.
+    Unreadable(BoxError),
+}
+
+impl std::fmt::Display for BodyRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BodyRejection::TooLarge => write!(f, "body larger than {MAX_BODY_BYTES} bytes"),
+            BodyRejection::TimedOut => f.write_str("body not received in time"),
+            BodyRejection::Unreadable(error) => write!(f, "body unreadable: {error}"),
+        }
+    }
+}
+
+impl BodyRejection {
+    /// The status this rejection is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            BodyRejection::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyRejection::TimedOut => StatusCode::REQUEST_TIMEOUT,
+            BodyRejection::Unreadable(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The JSON answer, with `Connection: close` (the rest of the body is not read).
+    pub fn into_response(self) -> Response<HyperOutgoingBody> {
+        let mut response = match self {
+            // The very detail the component gives for a body it finds too large.
+            BodyRejection::TooLarge => error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                &itsor_http::ApiError::too_large().detail,
+            ),
+            BodyRejection::TimedOut => error_response(
+                StatusCode::REQUEST_TIMEOUT,
+                "REQUEST_TIMEOUT",
+                "The request body was not received in time",
+            ),
+            BodyRejection::Unreadable(_) => error_response(
+                StatusCode::BAD_REQUEST,
+                "INVALID_BODY",
+                "Request body could not be read",
+            ),
+        };
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+        response
+    }
+}
+
+/// Reads `req`'s whole body into memory: at most `max_bytes`, within `timeout`.
+///
+/// A body whose declared length (`Content-Length`) exceeds `max_bytes` is refused before a
+/// byte of it is read; one that grows past it (chunked) is refused as soon as it does.
+/// The returned request carries the complete body, trailers included.
+pub async fn buffer_body<B>(
+    req: Request<B>,
+    max_bytes: usize,
+    timeout: Duration,
+) -> Result<Request<Collected<Bytes>>, BodyRejection>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let limit = u64::try_from(max_bytes).unwrap_or(u64::MAX);
+    if req.body().size_hint().lower() > limit {
+        return Err(BodyRejection::TooLarge);
+    }
+    let (parts, body) = req.into_parts();
+    match tokio::time::timeout(timeout, Limited::new(body, max_bytes).collect()).await {
+        Ok(Ok(collected)) => Ok(Request::from_parts(parts, collected)),
+        Ok(Err(error)) if error.is::<LengthLimitError>() => Err(BodyRejection::TooLarge),
+        Ok(Err(error)) => Err(BodyRejection::Unreadable(error)),
+        Err(_) => Err(BodyRejection::TimedOut),
     }
 }
 
@@ -318,16 +586,54 @@ pub fn summarize(error: &anyhow::Error) -> String {
     }
 }
 
-/// The host's own `500` answer, in the error shape every response uses.
-pub fn internal_error() -> Response<HyperOutgoingBody> {
-    let body = Full::new(Bytes::from_static(INTERNAL_ERROR_BODY.as_bytes()))
+/// A host-made error answer in the shape every response uses:
+/// `{"detail", "error_code", "status_code"}` as JSON, `Cache-Control: no-store`.
+pub fn error_response(status: StatusCode, code: &str, detail: &str) -> Response<HyperOutgoingBody> {
+    let body = serde_json::json!({
+        "detail": detail,
+        "error_code": code,
+        "status_code": status.as_u16(),
+    })
+    .to_string();
+    let body = Full::new(Bytes::from(body))
         .map_err(|never: Infallible| match never {})
         .boxed_unsync();
     let mut response = Response::new(body);
-    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The host's own `500` answer: the guest failed (see the module documentation).
+pub fn internal_error() -> Response<HyperOutgoingBody> {
+    error_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL_ERROR",
+        "Internal server error",
+    )
+}
+
+/// The `503` of a guest that overran [`Limits::request_timeout`].
+pub fn timeout_error() -> Response<HyperOutgoingBody> {
+    error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "TIMEOUT",
+        "The request took too long to process",
+    )
+}
+
+/// The `503` of a request that found no instance slot, with `Retry-After`.
+pub fn service_unavailable() -> Response<HyperOutgoingBody> {
+    let mut response = error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "SERVICE_UNAVAILABLE",
+        "The server is busy; retry shortly",
+    );
     response
         .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        .insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
     response
 }
 
@@ -401,13 +707,35 @@ impl Handler for App {
     }
 }
 
-/// Serves HTTP/1.1 on `listener` until `shutdown` resolves, then drains in-flight requests.
+/// Serves HTTP/1.1 on `listener` until `shutdown` resolves, then drains in-flight requests,
+/// with the default [`Limits`] (see [`serve_with`]).
 pub async fn serve<H: Handler>(
     listener: TcpListener,
     app: Arc<H>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    serve_with(listener, app, &Limits::default(), shutdown).await
+}
+
+/// Serves HTTP/1.1 on `listener` until `shutdown` resolves, then drains in-flight requests.
+///
+/// Every connection refuses heads of more than [`MAX_HEADERS`] headers or
+/// [`MAX_HEADER_BYTES`] bytes (`431`) and closes when a head takes longer than
+/// `limits.header_timeout` (the other limits are the handler's business; see
+/// [`App::with_limits`]).
+pub async fn serve_with<H: Handler>(
+    listener: TcpListener,
+    app: Arc<H>,
+    limits: &Limits,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .keep_alive(true)
+        .max_headers(MAX_HEADERS)
+        .max_header_size(MAX_HEADER_BYTES)
+        .header_read_timeout(limits.header_timeout);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -429,10 +757,7 @@ pub async fn serve<H: Handler>(
             let app = Arc::clone(&app);
             async move { Ok::<_, Infallible>(app.handle(peer, local, req).await) }
         });
-        let connection = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .keep_alive(true)
-            .serve_connection(TokioIo::new(stream), service);
+        let connection = http.serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(error) = connection.await {
@@ -542,6 +867,211 @@ mod tests {
             json,
             serde_json::json!({"detail": "Internal server error", "error_code": "INTERNAL_ERROR", "status_code": 500})
         );
+    }
+
+    async fn json_of(response: Response<HyperOutgoingBody>) -> serde_json::Value {
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    #[tokio::test]
+    async fn host_answers_have_the_standard_shape_and_headers() {
+        let cases = [
+            (timeout_error(), 503, "TIMEOUT"),
+            (service_unavailable(), 503, "SERVICE_UNAVAILABLE"),
+            (
+                BodyRejection::TooLarge.into_response(),
+                413,
+                "PAYLOAD_TOO_LARGE",
+            ),
+            (
+                BodyRejection::TimedOut.into_response(),
+                408,
+                "REQUEST_TIMEOUT",
+            ),
+            (
+                BodyRejection::Unreadable("truncated".into()).into_response(),
+                400,
+                "INVALID_BODY",
+            ),
+        ];
+        for (response, status, code) in cases {
+            assert_eq!(response.status().as_u16(), status);
+            assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+            assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+            let closes = response.headers().get(CONNECTION).is_some();
+            assert_eq!(closes, matches!(status, 400 | 408 | 413), "{code}");
+            let retry = response.headers().get(RETRY_AFTER).cloned();
+            assert_eq!(retry.is_some(), code == "SERVICE_UNAVAILABLE", "{code}");
+            let json = json_of(response).await;
+            assert_eq!(json["error_code"], code);
+            assert_eq!(json["status_code"], status);
+            assert!(json["detail"].is_string());
+            assert_eq!(json.as_object().unwrap().len(), 3);
+        }
+        let json = json_of(BodyRejection::TooLarge.into_response()).await;
+        assert_eq!(
+            json["detail"],
+            itsor_http::ApiError::too_large().detail.as_str()
+        );
+        assert_eq!(service_unavailable().headers()[RETRY_AFTER], "1");
+    }
+
+    /// A body made of given frames, then either the end or a stall; with a chosen size hint.
+    struct TestBody {
+        frames: std::collections::VecDeque<Result<hyper::body::Frame<Bytes>, BoxError>>,
+        stall: bool,
+        hint: hyper::body::SizeHint,
+    }
+
+    impl TestBody {
+        fn new(chunks: &[&[u8]]) -> TestBody {
+            TestBody {
+                frames: chunks
+                    .iter()
+                    .map(|c| Ok(hyper::body::Frame::data(Bytes::copy_from_slice(c))))
+                    .collect(),
+                stall: false,
+                hint: hyper::body::SizeHint::default(),
+            }
+        }
+    }
+
+    impl Body for TestBody {
+        type Data = Bytes;
+        type Error = BoxError;
+
+        fn poll_frame(
+            self: std::pin::Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, BoxError>>> {
+            let this = self.get_mut();
+            match this.frames.pop_front() {
+                Some(frame) => std::task::Poll::Ready(Some(frame)),
+                None if this.stall => std::task::Poll::Pending,
+                None => std::task::Poll::Ready(None),
+            }
+        }
+
+        fn size_hint(&self) -> hyper::body::SizeHint {
+            self.hint
+        }
+    }
+
+    fn request(body: TestBody) -> Request<TestBody> {
+        Request::builder().uri("/x").body(body).unwrap()
+    }
+
+    const SHORT: Duration = Duration::from_millis(100);
+
+    #[tokio::test]
+    async fn bodies_within_the_limit_are_buffered_whole() {
+        let mut body = TestBody::new(&[b"hello ", b"world"]);
+        let mut trailers = HeaderMap::new();
+        trailers.insert("x-checksum", HeaderValue::from_static("1"));
+        body.frames
+            .push_back(Ok(hyper::body::Frame::trailers(trailers)));
+        let req = buffer_body(request(body), 11, SHORT).await.unwrap();
+        let collected = req.into_body();
+        assert_eq!(collected.trailers().unwrap()["x-checksum"], "1");
+        assert_eq!(collected.to_bytes(), "hello world");
+        let empty = buffer_body(request(TestBody::new(&[])), 0, SHORT)
+            .await
+            .unwrap();
+        assert!(empty.into_body().to_bytes().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_over_the_limit_is_refused_unread() {
+        let mut body = TestBody::new(&[b"x"]);
+        body.hint = hyper::body::SizeHint::with_exact(1 << 20);
+        body.stall = true;
+        let started = Instant::now();
+        let rejection = buffer_body(request(body), MAX_BODY_BYTES, SHORT)
+            .await
+            .unwrap_err();
+        assert!(matches!(rejection, BodyRejection::TooLarge), "{rejection}");
+        // Reading it would have stalled into a timeout.
+        assert!(started.elapsed() < SHORT, "answered before any timeout");
+    }
+
+    #[tokio::test]
+    async fn a_body_growing_past_the_limit_is_refused_as_soon_as_it_does() {
+        // Then stalls: the refusal must not wait for the end (or the timeout).
+        let mut body = TestBody::new(&[b"12345", b"67890", b"1"]);
+        body.stall = true;
+        let rejection = buffer_body(request(body), 10, Duration::from_secs(60))
+            .await
+            .unwrap_err();
+        assert!(matches!(rejection, BodyRejection::TooLarge), "{rejection}");
+        let exact = buffer_body(request(TestBody::new(&[b"12345", b"67890"])), 10, SHORT).await;
+        assert!(exact.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_stalled_body_times_out() {
+        let mut body = TestBody::new(&[b"{\"email\""]);
+        body.stall = true;
+        let started = Instant::now();
+        let rejection = buffer_body(request(body), MAX_BODY_BYTES, SHORT)
+            .await
+            .unwrap_err();
+        assert!(matches!(rejection, BodyRejection::TimedOut), "{rejection}");
+        assert!(started.elapsed() >= SHORT);
+        assert_eq!(rejection.status(), StatusCode::REQUEST_TIMEOUT);
+    }
+
+    #[tokio::test]
+    async fn a_broken_body_is_unreadable() {
+        let mut body = TestBody::new(&[b"abc"]);
+        body.frames.push_back(Err("connection reset".into()));
+        let rejection = buffer_body(request(body), MAX_BODY_BYTES, SHORT)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(rejection, BodyRejection::Unreadable(_)),
+            "{rejection}"
+        );
+        assert_eq!(rejection.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn a_guest_body_fails_unless_its_guest_returned_normally() {
+        let body = || {
+            Full::new(Bytes::from_static(b"partial"))
+                .map_err(|never: Infallible| match never {})
+                .boxed_unsync()
+        };
+        for outcome in [Some(true), Some(false), None] {
+            let (done, receiver) = tokio::sync::oneshot::channel();
+            match outcome {
+                Some(finished) => done.send(finished).unwrap(),
+                None => drop(done),
+            }
+            let guarded = GuestBody {
+                inner: body(),
+                done: Some(receiver),
+            };
+            let result = guarded.collect().await;
+            match outcome {
+                Some(true) => assert_eq!(result.unwrap().to_bytes(), "partial"),
+                _ => assert!(matches!(
+                    result,
+                    Err(wasmtime_wasi_http::Error::HttpResponseIncomplete)
+                )),
+            }
+        }
+    }
+
+    #[test]
+    fn only_interrupts_are_timeouts() {
+        assert!(is_interrupt(&wasmtime::Error::from(
+            wasmtime::Trap::Interrupt
+        )));
+        assert!(!is_interrupt(&wasmtime::Error::from(
+            wasmtime::Trap::UnreachableCodeReached
+        )));
+        assert!(!is_interrupt(&wasmtime::Error::msg("other")));
     }
 
     #[tokio::test]

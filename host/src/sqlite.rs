@@ -75,24 +75,29 @@ impl Database {
     }
 
     /// Runs `f` on this thread's connection to the database, opening it if needed.
-    fn with_connection<R>(
+    ///
+    /// Fails only if the connection cannot be opened; `f`'s own outcome is returned as is.
+    /// `f` must not run anything that suspends (it holds the thread's connection), and must
+    /// not leave a transaction open: the connection is shared by every request the thread
+    /// runs. The component's host calls and the native benchmark reference
+    /// ([`crate::native`]) both go through here.
+    pub fn with_connection<R>(
         &self,
-        f: impl FnOnce(&rusqlite::Connection) -> Result<R, Error>,
-    ) -> Result<R, Error> {
+        f: impl FnOnce(&rusqlite::Connection) -> R,
+    ) -> rusqlite::Result<R> {
         THREAD_CONNECTION.with(|slot| {
             let mut slot = slot.borrow_mut();
             // `Arc`'s equality checks the pointer first: one comparison in the common case.
-            if slot.as_ref().is_none_or(|open| open.path != self.path) {
-                let conn = open_connection(&self.path).map_err(to_wit_error)?;
-                *slot = Some(ThreadConnection {
+            let open = match slot.take() {
+                Some(open) if open.path == self.path => open,
+                _ => ThreadConnection {
                     path: Arc::clone(&self.path),
-                    conn,
-                });
-            }
-            match &*slot {
-                Some(open) => f(&open.conn),
-                None => Err(Error::Io("no database connection".to_owned())),
-            }
+                    conn: open_connection(&self.path)?,
+                },
+            };
+            let result = f(&open.conn);
+            *slot = Some(open);
+            Ok(result)
         })
     }
 }
@@ -160,7 +165,9 @@ impl HostConnection for SqliteHost {
             return Err(Error::NoSuchDatabase);
         }
         // Surface an unopenable database here rather than on the first statement.
-        self.database.with_connection(|_| Ok(()))?;
+        self.database
+            .with_connection(|_| ())
+            .map_err(to_wit_error)?;
         self.connections
             .push(ConnectionState::default())
             .map_err(|_| Error::Io("too many open connections".to_owned()))
@@ -175,7 +182,8 @@ impl HostConnection for SqliteHost {
         let mut state = self.state(&conn)?;
         let result = self
             .database
-            .with_connection(|db| run_statement(db, &mut state, &statement, &parameters))?;
+            .with_connection(|db| run_statement(db, &mut state, &statement, &parameters))
+            .map_err(to_wit_error)??;
         if let Ok(slot) = self.connections.get_mut(&conn) {
             *slot = state;
         }

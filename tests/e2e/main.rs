@@ -14,6 +14,7 @@ mod concurrency;
 mod cors;
 mod flow;
 mod input;
+mod limits;
 mod security;
 mod spin_manifest;
 mod startup;

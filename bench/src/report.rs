@@ -1,0 +1,221 @@
+//! The results, as Markdown tables (printed, and saved for `docs/BENCHMARKS.md`).
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::extras::Held;
+use crate::machine::{Info, Quiet};
+use crate::server::{Engine, Memory};
+use crate::wrk::LoadResult;
+
+/// One measured load run.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// Scenario name.
+    pub scenario: String,
+    /// Engine.
+    pub engine: Engine,
+    /// Connections.
+    pub connections: u32,
+    /// What wrk saw.
+    pub result: LoadResult,
+    /// The machine before the run.
+    pub quiet: Quiet,
+}
+
+/// Start-up timings of one engine and cache state.
+#[derive(Debug, Clone)]
+pub struct Startup {
+    /// Engine.
+    pub engine: Engine,
+    /// `cold (empty cache)`, `cached`, or `-` for native.
+    pub cache: &'static str,
+    /// Every run.
+    pub runs: Vec<Duration>,
+}
+
+/// Everything `make bench` measured.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Title line.
+    pub title: String,
+    /// The machine, settings and commands, as bullet lines.
+    pub setup: Vec<String>,
+    /// Main table.
+    pub runs: Vec<Run>,
+    /// `/auth/me` with many users: (engine, users, result).
+    pub big: Vec<(Engine, u64, LoadResult)>,
+    /// Users in the main table's database.
+    pub users: u64,
+    /// Held connections per engine, with the wrk run at that many connections.
+    pub held: Vec<(Engine, Held, Option<LoadResult>, Memory)>,
+    /// Start-up timings.
+    pub startup: Vec<Startup>,
+    /// The component's size in bytes.
+    pub wasm_bytes: Option<u64>,
+    /// Responses that differed between the engines (empty: identical).
+    pub parity: Vec<String>,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// Describes the machine for the report.
+pub fn machine_lines(info: &Info) -> Vec<String> {
+    vec![
+        format!("machine: {} logical CPUs, {}, {:.1} GiB RAM, Linux {}", info.cpus, info.model, info.memory_gib, info.kernel),
+        format!("load tool: {} (1 thread)", info.wrk),
+    ]
+}
+
+impl Report {
+    fn result_of(&self, scenario: &str, engine: Engine) -> Option<&LoadResult> {
+        self.runs
+            .iter()
+            .find(|run| run.scenario == scenario && run.engine == engine)
+            .map(|run| &run.result)
+    }
+
+    /// The report as Markdown.
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "# {}\n", self.title);
+        for line in &self.setup {
+            let _ = writeln!(out, "- {line}");
+        }
+        self.load_table(&mut out);
+        self.big_table(&mut out);
+        self.held_table(&mut out);
+        self.startup_table(&mut out);
+        if let Some(bytes) = self.wasm_bytes {
+            let _ = writeln!(out, "\n## Component\n\n`itsor_auth.wasm`: {bytes} bytes ({:.1} KiB)", bytes as f64 / 1024.0);
+        }
+        let _ = writeln!(out, "\n## Parity\n");
+        if self.parity.is_empty() {
+            let _ = writeln!(out, "Both engines gave the same status, headers (but `date`) and body for every scenario's request (login: same status and header names; tokens differ).");
+        } else {
+            for line in &self.parity {
+                let _ = writeln!(out, "- {line}");
+            }
+        }
+        let noisy: Vec<String> = self
+            .runs
+            .iter()
+            .filter(|run| !run.quiet.quiet)
+            .map(|run| format!("{} / {} ({:.0}% CPU busy before)", run.scenario, run.engine, run.quiet.busy_percent))
+            .collect();
+        if !noisy.is_empty() {
+            let _ = writeln!(out, "\n**Not quiet** when started (numbers suspect): {}", noisy.join(", "));
+        }
+        out
+    }
+
+    fn load_table(&self, out: &mut String) {
+        let _ = writeln!(out, "\n## Load\n");
+        let _ = writeln!(out, "| scenario | engine | conns | req/s | p50 ms | p99 ms | errors | wasm/native req/s |");
+        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
+        for run in &self.runs {
+            let r = &run.result;
+            let ratio = match run.engine {
+                Engine::Wasm => self
+                    .result_of(&run.scenario, Engine::Native)
+                    .filter(|native| native.rps() > 0.0)
+                    .map_or_else(|| "".to_owned(), |native| format!("{:.2}×", r.rps() / native.rps())),
+                Engine::Native => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {} | {} |",
+                run.scenario,
+                run.engine,
+                run.connections,
+                r.rps(),
+                r.p50_ms,
+                r.p99_ms,
+                r.errors(),
+                ratio
+            );
+        }
+    }
+
+    fn big_table(&self, out: &mut String) {
+        if self.big.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "\n## `/auth/me` (bearer) with {} vs more users\n", self.users);
+        let _ = writeln!(out, "| engine | users | req/s | p50 ms | p99 ms | errors | req/s vs {} users |", self.users);
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
+        for (engine, users, r) in &self.big {
+            let base = self.result_of("me-bearer", *engine);
+            let change = base
+                .filter(|b| b.rps() > 0.0)
+                .map_or_else(String::new, |b| format!("{:+.1}%", 100.0 * (r.rps() / b.rps() - 1.0)));
+            if let Some(b) = base {
+                let _ = writeln!(out, "| {engine} | {} | {:.0} | {:.2} | {:.2} | {} | |", self.users, b.rps(), b.p50_ms, b.p99_ms, b.errors());
+            }
+            let _ = writeln!(out, "| {engine} | {users} | {:.0} | {:.2} | {:.2} | {} | {change} |", r.rps(), r.p50_ms, r.p99_ms, r.errors());
+        }
+    }
+
+    fn held_table(&self, out: &mut String) {
+        if self.held.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "\n## Many keep-alive connections\n");
+        let _ = writeln!(
+            out,
+            "| engine | connections | RSS before MiB | RSS holding MiB | KiB/conn | burst (1 req each) ms | errors | wrk req/s | p50 ms | p99 ms | wrk errors | peak RSS MiB |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for (engine, held, load, after) in &self.held {
+            let per = if held.connections > 0 {
+                held.holding.rss_kib.saturating_sub(held.before.rss_kib) as f64 / held.connections as f64
+            } else {
+                0.0
+            };
+            let (rps, p50, p99, errors) = load.map_or((String::new(), String::new(), String::new(), String::new()), |l| {
+                (format!("{:.0}", l.rps()), format!("{:.2}", l.p50_ms), format!("{:.2}", l.p99_ms), l.errors().to_string())
+            });
+            let _ = writeln!(
+                out,
+                "| {engine} | {} | {:.1} | {:.1} | {per:.1} | {:.1} | {} | {rps} | {p50} | {p99} | {errors} | {:.1} |",
+                held.connections,
+                mib(held.before.rss_kib),
+                mib(held.holding.rss_kib),
+                ms(held.burst),
+                held.errors,
+                mib(after.peak_kib)
+            );
+        }
+    }
+
+    fn startup_table(&self, out: &mut String) {
+        if self.startup.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "\n## Start-up to first 200 (`GET /auth/me`, bearer)\n");
+        let _ = writeln!(out, "| engine | component cache | runs | median ms | min ms | max ms |");
+        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|");
+        for s in &self.startup {
+            let mut runs = s.runs.clone();
+            runs.sort();
+            let (Some(min), Some(max)) = (runs.first(), runs.last()) else { continue };
+            let median = runs[runs.len() / 2];
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {:.0} | {:.0} | {:.0} |",
+                s.engine,
+                s.cache,
+                runs.len(),
+                ms(median),
+                ms(*min),
+                ms(*max)
+            );
+        }
+    }
+}

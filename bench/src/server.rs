@@ -1,0 +1,221 @@
+//! Starting, measuring and stopping the two servers under test.
+//!
+//! Each server runs with a cleared environment (only what [`ServerSpec`] sets), in the
+//! bench's temporary directory (so no `.env` is picked up), on `127.0.0.1` with a port the
+//! OS picks; the port is read from the `itsor listening on http://ADDR` line both binaries
+//! print once they serve. Their logs go to a file beside the database.
+
+use std::fmt;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+
+/// Which implementation serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    /// `itsor serve`: the component on wasmtime, a fresh instance per request.
+    Wasm,
+    /// `itsor-native`: the same logic compiled natively (the reference).
+    Native,
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Engine::Wasm => "wasm",
+            Engine::Native => "native",
+        })
+    }
+}
+
+/// How long a server may take to print its listening line (a cold compile included).
+const START_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long a server may take to exit after SIGTERM before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Everything needed to start one server.
+#[derive(Debug, Clone)]
+pub struct ServerSpec {
+    /// Which binary.
+    pub engine: Engine,
+    /// `itsor` or `itsor-native`.
+    pub binary: PathBuf,
+    /// The component (wasm only).
+    pub component: PathBuf,
+    /// The SQLite file.
+    pub database: PathBuf,
+    /// The compiled-component cache (wasm only).
+    pub cache_dir: PathBuf,
+    /// Working directory (holds no `.env`).
+    pub workdir: PathBuf,
+    /// The whole environment the server gets.
+    pub env: Vec<(String, String)>,
+    /// Where stderr goes.
+    pub log: PathBuf,
+}
+
+/// A running server.
+pub struct Server {
+    child: Child,
+    /// Kept open so the server's stdout never breaks.
+    _stdout: BufReader<ChildStdout>,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    log: PathBuf,
+}
+
+/// Resident memory of a process, from `/proc/PID/status`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Memory {
+    /// `VmRSS`, KiB.
+    pub rss_kib: u64,
+    /// `VmHWM` (peak RSS), KiB.
+    pub peak_kib: u64,
+}
+
+/// `sqlite:///` URL of an absolute path (`sqlite:////tmp/x.db`).
+pub fn database_url(path: &Path) -> String {
+    format!("sqlite:///{}", path.display())
+}
+
+impl Server {
+    /// Starts the server and waits until it listens; returns it with the time that took.
+    pub fn start(spec: &ServerSpec) -> anyhow::Result<(Server, Duration)> {
+        let started = Instant::now();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&spec.log)
+            .with_context(|| format!("cannot open {}", spec.log.display()))?;
+        let mut command = Command::new(&spec.binary);
+        match spec.engine {
+            Engine::Wasm => command.arg("serve").arg("--component").arg(&spec.component),
+            Engine::Native => &mut command,
+        };
+        command
+            .args(["--host", "127.0.0.1", "--port", "0", "--database-url"])
+            .arg(database_url(&spec.database))
+            .env_clear()
+            .envs(spec.env.iter().map(|(k, v)| (k, v)))
+            .env("ITSOR_CACHE_DIR", &spec.cache_dir)
+            .current_dir(&spec.workdir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log));
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("cannot start {}", spec.binary.display()))?;
+        let stdout = child.stdout.take().context("no stdout pipe")?;
+        let mut stdout = BufReader::new(stdout);
+        match read_listening_line(&mut stdout, &mut child) {
+            Ok(addr) => {
+                let server = Server {
+                    child,
+                    _stdout: stdout,
+                    addr,
+                    log: spec.log.clone(),
+                };
+                Ok((server, started.elapsed()))
+            }
+            Err(error) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(error.context(format!("{} did not start; its log:\n{}", spec.engine, tail(&spec.log))))
+            }
+        }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Its resident memory now.
+    pub fn memory(&self) -> anyhow::Result<Memory> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|kib| kib.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        Ok(Memory {
+            rss_kib: field("VmRSS:"),
+            peak_kib: field("VmHWM:"),
+        })
+    }
+
+    /// The last lines of its log.
+    pub fn log_tail(&self) -> String {
+        tail(&self.log)
+    }
+
+    /// Stops it with SIGTERM (graceful), or kills it after [`STOP_TIMEOUT`].
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status();
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // `stop` consumed the child already if it was called; otherwise never leave one behind.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn read_listening_line(stdout: &mut BufReader<ChildStdout>, child: &mut Child) -> anyhow::Result<SocketAddr> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    // Reading blocks; do it on the side so a hung server cannot hang the bench.
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let mut line = String::new();
+            let result = loop {
+                line.clear();
+                match stdout.read_line(&mut line) {
+                    Ok(0) => break Err(anyhow::anyhow!("the server exited before listening")),
+                    Ok(_) => {
+                        if let Some(addr) = line.trim().strip_prefix("itsor listening on http://") {
+                            break addr.parse::<SocketAddr>().context("unreadable listening address");
+                        }
+                    }
+                    Err(error) => break Err(error.into()),
+                }
+            };
+            let _ = sender.send(result);
+        });
+        match receiver.recv_timeout(START_TIMEOUT) {
+            Ok(result) => result,
+            Err(_) => {
+                // Unblocks the reader thread.
+                let _ = child.kill();
+                bail!("no listening line within {START_TIMEOUT:?}")
+            }
+        }
+    })
+}
+
+fn tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}

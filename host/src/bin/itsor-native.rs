@@ -1,0 +1,91 @@
+//! `itsor-native`: **a benchmark reference, not a product.**
+//!
+//! Serves the component's logic (`itsor_http::handle` over `itsor-accounts`) compiled
+//! natively, with no Wasm sandbox, through the same HTTP stack as `itsor serve` (see
+//! [`itsor::native`]). It reads the same environment (`BACKEND_DATABASE_URL`, `HOST`, `PORT`,
+//! the component settings, `.env`), applies the migrations, prints the same
+//! `itsor listening on http://ADDR` line and stops on SIGINT/SIGTERM. `make bench` runs it
+//! beside `itsor serve` to measure what the sandbox costs; do not deploy it: it has no
+//! per-request isolation, memory cap or deadline.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Parser;
+
+use itsor::config::{ComponentVariables, Environment, Overrides, ServeConfig};
+use itsor::native::NativeApp;
+use itsor::{migrate, server, sqlite};
+
+/// Benchmark reference: itsor's logic served natively (no Wasm). Not for production.
+#[derive(Debug, Parser)]
+#[command(name = "itsor-native", version)]
+struct Cli {
+    /// Address to listen on [env: HOST] [default: 127.0.0.1]
+    #[arg(long, value_name = "ADDR")]
+    host: Option<String>,
+    /// Port to listen on; 0 picks a free one [env: PORT] [default: 3002]
+    #[arg(long, value_name = "PORT")]
+    port: Option<u16>,
+    /// SQLite database URL [env: BACKEND_DATABASE_URL]
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("itsor-native: error: {}", format!("{error:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let env = Environment::load(Path::new(".env"))?;
+    init_logging(&env);
+    let variables = ComponentVariables::from_env(&env);
+    variables.validate()?;
+    let flags = Overrides {
+        host: cli.host,
+        port: cli.port,
+        database_url: cli.database_url,
+        component: None,
+    };
+    let config = ServeConfig::resolve(&env, &flags, None)?;
+    for version in migrate::run(&config.database)? {
+        tracing::info!(version, "applied migration");
+    }
+    let database = sqlite::Database::prepare(&config.database)?;
+    tracing::warn!("itsor-native is a benchmark reference: no sandbox, do not deploy");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("itsor-native-worker")
+        .build()
+        .context("cannot start the Tokio runtime")?;
+    runtime.block_on(async {
+        let listener = server::bind(&config.host, config.port).await?;
+        let app = Arc::new(NativeApp::new(database, variables));
+        server::announce(&listener)?;
+        server::serve(listener, app, server::shutdown_signal()).await
+    })
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (default `info`), as with `itsor`.
+fn init_logging(env: &Environment) {
+    use tracing_subscriber::EnvFilter;
+    let filter = env
+        .get("RUST_LOG")
+        .and_then(|spec| EnvFilter::try_new(spec).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
