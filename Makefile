@@ -4,7 +4,7 @@
 CARGO ?= cargo
 COMPONENT_PROFILE := component
 
-.PHONY: install build component host migrate dev serve test test-embeddings bench clean
+.PHONY: install build component fixtures host migrate dev serve test test-embeddings bench clean
 
 ## install: the Rust target for the Wasm component
 install:
@@ -13,6 +13,9 @@ install:
 ## component: the .wasm (wasm32-wasip2, size- and speed-optimised profile)
 component: install
 	$(CARGO) build -p itsor-auth --target wasm32-wasip2 --profile $(COMPONENT_PROFILE)
+
+## fixtures: test-only components (a deliberately misbehaving wasi:http handler)
+fixtures: install
 	$(CARGO) build -p itsor-misbehave --target wasm32-wasip2 --profile $(COMPONENT_PROFILE)
 
 ## host: the `itsor` binary
@@ -34,7 +37,7 @@ serve: dev
 
 ## test: unit tests of every crate, the end-to-end suite against the real binary, and the
 ## embeddings of the same .wasm from JavaScript (jco) and Python (wasmtime-py)
-test: component
+test: component fixtures
 	$(CARGO) test --release --workspace --exclude itsor-auth --exclude itsor-misbehave --exclude itsor-bench
 	$(MAKE) test-embeddings
 

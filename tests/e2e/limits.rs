@@ -2,7 +2,7 @@
 //! pool; oversized, slow and endless bodies; too many or too large headers; slow heads.
 //!
 //! The misbehaving guests come from the fixture component `itsor-misbehave`
-//! (`tests/fixtures/misbehave`, built by `make component`), served by the real binary
+//! (`tests/fixtures/misbehave`, built by `make fixtures`), served by the real binary
 //! through `ITSOR_COMPONENT`; everything about bodies and headers is checked against the
 //! real itsor component. Every limit is set short through the environment, so each test
 //! takes a few seconds at most. After every abuse, the server must still answer normally.
@@ -32,7 +32,7 @@ fn misbehave_component() -> PathBuf {
         itsor::config::default_component_path(Some(exe)).with_file_name("itsor_misbehave.wasm");
     assert!(
         path.is_file(),
-        "the fixture component is not built: {} is missing. Run `make component` (or `cargo build -p itsor-misbehave --target wasm32-wasip2 --profile component`).",
+        "the fixture component is not built: {} is missing. Run `make fixtures` (or `cargo build -p itsor-misbehave --target wasm32-wasip2 --profile component`).",
         path.display()
     );
     path
