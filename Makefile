@@ -47,5 +47,13 @@ test-embeddings: component
 	npm --prefix tests/js test
 	tests/python/run.sh
 
+## bench: load-tests itsor (Wasm, fresh instance per request) against the native reference
+## on loopback with wrk (installed if missing); not part of the tests. BENCH_ARGS passes
+## options, e.g. `make bench BENCH_ARGS="--duration 5"`; see docs/BENCHMARKS.md.
+bench: component
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(CARGO) build --release -p itsor -p itsor-bench
+	$(CARGO) run --release -q -p itsor-bench -- $(BENCH_ARGS)
+
 clean:
 	$(CARGO) clean

@@ -109,6 +109,10 @@ struct Cli {
     /// A label for the report's title (e.g. the change being measured).
     #[arg(long, default_value = "")]
     label: String,
+    /// Compiled-component cache for the load runs (default: an empty one in the temporary
+    /// directory, so the first start compiles). Start-up runs use their own.
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
     /// Keep the temporary directory (databases, logs, scripts).
     #[arg(long)]
     keep: bool,
@@ -329,15 +333,21 @@ fn measure(target: &Target, scenario: &Scenario, load: Load, warmup: u64, dir: &
         wrk::run(addr, scenario, Load { duration: Duration::from_secs(warmup), ..load }, dir)?;
     }
     let quiet = machine::wait_until_quiet();
-    let result = wrk::run(addr, scenario, load, dir)?;
+    let cpu_before = target.server()?.cpu_time()?;
+    let mut result = wrk::run(addr, scenario, load, dir)?;
+    let cpu = target.server()?.cpu_time()?.saturating_sub(cpu_before);
+    if result.requests > 0 {
+        result.server_cpu_us = cpu.as_secs_f64() * 1e6 / result.requests as f64;
+    }
     eprintln!(
-        "  {:<11} {:<6} c={:<4} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {}",
+        "  {:<11} {:<6} c={:<4} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  CPU {:>8.1} µs/req  errors {}",
         scenario.name,
         target.engine(),
         load.connections,
         result.rps(),
         result.p50_ms,
         result.p99_ms,
+        result.server_cpu_us,
         result.errors()
     );
     if result.errors() > 0 {
@@ -418,7 +428,7 @@ fn bench(cli: &Cli, paths: &Paths, info: &machine::Info, env: &[(String, String)
 
     eprintln!("itsor-bench: hashing the seed password and seeding {} users per engine", cli.users);
     let hash = seed::password_hash()?;
-    let main_cache = workdir.join("cache-main");
+    let main_cache = cli.cache_dir.clone().unwrap_or_else(|| workdir.join("cache-main"));
     let mut targets = Vec::new();
     for &engine in &cli.engines {
         let database = workdir.join(format!("{engine}.db"));

@@ -117,8 +117,8 @@ impl Report {
 
     fn load_table(&self, out: &mut String) {
         let _ = writeln!(out, "\n## Load\n");
-        let _ = writeln!(out, "| scenario | engine | conns | req/s | p50 ms | p99 ms | errors | wasm/native req/s |");
-        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(out, "| scenario | engine | conns | req/s | p50 ms | p99 ms | errors | server CPU µs/req | wasm/native req/s |");
+        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
         for run in &self.runs {
             let r = &run.result;
             let ratio = match run.engine {
@@ -130,7 +130,7 @@ impl Report {
             };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {} | {} |",
+                "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {} | {:.0} | {} |",
                 run.scenario,
                 run.engine,
                 run.connections,
@@ -138,6 +138,7 @@ impl Report {
                 r.p50_ms,
                 r.p99_ms,
                 r.errors(),
+                r.server_cpu_us,
                 ratio
             );
         }
@@ -148,17 +149,34 @@ impl Report {
             return;
         }
         let _ = writeln!(out, "\n## `/auth/me` (bearer) with {} vs more users\n", self.users);
-        let _ = writeln!(out, "| engine | users | req/s | p50 ms | p99 ms | errors | req/s vs {} users |", self.users);
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(out, "| engine | users | req/s | p50 ms | p99 ms | errors | server CPU µs/req | req/s vs {} users |", self.users);
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
         for (engine, users, r) in &self.big {
             let base = self.result_of("me-bearer", *engine);
             let change = base
                 .filter(|b| b.rps() > 0.0)
                 .map_or_else(String::new, |b| format!("{:+.1}%", 100.0 * (r.rps() / b.rps() - 1.0)));
             if let Some(b) = base {
-                let _ = writeln!(out, "| {engine} | {} | {:.0} | {:.2} | {:.2} | {} | |", self.users, b.rps(), b.p50_ms, b.p99_ms, b.errors());
+                let _ = writeln!(
+                    out,
+                    "| {engine} | {} | {:.0} | {:.2} | {:.2} | {} | {:.0} | |",
+                    self.users,
+                    b.rps(),
+                    b.p50_ms,
+                    b.p99_ms,
+                    b.errors(),
+                    b.server_cpu_us
+                );
             }
-            let _ = writeln!(out, "| {engine} | {users} | {:.0} | {:.2} | {:.2} | {} | {change} |", r.rps(), r.p50_ms, r.p99_ms, r.errors());
+            let _ = writeln!(
+                out,
+                "| {engine} | {users} | {:.0} | {:.2} | {:.2} | {} | {:.0} | {change} |",
+                r.rps(),
+                r.p50_ms,
+                r.p99_ms,
+                r.errors(),
+                r.server_cpu_us
+            );
         }
     }
 

@@ -151,6 +151,18 @@ impl Server {
         })
     }
 
+    /// CPU time the server has used so far (user + system, all threads).
+    pub fn cpu_time(&self) -> anyhow::Result<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
+        // `pid (comm) state ppid ...`: utime and stime are fields 14 and 15 (1-based), i.e.
+        // the 12th and 13th after the closing parenthesis (`state` being the 1st).
+        let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let field = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+        let ticks = field(11) + field(12);
+        Ok(Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second()))
+    }
+
     /// The last lines of its log.
     pub fn log_tail(&self) -> String {
         tail(&self.log)
@@ -211,6 +223,19 @@ fn read_listening_line(stdout: &mut BufReader<ChildStdout>, child: &mut Child) -
                 bail!("no listening line within {START_TIMEOUT:?}")
             }
         }
+    })
+}
+
+/// `getconf CLK_TCK` (100 on every Linux this runs on; asked once to be sure).
+fn clock_ticks_per_second() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|out| String::from_utf8_lossy(&out.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
     })
 }
 

@@ -55,6 +55,10 @@ pub struct LoadResult {
     pub bad_status: u64,
     /// Connect, read, write and timeout errors.
     pub socket_errors: u64,
+    /// Server CPU time (user + system) per completed request, µs; filled in by the caller,
+    /// which can see the server process. Steadier than req/s on a small shared machine,
+    /// since it leaves out the load generator's own CPU and idle gaps.
+    pub server_cpu_us: f64,
 }
 
 impl LoadResult {
@@ -171,6 +175,7 @@ fn parse(stdout: &str) -> anyhow::Result<LoadResult> {
         p99_ms: field("p99_us")? as f64 / 1e3,
         bad_status: field("bad_status")?,
         socket_errors: field("socket_errors")?,
+        server_cpu_us: 0.0,
     })
 }
 
