@@ -32,3 +32,18 @@ pub mod bindings {
         with: { "spin:sqlite/sqlite.connection": crate::sqlite::ConnectionState },
     });
 }
+
+/// Sends logs to stderr, filtered by `RUST_LOG` from `env` (default `info`); used by every
+/// binary of this crate.
+pub fn init_logging(env: &config::Environment) {
+    use tracing_subscriber::EnvFilter;
+    let filter = env
+        .get("RUST_LOG")
+        .and_then(|spec| EnvFilter::try_new(spec).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}

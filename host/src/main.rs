@@ -138,7 +138,7 @@ fn main() -> ExitCode {
     let result = Environment::load(Path::new(".env"))
         .map_err(anyhow::Error::from)
         .and_then(|env| {
-            init_logging(&env);
+            itsor::init_logging(&env);
             match cli.command {
                 Command::Serve(args) => serve(&env, args),
                 Command::Migrate(args) => migrate(&env, args),
@@ -161,19 +161,6 @@ fn one_line(error: &anyhow::Error) -> String {
     format!("{error:#}").replace('\n', " ")
 }
 
-/// Logs go to stderr, filtered by `RUST_LOG` (default `info`).
-fn init_logging(env: &Environment) {
-    use tracing_subscriber::EnvFilter;
-    let filter = env
-        .get("RUST_LOG")
-        .and_then(|spec| EnvFilter::try_new(spec).ok())
-        .unwrap_or_else(|| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-}
 
 /// `itsor migrate`.
 fn migrate(env: &Environment, args: MigrateArgs) -> anyhow::Result<()> {

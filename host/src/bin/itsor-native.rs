@@ -47,7 +47,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let env = Environment::load(Path::new(".env"))?;
-    init_logging(&env);
+    itsor::init_logging(&env);
     let variables = ComponentVariables::from_env(&env);
     variables.validate()?;
     let flags = Overrides {
@@ -76,16 +76,3 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     })
 }
 
-/// Logs go to stderr, filtered by `RUST_LOG` (default `info`), as with `itsor`.
-fn init_logging(env: &Environment) {
-    use tracing_subscriber::EnvFilter;
-    let filter = env
-        .get("RUST_LOG")
-        .and_then(|spec| EnvFilter::try_new(spec).ok())
-        .unwrap_or_else(|| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-}
