@@ -53,7 +53,8 @@ test-embeddings: component
 bench: component
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(CARGO) build --release -p itsor -p itsor-bench
-	$(CARGO) run --release -q -p itsor-bench -- $(BENCH_ARGS)
+	@# 1,000 held connections need file descriptors on both ends.
+	ulimit -n 4096 2>/dev/null || true; $(CARGO) run --release -q -p itsor-bench -- $(BENCH_ARGS)
 
 clean:
 	$(CARGO) clean

@@ -9,7 +9,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 /// Process names that mean "a build is running".
-const BUILDERS: &[&str] = &["cargo", "rustc", "cc", "cc1", "ld", "lld", "clang", "rust-lld", "wasm-ld"];
+const BUILDERS: &[&str] = &[
+    "cargo", "rustc", "cc", "cc1", "ld", "lld", "clang", "rust-lld", "wasm-ld",
+];
 /// Busy CPU share (all cores) above which the machine is not quiet, in percent.
 const BUSY_LIMIT: f64 = 15.0;
 /// How many times to wait for quiet before measuring anyway.
@@ -39,7 +41,10 @@ pub fn info() -> Info {
         .lines()
         .find_map(|line| line.strip_prefix("model name"))
         .and_then(|rest| rest.split_once(':'))
-        .map_or_else(|| "unknown".to_owned(), |(_, model)| model.trim().to_owned());
+        .map_or_else(
+            || "unknown".to_owned(),
+            |(_, model)| model.trim().to_owned(),
+        );
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let memory_kib: f64 = meminfo
         .lines()
@@ -51,7 +56,8 @@ pub fn info() -> Info {
         .arg("-v")
         .output()
         .map(|out| {
-            let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr);
             text.lines().next().unwrap_or("wrk").trim().to_owned()
         })
         .unwrap_or_else(|_| "wrk: not found".to_owned());
@@ -78,18 +84,28 @@ pub struct Quiet {
 
 /// Waits (up to [`ATTEMPTS`] × [`PAUSE`]) until no build runs and the CPUs are idle.
 pub fn wait_until_quiet() -> Quiet {
-    let mut last = Quiet { busy_percent: 0.0, quiet: false };
+    let mut last = Quiet {
+        busy_percent: 0.0,
+        quiet: false,
+    };
     for attempt in 0..ATTEMPTS {
         let builders = running_builders();
         let busy = busy_percent(Duration::from_millis(500));
-        last = Quiet { busy_percent: busy, quiet: builders.is_empty() && busy < BUSY_LIMIT };
+        last = Quiet {
+            busy_percent: busy,
+            quiet: builders.is_empty() && busy < BUSY_LIMIT,
+        };
         if last.quiet {
             return last;
         }
         if attempt == 0 || attempt % 6 == 0 {
             eprintln!(
                 "  waiting for a quiet machine (CPU {busy:.0}% busy; builds running: {})",
-                if builders.is_empty() { "none".to_owned() } else { builders.join(", ") }
+                if builders.is_empty() {
+                    "none".to_owned()
+                } else {
+                    builders.join(", ")
+                }
             );
         }
         std::thread::sleep(PAUSE);
@@ -161,9 +177,13 @@ fn busy_percent(window: Duration) -> f64 {
         let idle = fields.get(3).copied().unwrap_or(0) + fields.get(4).copied().unwrap_or(0);
         Some((total, idle))
     };
-    let Some((total0, idle0)) = sample() else { return 0.0 };
+    let Some((total0, idle0)) = sample() else {
+        return 0.0;
+    };
     std::thread::sleep(window);
-    let Some((total1, idle1)) = sample() else { return 0.0 };
+    let Some((total1, idle1)) = sample() else {
+        return 0.0;
+    };
     let total = total1.saturating_sub(total0);
     if total == 0 {
         return 0.0;

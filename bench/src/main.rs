@@ -156,7 +156,10 @@ fn locate(cli: &Cli) -> anyhow::Result<Paths> {
     };
     for path in [&paths.itsor, &paths.native, &paths.component] {
         if !path.is_file() {
-            bail!("{} not found: run `make bench` (it builds everything)", path.display());
+            bail!(
+                "{} not found: run `make bench` (it builds everything)",
+                path.display()
+            );
         }
     }
     Ok(paths)
@@ -254,10 +257,15 @@ fn scenarios(token: &str, users: u32) -> Vec<Scenario> {
 }
 
 fn login(addr: std::net::SocketAddr, user: u32) -> anyhow::Result<String> {
-    let body = serde_json::json!({ "email": seed::email(user), "password": seed::PASSWORD }).to_string();
+    let body =
+        serde_json::json!({ "email": seed::email(user), "password": seed::PASSWORD }).to_string();
     let response = send(addr, Req::post_json("/auth/token", &[], &body))?;
     if response.status != 200 {
-        bail!("login answered {}: {}", response.status, String::from_utf8_lossy(&response.body));
+        bail!(
+            "login answered {}: {}",
+            response.status,
+            String::from_utf8_lossy(&response.body)
+        );
     }
     response.json()?["access_token"]
         .as_str()
@@ -270,7 +278,10 @@ fn create_tasks(addr: std::net::SocketAddr, token: &str) -> anyhow::Result<()> {
     let path = format!("/api/{}/tasks", seed::user_id(1));
     for i in 1..=TASKS {
         let body = serde_json::json!({ "title": format!("Task {i}"), "description": "seeded by itsor-bench" }).to_string();
-        let response = send(addr, Req::post_json(&path, &[("authorization", &bearer)], &body))?;
+        let response = send(
+            addr,
+            Req::post_json(&path, &[("authorization", &bearer)], &body),
+        )?;
         if response.status != 201 {
             bail!("creating a task answered {}", response.status);
         }
@@ -280,33 +291,48 @@ fn create_tasks(addr: std::net::SocketAddr, token: &str) -> anyhow::Result<()> {
 
 /// Sends each scenario's request once to both engines and lists the differences.
 fn parity(targets: &[Target], users: u32) -> anyhow::Result<Vec<String>> {
-    let [a, b] = targets else { return Ok(Vec::new()) };
+    let [a, b] = targets else {
+        return Ok(Vec::new());
+    };
     let mut differences = Vec::new();
     let (sa, sb) = (scenarios(&a.token, users), scenarios(&b.token, users));
     for (x, y) in sa.iter().zip(&sb) {
-        let request = |target: &Target, scenario: &Scenario| -> anyhow::Result<client::HttpResponse> {
-            let headers: Vec<(&str, &str)> = scenario.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            let body = scenario
-                .login_users
-                .map(|(_, password)| serde_json::json!({ "email": seed::email(1), "password": password }).to_string());
-            let req = Req {
-                method: scenario.method,
-                path: &scenario.path,
-                headers: &headers,
-                body: body.as_deref().map(str::as_bytes),
+        let request =
+            |target: &Target, scenario: &Scenario| -> anyhow::Result<client::HttpResponse> {
+                let headers: Vec<(&str, &str)> = scenario
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                let body = scenario.login_users.map(|(_, password)| {
+                    serde_json::json!({ "email": seed::email(1), "password": password }).to_string()
+                });
+                let req = Req {
+                    method: scenario.method,
+                    path: &scenario.path,
+                    headers: &headers,
+                    body: body.as_deref().map(str::as_bytes),
+                };
+                send(target.server()?.addr, req)
             };
-            send(target.server()?.addr, req)
-        };
         let (ra, rb) = (request(a, x)?, request(b, y)?);
-        let names = |r: &client::HttpResponse| -> Vec<String> { r.headers.iter().map(|(n, _)| n.clone()).collect() };
+        let names = |r: &client::HttpResponse| -> Vec<String> {
+            r.headers.iter().map(|(n, _)| n.clone()).collect()
+        };
         let comparable = |r: &client::HttpResponse| -> Vec<(String, String)> {
-            r.headers.iter().filter(|(n, _)| n != "date").cloned().collect()
+            r.headers
+                .iter()
+                .filter(|(n, _)| n != "date")
+                .cloned()
+                .collect()
         };
         let same = if x.name == "login" {
             ra.status == rb.status && names(&ra) == names(&rb)
         } else if x.name == "tasks-list" {
             // Task ids and times differ between the two databases.
-            ra.status == rb.status && names(&ra) == names(&rb) && ra.json()?.as_array().map(Vec::len) == rb.json()?.as_array().map(Vec::len)
+            ra.status == rb.status
+                && names(&ra) == names(&rb)
+                && ra.json()?.as_array().map(Vec::len) == rb.json()?.as_array().map(Vec::len)
         } else {
             ra.status == rb.status && comparable(&ra) == comparable(&rb) && ra.body == rb.body
         };
@@ -327,10 +353,24 @@ fn parity(targets: &[Target], users: u32) -> anyhow::Result<Vec<String>> {
 }
 
 /// A warm-up (unmeasured), then a measured run once the machine is quiet.
-fn measure(target: &Target, scenario: &Scenario, load: Load, warmup: u64, dir: &Path) -> anyhow::Result<(LoadResult, machine::Quiet)> {
+fn measure(
+    target: &Target,
+    scenario: &Scenario,
+    load: Load,
+    warmup: u64,
+    dir: &Path,
+) -> anyhow::Result<(LoadResult, machine::Quiet)> {
     let addr = target.server()?.addr;
     if warmup > 0 {
-        wrk::run(addr, scenario, Load { duration: Duration::from_secs(warmup), ..load }, dir)?;
+        wrk::run(
+            addr,
+            scenario,
+            Load {
+                duration: Duration::from_secs(warmup),
+                ..load
+            },
+            dir,
+        )?;
     }
     let quiet = machine::wait_until_quiet();
     let cpu_before = target.server()?.cpu_time()?;
@@ -339,6 +379,7 @@ fn measure(target: &Target, scenario: &Scenario, load: Load, warmup: u64, dir: &
     if result.requests > 0 {
         result.server_cpu_us = cpu.as_secs_f64() * 1e6 / result.requests as f64;
     }
+    result.server_rss_kib = target.server()?.memory()?.rss_kib;
     eprintln!(
         "  {:<11} {:<6} c={:<4} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  CPU {:>8.1} µs/req  errors {}",
         scenario.name,
@@ -390,7 +431,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let report = result?;
     let markdown = report.markdown();
     println!("{markdown}");
-    let path = cli.report.clone().unwrap_or_else(|| paths.target.join("bench/report.md"));
+    let path = cli
+        .report
+        .clone()
+        .unwrap_or_else(|| paths.target.join("bench/report.md"));
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -399,9 +443,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn bench(cli: &Cli, paths: &Paths, info: &machine::Info, env: &[(String, String)], workdir: &Path) -> anyhow::Result<Report> {
+fn bench(
+    cli: &Cli,
+    paths: &Paths,
+    info: &machine::Info,
+    env: &[(String, String)],
+    workdir: &Path,
+) -> anyhow::Result<Report> {
     let mut report = Report {
-        title: format!("itsor bench{}{} — {}", if cli.label.is_empty() { "" } else { ": " }, cli.label, now_utc()),
+        title: format!(
+            "itsor bench{}{} — {}",
+            if cli.label.is_empty() { "" } else { ": " },
+            cli.label,
+            now_utc()
+        ),
         setup: report::machine_lines(info),
         users: u64::from(cli.users),
         ..Report::default()
@@ -409,7 +464,10 @@ fn bench(cli: &Cli, paths: &Paths, info: &machine::Info, env: &[(String, String)
     let workers = env
         .iter()
         .find(|(k, _)| k == "TOKIO_WORKER_THREADS")
-        .map_or_else(|| format!("{} (one per CPU)", info.cpus), |(_, v)| v.clone());
+        .map_or_else(
+            || format!("{} (one per CPU)", info.cpus),
+            |(_, v)| v.clone(),
+        );
     report.setup.extend([
         format!("command: `itsor-bench {}`", std::env::args().skip(1).collect::<Vec<_>>().join(" ")),
         format!(
@@ -426,9 +484,15 @@ fn bench(cli: &Cli, paths: &Paths, info: &machine::Info, env: &[(String, String)
         format!("load average before: {:.2}", machine::load_average()),
     ]);
 
-    eprintln!("itsor-bench: hashing the seed password and seeding {} users per engine", cli.users);
+    eprintln!(
+        "itsor-bench: hashing the seed password and seeding {} users per engine",
+        cli.users
+    );
     let hash = seed::password_hash()?;
-    let main_cache = cli.cache_dir.clone().unwrap_or_else(|| workdir.join("cache-main"));
+    let main_cache = cli
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| workdir.join("cache-main"));
     let mut targets = Vec::new();
     for &engine in &cli.engines {
         let database = workdir.join(format!("{engine}.db"));
@@ -448,55 +512,106 @@ fn bench(cli: &Cli, paths: &Paths, info: &machine::Info, env: &[(String, String)
             log: workdir.join(format!("{engine}.log")),
         };
         let (server, took) = Server::start(&spec)?;
-        eprintln!("itsor-bench: {engine} listening on {} after {:.0} ms", server.addr, took.as_secs_f64() * 1e3);
+        eprintln!(
+            "itsor-bench: {engine} listening on {} after {:.0} ms",
+            server.addr,
+            took.as_secs_f64() * 1e3
+        );
         let token = login(server.addr, 1)?;
         create_tasks(server.addr, &token)?;
-        targets.push(Target { spec, server: Some(server), token });
+        targets.push(Target {
+            spec,
+            server: Some(server),
+            token,
+        });
     }
     report.parity = parity(&targets, cli.users)?;
     if !report.parity.is_empty() {
-        eprintln!("itsor-bench: the engines answered differently:\n{}", report.parity.join("\n"));
+        eprintln!(
+            "itsor-bench: the engines answered differently:\n{}",
+            report.parity.join("\n")
+        );
     }
 
     eprintln!("itsor-bench: load runs");
     let names: Vec<&'static str> = scenarios("", cli.users).iter().map(|s| s.name).collect();
     for name in names.into_iter().filter(|name| cli.wants(name)) {
         for target in &targets {
-            let Some(scenario) = scenarios(&target.token, cli.users).into_iter().find(|s| s.name == name) else {
+            let Some(scenario) = scenarios(&target.token, cli.users)
+                .into_iter()
+                .find(|s| s.name == name)
+            else {
                 continue;
             };
             let load = if name == "login" {
-                Load { connections: cli.login_connections, duration: Duration::from_secs(cli.login_duration) }
+                Load {
+                    connections: cli.login_connections,
+                    duration: Duration::from_secs(cli.login_duration),
+                }
             } else {
-                Load { connections: cli.connections, duration: Duration::from_secs(cli.duration) }
+                Load {
+                    connections: cli.connections,
+                    duration: Duration::from_secs(cli.duration),
+                }
             };
             let (result, quiet) = measure(target, &scenario, load, cli.warmup, workdir)?;
-            report.runs.push(Run { scenario: name.to_owned(), engine: target.engine(), connections: load.connections, result, quiet });
+            report.runs.push(Run {
+                scenario: name.to_owned(),
+                engine: target.engine(),
+                connections: load.connections,
+                result,
+                quiet,
+            });
         }
     }
-    for scenario in scenarios("", cli.users).iter().filter(|s| cli.wants(s.name)) {
-        report.setup.push(format!("scenario `{}`: {}, expects {}", scenario.name, scenario.what, scenario.expect));
+    for scenario in scenarios("", cli.users)
+        .iter()
+        .filter(|s| cli.wants(s.name))
+    {
+        report.setup.push(format!(
+            "scenario `{}`: {}, expects {}",
+            scenario.name, scenario.what, scenario.expect
+        ));
     }
 
     if !cli.skips("big") && cli.big_users > cli.users {
-        eprintln!("itsor-bench: growing the users table to {} rows", cli.big_users);
+        eprintln!(
+            "itsor-bench: growing the users table to {} rows",
+            cli.big_users
+        );
         for target in &targets {
-            let took = seed::insert_users(&target.spec.database, cli.users + 1, cli.big_users, &hash)?;
+            let took =
+                seed::insert_users(&target.spec.database, cli.users + 1, cli.big_users, &hash)?;
             let users = seed::count_users(&target.spec.database)?;
-            eprintln!("  {}: {users} users ({:.1} s)", target.engine(), took.as_secs_f64());
+            eprintln!(
+                "  {}: {users} users ({:.1} s)",
+                target.engine(),
+                took.as_secs_f64()
+            );
             let scenario = scenarios(&target.token, cli.users).remove(0);
-            let load = Load { connections: cli.connections, duration: Duration::from_secs(cli.duration) };
+            let load = Load {
+                connections: cli.connections,
+                duration: Duration::from_secs(cli.duration),
+            };
             let (result, _) = measure(target, &scenario, load, cli.warmup, workdir)?;
             report.big.push((target.engine(), users, result));
         }
     }
 
     if !cli.skips("held") && cli.held_connections > 0 {
-        eprintln!("itsor-bench: holding {} keep-alive connections", cli.held_connections);
+        eprintln!(
+            "itsor-bench: holding {} keep-alive connections",
+            cli.held_connections
+        );
         for target in &targets {
             let server = target.server()?;
             let bearer = format!("Bearer {}", target.token);
-            let held = extras::hold_connections(server, cli.held_connections, "/auth/me", &[("authorization", &bearer)])?;
+            let held = extras::hold_connections(
+                server,
+                cli.held_connections,
+                "/auth/me",
+                &[("authorization", &bearer)],
+            )?;
             eprintln!(
                 "  {}: RSS {:.1} -> {:.1} MiB holding {}; burst {:.1} ms; errors {}",
                 target.engine(),
@@ -507,10 +622,15 @@ fn bench(cli: &Cli, paths: &Paths, info: &machine::Info, env: &[(String, String)
                 held.errors
             );
             let scenario = scenarios(&target.token, cli.users).remove(0);
-            let load = Load { connections: u32::try_from(cli.held_connections)?, duration: Duration::from_secs(cli.duration) };
+            let load = Load {
+                connections: u32::try_from(cli.held_connections)?,
+                duration: Duration::from_secs(cli.duration),
+            };
             let (result, _) = measure(target, &scenario, load, cli.warmup, workdir)?;
             let after = server.memory()?;
-            report.held.push((target.engine(), held, Some(result), after));
+            report
+                .held
+                .push((target.engine(), held, Some(result), after));
         }
     }
 
@@ -531,7 +651,11 @@ fn bench(cli: &Cli, paths: &Paths, info: &machine::Info, env: &[(String, String)
                 Engine::Native => cases.push(("-", cli.startup_runs, false)),
             }
             for (cache, runs, cold) in cases {
-                let mut startup = Startup { engine: target.engine(), cache, runs: Vec::new() };
+                let mut startup = Startup {
+                    engine: target.engine(),
+                    cache,
+                    runs: Vec::new(),
+                };
                 for run in 0..runs {
                     let mut spec = target.spec.clone();
                     if cold {
@@ -539,7 +663,11 @@ fn bench(cli: &Cli, paths: &Paths, info: &machine::Info, env: &[(String, String)
                     }
                     machine::wait_until_quiet();
                     let took = extras::time_to_first_200(&spec, "/auth/me", &headers)?;
-                    eprintln!("  {} {cache}: {:.0} ms", target.engine(), took.as_secs_f64() * 1e3);
+                    eprintln!(
+                        "  {} {cache}: {:.0} ms",
+                        target.engine(),
+                        took.as_secs_f64() * 1e3
+                    );
                     startup.runs.push(took);
                 }
                 report.startup.push(startup);

@@ -68,7 +68,10 @@ fn mib(kib: u64) -> f64 {
 /// Describes the machine for the report.
 pub fn machine_lines(info: &Info) -> Vec<String> {
     vec![
-        format!("machine: {} logical CPUs, {}, {:.1} GiB RAM, Linux {}", info.cpus, info.model, info.memory_gib, info.kernel),
+        format!(
+            "machine: {} logical CPUs, {}, {:.1} GiB RAM, Linux {}",
+            info.cpus, info.model, info.memory_gib, info.kernel
+        ),
         format!("load tool: {} (1 thread)", info.wrk),
     ]
 }
@@ -93,11 +96,18 @@ impl Report {
         self.held_table(&mut out);
         self.startup_table(&mut out);
         if let Some(bytes) = self.wasm_bytes {
-            let _ = writeln!(out, "\n## Component\n\n`itsor_auth.wasm`: {bytes} bytes ({:.1} KiB)", bytes as f64 / 1024.0);
+            let _ = writeln!(
+                out,
+                "\n## Component\n\n`itsor_auth.wasm`: {bytes} bytes ({:.1} KiB)",
+                bytes as f64 / 1024.0
+            );
         }
         let _ = writeln!(out, "\n## Parity\n");
         if self.parity.is_empty() {
-            let _ = writeln!(out, "Both engines gave the same status, headers (but `date`) and body for every scenario's request (login: same status and header names; tokens differ).");
+            let _ = writeln!(
+                out,
+                "Both engines gave the same status, headers (but `date`) and body for every scenario's request (login: same status and header names; tokens differ)."
+            );
         } else {
             for line in &self.parity {
                 let _ = writeln!(out, "- {line}");
@@ -107,30 +117,45 @@ impl Report {
             .runs
             .iter()
             .filter(|run| !run.quiet.quiet)
-            .map(|run| format!("{} / {} ({:.0}% CPU busy before)", run.scenario, run.engine, run.quiet.busy_percent))
+            .map(|run| {
+                format!(
+                    "{} / {} ({:.0}% CPU busy before)",
+                    run.scenario, run.engine, run.quiet.busy_percent
+                )
+            })
             .collect();
         if !noisy.is_empty() {
-            let _ = writeln!(out, "\n**Not quiet** when started (numbers suspect): {}", noisy.join(", "));
+            let _ = writeln!(
+                out,
+                "\n**Not quiet** when started (numbers suspect): {}",
+                noisy.join(", ")
+            );
         }
         out
     }
 
     fn load_table(&self, out: &mut String) {
         let _ = writeln!(out, "\n## Load\n");
-        let _ = writeln!(out, "| scenario | engine | conns | req/s | p50 ms | p99 ms | errors | server CPU µs/req | wasm/native req/s |");
-        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(
+            out,
+            "| scenario | engine | conns | req/s | p50 ms | p99 ms | errors | server CPU µs/req | RSS after MiB | wasm/native req/s |"
+        );
+        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         for run in &self.runs {
             let r = &run.result;
             let ratio = match run.engine {
                 Engine::Wasm => self
                     .result_of(&run.scenario, Engine::Native)
                     .filter(|native| native.rps() > 0.0)
-                    .map_or_else(|| "".to_owned(), |native| format!("{:.2}×", r.rps() / native.rps())),
+                    .map_or_else(
+                        || "".to_owned(),
+                        |native| format!("{:.2}×", r.rps() / native.rps()),
+                    ),
                 Engine::Native => String::new(),
             };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {} | {:.0} | {} |",
+                "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {} | {:.0} | {:.1} | {} |",
                 run.scenario,
                 run.engine,
                 run.connections,
@@ -139,6 +164,7 @@ impl Report {
                 r.p99_ms,
                 r.errors(),
                 r.server_cpu_us,
+                mib(r.server_rss_kib),
                 ratio
             );
         }
@@ -148,14 +174,24 @@ impl Report {
         if self.big.is_empty() {
             return;
         }
-        let _ = writeln!(out, "\n## `/auth/me` (bearer) with {} vs more users\n", self.users);
-        let _ = writeln!(out, "| engine | users | req/s | p50 ms | p99 ms | errors | server CPU µs/req | req/s vs {} users |", self.users);
+        let _ = writeln!(
+            out,
+            "\n## `/auth/me` (bearer) with {} vs more users\n",
+            self.users
+        );
+        let _ = writeln!(
+            out,
+            "| engine | users | req/s | p50 ms | p99 ms | errors | server CPU µs/req | req/s vs {} users |",
+            self.users
+        );
         let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
         for (engine, users, r) in &self.big {
             let base = self.result_of("me-bearer", *engine);
             let change = base
                 .filter(|b| b.rps() > 0.0)
-                .map_or_else(String::new, |b| format!("{:+.1}%", 100.0 * (r.rps() / b.rps() - 1.0)));
+                .map_or_else(String::new, |b| {
+                    format!("{:+.1}%", 100.0 * (r.rps() / b.rps() - 1.0))
+                });
             if let Some(b) = base {
                 let _ = writeln!(
                     out,
@@ -189,16 +225,28 @@ impl Report {
             out,
             "| engine | connections | RSS before MiB | RSS holding MiB | KiB/conn | burst (1 req each) ms | errors | wrk req/s | p50 ms | p99 ms | wrk errors | peak RSS MiB |"
         );
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(
+            out,
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
         for (engine, held, load, after) in &self.held {
             let per = if held.connections > 0 {
-                held.holding.rss_kib.saturating_sub(held.before.rss_kib) as f64 / held.connections as f64
+                held.holding.rss_kib.saturating_sub(held.before.rss_kib) as f64
+                    / held.connections as f64
             } else {
                 0.0
             };
-            let (rps, p50, p99, errors) = load.map_or((String::new(), String::new(), String::new(), String::new()), |l| {
-                (format!("{:.0}", l.rps()), format!("{:.2}", l.p50_ms), format!("{:.2}", l.p99_ms), l.errors().to_string())
-            });
+            let (rps, p50, p99, errors) = load.map_or(
+                (String::new(), String::new(), String::new(), String::new()),
+                |l| {
+                    (
+                        format!("{:.0}", l.rps()),
+                        format!("{:.2}", l.p50_ms),
+                        format!("{:.2}", l.p99_ms),
+                        l.errors().to_string(),
+                    )
+                },
+            );
             let _ = writeln!(
                 out,
                 "| {engine} | {} | {:.1} | {:.1} | {per:.1} | {:.1} | {} | {rps} | {p50} | {p99} | {errors} | {:.1} |",
@@ -217,12 +265,17 @@ impl Report {
             return;
         }
         let _ = writeln!(out, "\n## Start-up to first 200 (`GET /auth/me`, bearer)\n");
-        let _ = writeln!(out, "| engine | component cache | runs | median ms | min ms | max ms |");
+        let _ = writeln!(
+            out,
+            "| engine | component cache | runs | median ms | min ms | max ms |"
+        );
         let _ = writeln!(out, "|---|---|---:|---:|---:|---:|");
         for s in &self.startup {
             let mut runs = s.runs.clone();
             runs.sort();
-            let (Some(min), Some(max)) = (runs.first(), runs.last()) else { continue };
+            let (Some(min), Some(max)) = (runs.first(), runs.last()) else {
+                continue;
+            };
             let median = runs[runs.len() / 2];
             let _ = writeln!(
                 out,

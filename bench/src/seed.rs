@@ -32,7 +32,9 @@ pub fn user_id(i: u32) -> String {
 /// The PHC string of [`PASSWORD`] under the product's policy.
 pub fn password_hash() -> anyhow::Result<String> {
     let password = Password::parse(PASSWORD).map_err(|e| anyhow::anyhow!("{e}"))?;
-    OWASP_2025.hash(&password).map_err(|e| anyhow::anyhow!("{e}"))
+    OWASP_2025
+        .hash(&password)
+        .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Creates the schema with `itsor migrate`, as a fresh deployment would.
@@ -44,13 +46,21 @@ pub fn migrate(itsor: &Path, database: &Path) -> anyhow::Result<()> {
         .output()
         .with_context(|| format!("cannot run {} migrate", itsor.display()))?;
     if !output.status.success() {
-        bail!("itsor migrate failed: {}", String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "itsor migrate failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     Ok(())
 }
 
 /// Inserts users `first..=last` in one transaction; returns how long it took.
-pub fn insert_users(database: &Path, first: u32, last: u32, hash: &str) -> anyhow::Result<Duration> {
+pub fn insert_users(
+    database: &Path,
+    first: u32,
+    last: u32,
+    hash: &str,
+) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let mut conn = rusqlite::Connection::open(database)?;
     conn.busy_timeout(Duration::from_secs(30))?;
@@ -62,7 +72,14 @@ pub fn insert_users(database: &Path, first: u32, last: u32, hash: &str) -> anyho
         )?;
         let stamp = "2025-01-01T00:00:00Z";
         for i in first..=last {
-            insert.execute(rusqlite::params![user_id(i), email(i), hash, format!("Bench User {i}"), stamp, stamp])?;
+            insert.execute(rusqlite::params![
+                user_id(i),
+                email(i),
+                hash,
+                format!("Bench User {i}"),
+                stamp,
+                stamp
+            ])?;
         }
     }
     tx.commit()?;

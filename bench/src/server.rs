@@ -124,7 +124,11 @@ impl Server {
             Err(error) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                Err(error.context(format!("{} did not start; its log:\n{}", spec.engine, tail(&spec.log))))
+                Err(error.context(format!(
+                    "{} did not start; its log:\n{}",
+                    spec.engine,
+                    tail(&spec.log)
+                )))
             }
         }
     }
@@ -156,11 +160,21 @@ impl Server {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
         // `pid (comm) state ppid ...`: utime and stime are fields 14 and 15 (1-based), i.e.
         // the 12th and 13th after the closing parenthesis (`state` being the 1st).
-        let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
+        let after = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest)
+            .unwrap_or_default();
         let fields: Vec<&str> = after.split_whitespace().collect();
-        let field = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+        let field = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
         let ticks = field(11) + field(12);
-        Ok(Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second()))
+        Ok(Duration::from_secs_f64(
+            ticks as f64 / clock_ticks_per_second(),
+        ))
     }
 
     /// The last lines of its log.
@@ -195,7 +209,10 @@ impl Drop for Server {
     }
 }
 
-fn read_listening_line(stdout: &mut BufReader<ChildStdout>, child: &mut Child) -> anyhow::Result<SocketAddr> {
+fn read_listening_line(
+    stdout: &mut BufReader<ChildStdout>,
+    child: &mut Child,
+) -> anyhow::Result<SocketAddr> {
     let (sender, receiver) = std::sync::mpsc::channel();
     // Reading blocks; do it on the side so a hung server cannot hang the bench.
     std::thread::scope(|scope| {
@@ -207,7 +224,9 @@ fn read_listening_line(stdout: &mut BufReader<ChildStdout>, child: &mut Child) -
                     Ok(0) => break Err(anyhow::anyhow!("the server exited before listening")),
                     Ok(_) => {
                         if let Some(addr) = line.trim().strip_prefix("itsor listening on http://") {
-                            break addr.parse::<SocketAddr>().context("unreadable listening address");
+                            break addr
+                                .parse::<SocketAddr>()
+                                .context("unreadable listening address");
                         }
                     }
                     Err(error) => break Err(error.into()),

@@ -7,9 +7,21 @@
 //!
 //! * the *pooling allocator* pre-reserves slots for up to [`MAX_INSTANCES`] concurrent
 //!   component instances, so instantiation is a few memory-mapping tweaks rather than
-//!   fresh `mmap`s; each linear memory may grow to [`MAX_MEMORY_BYTES`], and the first
-//!   [`KEEP_RESIDENT_BYTES`] of a released memory are zeroed in place instead of being
-//!   returned to the OS, which keeps the common small request cheap;
+//!   fresh `mmap`s; each linear memory may grow to [`MAX_MEMORY_BYTES`]. Linear memories
+//!   start from a copy-on-write mapping of the component's data segments
+//!   (`memory_init_cow`, wasmtime's default, kept: turning it off costs ~13 % per request);
+//! * *resetting a released memory* is the largest per-request cost the engine controls
+//!   (see `docs/BENCHMARKS.md`). With Linux's `PAGEMAP_SCAN` ioctl (kernel ≥ 6.7,
+//!   [`pagemap_scan`](PoolingAllocationConfig::pagemap_scan) `Auto`), wasmtime asks the
+//!   kernel which pages the guest actually wrote and restores only those, in place, up to
+//!   [`KEEP_RESIDENT_BYTES`]; anything dirtied beyond that is returned to the OS with
+//!   `madvise`. Without the ioctl, the first [`KEEP_RESIDENT_BYTES`] of the memory's
+//!   accessible size are restored with `memset` and the rest is decommitted. Either way the
+//!   next instance sees exactly the component's initial memory: isolation between requests
+//!   does not depend on this setting, only speed and resident memory do. The pages kept
+//!   stay resident while the slot is idle (at most [`KEEP_RESIDENT_BYTES`] per slot that
+//!   has ever been in use; slots are reused most-recently-freed first, so this follows the
+//!   peak number of concurrent requests);
 //! * *epoch interruption*: compiled code checks a global epoch counter, which
 //!   [`EpochTicker`] advances every [`EPOCH_TICK`]. Each store decides what happens when its
 //!   deadline passes (`server.rs` yields to other requests, then traps after a time limit);
@@ -36,7 +48,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// Concurrent component instances the pool holds (one per in-flight request).
 pub const MAX_INSTANCES: u32 = 1000;
@@ -47,8 +59,11 @@ const CORE_INSTANCES_PER_COMPONENT: u32 = 4;
 const TABLES_PER_COMPONENT: u32 = 4;
 /// The largest a guest linear memory may grow.
 pub const MAX_MEMORY_BYTES: usize = 64 << 20;
-/// Bytes of each released linear memory kept resident (zeroed) for the next instance.
-pub const KEEP_RESIDENT_BYTES: usize = 4 << 20;
+/// Bytes of each released linear memory restored in place (and kept resident) for the next
+/// instance rather than decommitted: a login's Argon2id working set (19 MiB under the OWASP
+/// policy) plus the guest's own stack and heap, with room to spare. Measured: `/auth/me`
+/// and the 404 gain nothing above a few MiB, logins gain ~10 % CPU from 16 MiB up.
+pub const KEEP_RESIDENT_BYTES: usize = 32 << 20;
 /// How often the epoch advances.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// How many compiled components the cache keeps.
@@ -66,28 +81,14 @@ pub fn new_engine() -> anyhow::Result<Engine> {
         .total_stacks(MAX_INSTANCES)
         .max_memory_size(MAX_MEMORY_BYTES)
         .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
-        .table_keep_resident(64 << 10);
+        .table_keep_resident(64 << 10)
+        .pagemap_scan(Enabled::Auto);
 
-    // EXPERIMENT-ONLY knobs (removed before commit).
-    let exp = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
-    if let Some(v) = exp("ITSOR_EXP_KEEP_RESIDENT") { pool.linear_memory_keep_resident(v as usize); }
-    if let Some(v) = exp("ITSOR_EXP_TABLE_KEEP_RESIDENT") { pool.table_keep_resident(v as usize); }
-    if let Some(v) = exp("ITSOR_EXP_PAGEMAP") { pool.pagemap_scan(if v == 1 { wasmtime::Enabled::Yes } else { wasmtime::Enabled::No }); }
-    if let Some(v) = exp("ITSOR_EXP_DECOMMIT_BATCH") { pool.decommit_batch_size(v as usize); }
-    if let Some(v) = exp("ITSOR_EXP_STACK_KEEP") { pool.async_stack_keep_resident(v as usize); }
-    if let Some(v) = exp("ITSOR_EXP_WARM_SLOTS") { pool.max_unused_warm_slots(v as u32); }
     let mut config = Config::new();
     config
         .epoch_interruption(true)
-        .parallel_compilation(true);
-    if let Some(v) = exp("ITSOR_EXP_COW") { config.memory_init_cow(v == 1); }
-    if let Some(v) = exp("ITSOR_EXP_STACK_ZEROING") { config.async_stack_zeroing(v == 1); }
-    if let Some(v) = exp("ITSOR_EXP_RESERVATION") { config.memory_reservation(v); }
-    if let Some(v) = exp("ITSOR_EXP_GUARD") { config.memory_guard_size(v); }
-    if let Some(v) = exp("ITSOR_EXP_STACK_SIZE") { config.async_stack_size(v as usize); }
-    if let Some(v) = exp("ITSOR_EXP_SIGNALS") { config.signals_based_traps(v == 1); }
-    if exp("ITSOR_EXP_PERFMAP") == Some(1) { config.profiler(wasmtime::ProfilingStrategy::PerfMap); }
-    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        .parallel_compilation(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     Ok(Engine::new(&config)?)
 }
 
@@ -269,6 +270,48 @@ mod tests {
 
     /// A minimal valid component: the empty component.
     const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\0\x01\0";
+
+    /// `(module (memory (export "m") 1))`.
+    const MEMORY_MODULE: &[u8] = &[
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // header
+        0x05, 0x03, 0x01, 0x00, 0x01, // memory section: one memory, min 1 page
+        0x07, 0x05, 0x01, 0x01, b'm', 0x02, 0x00, // export "m" = memory 0
+    ];
+
+    #[test]
+    fn released_memories_come_back_pristine() {
+        // Writes below and above KEEP_RESIDENT_BYTES: the part restored in place and the
+        // part decommitted must both read as zero in the next instance of the slot.
+        let engine = new_engine().unwrap();
+        let module = wasmtime::Module::new(&engine, MEMORY_MODULE).unwrap();
+        let offsets = [
+            0,
+            4096,
+            20 << 20,
+            KEEP_RESIDENT_BYTES + 4096,
+            MAX_MEMORY_BYTES - 1,
+        ];
+        for round in 0..3 {
+            let mut store = wasmtime::Store::new(&engine, ());
+            let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
+            let memory = instance.get_memory(&mut store, "m").unwrap();
+            assert_eq!(
+                memory.size(&store),
+                1,
+                "round {round}: the memory shrank back"
+            );
+            let pages = (MAX_MEMORY_BYTES >> 16) as u64;
+            memory.grow(&mut store, pages - 1).unwrap();
+            for &offset in &offsets {
+                assert_eq!(
+                    memory.data(&store)[offset],
+                    0,
+                    "round {round}: byte {offset} leaked"
+                );
+                memory.data_mut(&mut store)[offset] = 0xA5;
+            }
+        }
+    }
 
     #[test]
     fn cache_keys_depend_on_the_bytes() {

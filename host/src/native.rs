@@ -9,11 +9,12 @@
 //! # What is kept identical to the component path
 //!
 //! * **Request.** The client-sent `spin-client-addr` header is replaced by the socket's peer
-//!   address ([`set_client_addr`]); the headers `wasi:http` never shows a guest
-//!   ([`DEFAULT_FORBIDDEN_HEADERS`]: `host`, `connection`, ...) are dropped; the method is
-//!   upper-cased and the target split at the first `?`, as the component does; at most
-//!   [`MAX_BODY_BYTES`] of body is read, a longer body becoming [`Body::TooLarge`] and an
-//!   unreadable one the same `400` the component answers.
+//!   address ([`set_client_addr`]); the body is buffered by the Wasm host's own
+//!   [`buffer_body`] with the same [`MAX_BODY_BYTES`] and body timeout, so an oversized,
+//!   slow or malformed body gets the very same `413`/`408`/`400`; the headers `wasi:http`
+//!   never shows a guest ([`DEFAULT_FORBIDDEN_HEADERS`]: `host`, `connection`, ...) are
+//!   dropped; the method is upper-cased and the target split at the first `?`, as the
+//!   component does.
 //! * **Settings.** Loaded for every request from the same [`ComponentVariables`] snapshot
 //!   the Wasm host hands the component, through the same `Settings::load`.
 //! * **Storage.** The calling thread's SQLite connection with itsor's pragmas and statement
@@ -25,15 +26,16 @@
 //!
 //! # What differs, by design
 //!
-//! There is no sandbox: no instantiation, no linear memory, no epoch deadline, no memory
-//! cap. The handler runs on the Tokio worker that accepted the request, so a password hash
-//! (tens of milliseconds) holds that worker until it is done instead of yielding every
-//! epoch tick as the guest does.
+//! There is no sandbox: no instantiation, no linear memory, no epoch deadline (so no
+//! request timeout), no memory cap, and no instance-slot semaphore (so no `503`). The
+//! handler runs on the Tokio worker that accepted the request, so a password hash (tens of
+//! milliseconds) holds that worker until it is done instead of yielding every epoch tick
+//! as the guest does.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
@@ -45,40 +47,54 @@ use itsor_http::{Body, MAX_BODY_BYTES, Platform};
 use wasmtime_wasi_http::DEFAULT_FORBIDDEN_HEADERS;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
-use crate::config::ComponentVariables;
-use crate::server::{Handler, internal_error, set_client_addr};
+use crate::config::{ComponentVariables, Limits};
+use crate::server::{Handler, buffer_body, internal_error, set_client_addr};
 use crate::sqlite::Database;
 
 /// Serves `itsor_http::handle` natively (see the module documentation).
 #[derive(Debug, Clone)]
 pub struct NativeApp {
     platform: NativePlatform,
+    body_timeout: Duration,
 }
 
 impl NativeApp {
-    /// A native server over `database`, with the component's `variables`.
-    pub fn new(database: Database, variables: ComponentVariables) -> NativeApp {
+    /// A native server over `database`, with the component's `variables` and the Wasm
+    /// host's body timeout from `limits`.
+    pub fn new(database: Database, variables: ComponentVariables, limits: &Limits) -> NativeApp {
         NativeApp {
             platform: NativePlatform {
                 database,
                 variables: Arc::new(variables),
             },
+            body_timeout: limits.body_timeout,
         }
     }
 
     /// Answers one request; never fails.
-    async fn answer(self: Arc<Self>, peer: SocketAddr, req: Request<Incoming>) -> Response<HyperOutgoingBody> {
+    async fn answer(
+        self: Arc<Self>,
+        peer: SocketAddr,
+        mut req: Request<Incoming>,
+    ) -> Response<HyperOutgoingBody> {
         let started = Instant::now();
-        let (mut parts, body) = req.into_parts();
-        set_client_addr(&mut parts.headers, peer);
-        let response = match read_body(body).await {
-            Some(body) => itsor_http::handle(&to_request(&parts, body), &self.platform),
-            None => itsor_http::ApiError::bad_body("Request could not be read").into_response(),
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        set_client_addr(req.headers_mut(), peer);
+        let response = match buffer_body(req, MAX_BODY_BYTES, self.body_timeout).await {
+            Err(rejection) => rejection.into_response(),
+            Ok(req) => {
+                let (parts, body) = req.into_parts();
+                let body = Body::Complete(body.to_bytes().to_vec());
+                to_response(itsor_http::handle(
+                    &to_request(&parts, body),
+                    &self.platform,
+                ))
+            }
         };
-        let response = to_response(response);
         tracing::info!(
-            method = %parts.method,
-            path = %parts.uri.path(),
+            %method,
+            %path,
             status = response.status().as_u16(),
             duration = ?started.elapsed(),
             "request"
@@ -131,21 +147,6 @@ impl itsor_accounts::db::Database for ThreadDatabase {
     }
 }
 
-/// Reads at most [`MAX_BODY_BYTES`] of `body`; `None` if the body cannot be read.
-async fn read_body(mut body: Incoming) -> Option<Body> {
-    let mut bytes = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let Ok(data) = frame.ok()?.into_data() else {
-            continue; // trailers
-        };
-        if bytes.len() + data.len() > MAX_BODY_BYTES {
-            return Some(Body::TooLarge);
-        }
-        bytes.extend_from_slice(&data);
-    }
-    Some(Body::Complete(bytes))
-}
-
 /// The adapter's request, as the component builds it from `wasi:http`.
 fn to_request(parts: &http::request::Parts, body: Body) -> itsor_http::Request {
     let target = parts
@@ -185,7 +186,10 @@ fn to_response(response: itsor_http::Response) -> Response<HyperOutgoingBody> {
         .chain(content_length.as_deref().map(|len| ("content-length", len)));
     let mut headers = HeaderMap::with_capacity(response.headers.len() + 1);
     for (name, value) in fields {
-        match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
             (Ok(name), Ok(value)) if !DEFAULT_FORBIDDEN_HEADERS.contains(&name) => {
                 headers.append(name, value);
             }
@@ -227,20 +231,34 @@ mod tests {
     fn requests_look_as_the_component_sees_them() {
         let parts = parts(
             "/auth/me?x=1?y",
-            &[("Host", "h"), ("Connection", "keep-alive"), ("X-A", "1"), ("x-a", "2")],
+            &[
+                ("Host", "h"),
+                ("Connection", "keep-alive"),
+                ("X-A", "1"),
+                ("x-a", "2"),
+            ],
         );
         let request = to_request(&parts, Body::Complete(vec![]));
         assert_eq!(request.method, "GET");
-        assert_eq!((request.path.as_str(), request.query.as_deref()), ("/auth/me", Some("x=1?y")));
+        assert_eq!(
+            (request.path.as_str(), request.query.as_deref()),
+            ("/auth/me", Some("x=1?y"))
+        );
         assert_eq!(
             request.headers,
-            [("x-a".to_owned(), b"1".to_vec()), ("x-a".to_owned(), b"2".to_vec())]
+            [
+                ("x-a".to_owned(), b"1".to_vec()),
+                ("x-a".to_owned(), b"2".to_vec())
+            ]
         );
     }
 
     #[tokio::test]
     async fn responses_carry_content_length_and_bad_ones_become_500() {
-        let ok = to_response(itsor_http::Response::json(200, &serde_json::json!({"a": 1})));
+        let ok = to_response(itsor_http::Response::json(
+            200,
+            &serde_json::json!({"a": 1}),
+        ));
         assert_eq!(ok.status(), 200);
         assert_eq!(ok.headers()["content-length"], "7");
         assert_eq!(ok.headers()["cache-control"], "no-store");
@@ -250,7 +268,8 @@ mod tests {
         let empty = to_response(itsor_http::Response::empty(204));
         assert!(empty.headers().get("content-length").is_none());
 
-        let forbidden = to_response(itsor_http::Response::empty(204).with_header("connection", "close"));
+        let forbidden =
+            to_response(itsor_http::Response::empty(204).with_header("connection", "close"));
         assert_eq!(forbidden.status(), 500);
         let bad_status = to_response(itsor_http::Response::empty(1000));
         assert_eq!(bad_status.status(), 500);
@@ -263,7 +282,8 @@ mod tests {
         let database = Database::prepare(&dir.path().join("t.db")).unwrap();
         let db = ThreadDatabase(database);
         db.query("CREATE TABLE t (x INTEGER)", &[]).unwrap();
-        db.query("INSERT INTO t VALUES (?)", &[Value::Integer(7)]).unwrap();
+        db.query("INSERT INTO t VALUES (?)", &[Value::Integer(7)])
+            .unwrap();
         let rows = db.query("SELECT x FROM t", &[]).unwrap();
         assert_eq!(rows[0].integer(0).unwrap(), 7);
         assert!(db.query("SELEC", &[]).is_err());

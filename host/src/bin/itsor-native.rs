@@ -3,7 +3,8 @@
 //! Serves the component's logic (`itsor_http::handle` over `itsor-accounts`) compiled
 //! natively, with no Wasm sandbox, through the same HTTP stack as `itsor serve` (see
 //! [`itsor::native`]). It reads the same environment (`BACKEND_DATABASE_URL`, `HOST`, `PORT`,
-//! the component settings, `.env`), applies the migrations, prints the same
+//! the component settings, the `ITSOR_*` header and body timeouts, `.env`), applies the
+//! migrations, prints the same
 //! `itsor listening on http://ADDR` line and stops on SIGINT/SIGTERM. `make bench` runs it
 //! beside `itsor serve` to measure what the sandbox costs; do not deploy it: it has no
 //! per-request isolation, memory cap or deadline.
@@ -39,7 +40,10 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("itsor-native: error: {}", format!("{error:#}").replace('\n', " "));
+            eprintln!(
+                "itsor-native: error: {}",
+                format!("{error:#}").replace('\n', " ")
+            );
             ExitCode::FAILURE
         }
     }
@@ -70,9 +74,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .context("cannot start the Tokio runtime")?;
     runtime.block_on(async {
         let listener = server::bind(&config.host, config.port).await?;
-        let app = Arc::new(NativeApp::new(database, variables));
+        let app = Arc::new(NativeApp::new(database, variables, &config.limits));
         server::announce(&listener)?;
-        server::serve(listener, app, server::shutdown_signal()).await
+        server::serve_with(listener, app, &config.limits, server::shutdown_signal()).await
     })
 }
-
