@@ -17,7 +17,7 @@ use std::sync::Arc;
 use anyhow::{Context as _, ensure};
 use itsor::config::{self, ComponentVariables};
 use itsor::platform::{AccountsError, Embedded, PlatformState};
-use itsor::server::DenyOutgoingHttp;
+use itsor::guest::DenyOutgoingHttp;
 use itsor::sqlite::{Database, SqliteHost};
 use itsor::variables::VariablesHost;
 use wasmtime::component::{Component, Linker, ResourceTable};

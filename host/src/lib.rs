@@ -7,6 +7,7 @@
 //! * [`config`]: the environment (process + `.env`) and the settings resolved from it;
 //! * [`engine`]: the wasmtime engine, its epoch clock and the compiled-component cache;
 //! * [`server`]: the HTTP server, one fresh component instance per request;
+//! * [`guest`]: one request's store, and how its run is driven;
 //! * [`platform`]: the component's two Spin imports, [`sqlite`] and [`variables`], linked
 //!   into any store, plus typed bindings of its `itsor:auth/accounts` export;
 //! * [`migrate`]: the SQL migrations embedded in the binary;
@@ -15,6 +16,7 @@
 
 pub mod config;
 pub mod engine;
+pub mod guest;
 pub mod migrate;
 pub mod native;
 pub mod platform;

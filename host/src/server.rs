@@ -28,23 +28,18 @@
 //!    [`MAX_INSTANCES`]) bounds the instances alive at once. A request that gets no permit
 //!    within [`SLOT_WAIT`] is answered `503` with `Retry-After: 1` rather than queued
 //!    without bound.
-//! 4. **Guest.** The request gets its own [`Store`] holding a [`RequestState`]:
-//!
-//!    * a [`WasiCtx`] with no preopened directories, no environment, no arguments and no
-//!      network; the guest's stdout and stderr go to the host's stderr (stdout is reserved
-//!      for the one "listening" line);
-//!    * a [`WasiHttpCtx`] whose hooks ([`DenyOutgoingHttp`]) refuse every outgoing request
-//!      with `HTTP-request-denied`;
-//!    * the SQLite and variables hosts ([`crate::sqlite`], [`crate::variables`]);
-//!    * [`StoreLimits`] capping linear memory at [`crate::engine::MAX_MEMORY_BYTES`] (a
-//!      guest that asks for more sees `memory.grow` fail, and typically aborts: a trap);
-//!    * an epoch deadline: every tick (10 ms) of guest execution yields to Tokio, so
-//!      CPU-heavy guest code such as password hashing shares the worker threads fairly, and
-//!      after [`Limits::request_timeout`] the guest is interrupted.
+//! 4. **Guest.** The request gets its own [`Store`] holding a
+//!    [`RequestState`](crate::guest::RequestState) (no files, no environment, no network,
+//!    outgoing HTTP refused, memory capped at [`crate::engine::MAX_MEMORY_BYTES`]) and an
+//!    epoch deadline: every tick (10 ms) of guest execution yields to Tokio, so CPU-heavy
+//!    guest code such as password hashing shares the worker threads fairly, and after
+//!    [`Limits::request_timeout`] the guest is interrupted. The guest runs in the
+//!    connection's own task, polled until it sets its response and then by the response
+//!    body until it returns; one abandoned by its client finishes in a task of its own
+//!    (see [`crate::guest`]).
 //!
 //! Before the request reaches the guest, any client-sent `spin-client-addr` header is removed
-//! and replaced by the socket's peer address ([`set_client_addr`]). The guest runs in its own
-//! Tokio task so it can keep streaming the response body after `response-outparam.set`.
+//! and replaced by the socket's peer address ([`set_client_addr`]).
 //!
 //! ## Host answers
 //!
@@ -80,7 +75,9 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -94,19 +91,17 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store, UpdateDeadline};
+use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use crate::config::{ComponentVariables, Limits};
-use crate::engine::{MAX_INSTANCES, MAX_MEMORY_BYTES};
-use crate::platform::PlatformState;
-use crate::sqlite::{Database, SqliteHost};
-use crate::variables::VariablesHost;
+use crate::engine::MAX_INSTANCES;
+use crate::guest::{GuestBody, GuestRun, Outcome, RequestState};
+use crate::sqlite::Database;
 pub use itsor_http::MAX_BODY_BYTES;
 
 /// The header carrying the client's socket address to the component.
@@ -135,92 +130,6 @@ pub const TIMEOUT_GRACE: Duration = Duration::from_secs(1);
 
 /// A boxed error, as `http-body` combinators produce.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// The state of one request's [`Store`].
-pub struct RequestState {
-    wasi: WasiCtx,
-    http: WasiHttpCtx,
-    table: ResourceTable,
-    hooks: DenyOutgoingHttp,
-    sqlite: SqliteHost,
-    variables: VariablesHost,
-    limits: StoreLimits,
-}
-
-impl RequestState {
-    fn new(database: Database, variables: Arc<ComponentVariables>) -> RequestState {
-        let wasi = WasiCtx::builder()
-            .stdout(tokio::io::stderr())
-            .stderr(tokio::io::stderr())
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
-        RequestState {
-            wasi,
-            http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
-            hooks: DenyOutgoingHttp,
-            sqlite: SqliteHost::new(database),
-            variables: VariablesHost::new(variables),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(MAX_MEMORY_BYTES)
-                .build(),
-        }
-    }
-}
-
-impl PlatformState for RequestState {
-    fn sqlite(&mut self) -> &mut SqliteHost {
-        &mut self.sqlite
-    }
-
-    fn variables(&mut self) -> &mut VariablesHost {
-        &mut self.variables
-    }
-}
-
-impl WasiView for RequestState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-impl WasiHttpView for RequestState {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.hooks,
-        }
-    }
-}
-
-/// `wasi:http` hooks that refuse every outgoing request: the component has no business
-/// calling out, and a compromised one must not be able to.
-#[derive(Debug, Clone, Copy)]
-pub struct DenyOutgoingHttp;
-
-type OutgoingResult = wasmtime_wasi_http::Result<(
-    http::Response<wasmtime_wasi_http::WasiBody>,
-    Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
-)>;
-
-impl WasiHttpHooks for DenyOutgoingHttp {
-    fn send_request(
-        &mut self,
-        _request: http::Request<wasmtime_wasi_http::WasiBody>,
-        _options: Option<wasmtime_wasi_http::RequestOptions>,
-        _fut: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
-    ) -> Box<dyn Future<Output = OutgoingResult> + Send> {
-        Box::new(std::future::ready(Err(
-            wasmtime_wasi_http::Error::HttpRequestDenied,
-        )))
-    }
-}
 
 /// Everything the server shares between requests.
 pub struct App {
@@ -343,7 +252,8 @@ impl App {
     }
 
     /// Runs the component on `req` in a fresh instance, holding `permit` until the guest is
-    /// done, and returns the response it sets.
+    /// done, and returns the response it sets. The guest runs in this task (see
+    /// [`crate::guest`]): polled here until it sets its response, then by the response body.
     async fn run_guest(
         &self,
         permit: OwnedSemaphorePermit,
@@ -353,7 +263,7 @@ impl App {
             self.pre.engine(),
             RequestState::new(self.database.clone(), Arc::clone(&self.variables)),
         );
-        store.limiter(|state| &mut state.limits);
+        store.limiter(|state| state.limits());
         let limit = self.limits.request_timeout;
         let deadline = Instant::now() + limit;
         store.set_epoch_deadline(1);
@@ -368,7 +278,7 @@ impl App {
             }
         });
 
-        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let (sender, mut receiver) = tokio::sync::oneshot::channel();
         let failed = |error: wasmtime::Error| GuestFailure::Failed(anyhow::Error::from(error));
         let req = store
             .data_mut()
@@ -384,8 +294,7 @@ impl App {
         // A computing guest is interrupted by its epoch deadline; a guest blocked in a host
         // call (a long sleep, say) is not, so the whole guest, response body included, is
         // also dropped shortly after the deadline: the slot never outlives it.
-        let (done, done_receiver) = tokio::sync::oneshot::channel();
-        let task = tokio::task::spawn(async move {
+        let mut run = GuestRun::new(async move {
             let _permit = permit;
             let guest = async {
                 let proxy = pre.instantiate_async(&mut store).await?;
@@ -394,80 +303,54 @@ impl App {
                     .call_handle(&mut store, req, out)
                     .await
             };
-            let result = tokio::time::timeout(limit + TIMEOUT_GRACE, guest).await;
-            // Told before the store (and with it the response body's sender) is dropped.
-            let _ = done.send(matches!(result, Ok(Ok(()))));
+            let outcome = match tokio::time::timeout(limit + TIMEOUT_GRACE, guest).await {
+                Ok(Ok(())) => Outcome::Returned,
+                Ok(Err(error)) => Outcome::Failed(error),
+                Err(_elapsed) => Outcome::Abandoned,
+            };
+            // The response body's sender goes with the store: the body ends after this.
             drop(store);
-            result
+            outcome
         });
 
-        match receiver.await {
-            Ok(Ok(response)) => Ok(response.map(|body| {
-                GuestBody {
-                    inner: body,
-                    done: Some(done_receiver),
-                }
-                .boxed_unsync()
-            })),
+        // Until the response head is set, or the guest ends without one.
+        let head = std::future::poll_fn(|cx| {
+            if let Poll::Ready(outcome) = run.poll_outcome(cx) {
+                return Poll::Ready(Err(outcome));
+            }
+            Pin::new(&mut receiver)
+                .poll(cx)
+                .map(|head| Ok(head.map_err(drop)))
+        })
+        .await;
+        let (head, outcome) = match head {
+            Ok(head) => (head, None),
+            // A guest may set its response and return within one poll.
+            Err(outcome) => (receiver.try_recv().map_err(|_| ()), Some(outcome)),
+        };
+        let unanswered = |outcome: Outcome| match outcome {
+            Outcome::Returned => Err(GuestFailure::Failed(anyhow::anyhow!(
+                "the component never set a response"
+            ))),
+            Outcome::Failed(error) if is_interrupt(&error) => Err(GuestFailure::TimedOut),
+            Outcome::Failed(trap) => Err(failed(trap)),
+            Outcome::Abandoned => Err(GuestFailure::TimedOut),
+        };
+        match head {
+            Ok(Ok(response)) => {
+                let returned = outcome.as_ref().map(Outcome::returned);
+                Ok(response.map(|body| GuestBody::new(body, run, returned).boxed_unsync()))
+            }
             Ok(Err(code)) => Err(GuestFailure::Failed(anyhow::anyhow!(
                 "the component answered with error {code:?}"
             ))),
-            // The sender was dropped with the store: the guest returned, trapped or was
-            // dropped at its deadline, unanswered.
-            Err(_) => match task.await {
-                Ok(Ok(Ok(()))) => Err(GuestFailure::Failed(anyhow::anyhow!(
-                    "the component never set a response"
-                ))),
-                Ok(Ok(Err(error))) if is_interrupt(&error) => Err(GuestFailure::TimedOut),
-                Ok(Ok(Err(trap))) => Err(failed(trap)),
-                Ok(Err(_elapsed)) => Err(GuestFailure::TimedOut),
-                Err(join) => Err(GuestFailure::Failed(
-                    anyhow::Error::from(join).context("the component task failed"),
-                )),
+            // The sender went with the store (or its resource was dropped unset): the guest
+            // returned, trapped or was dropped at its deadline, unanswered.
+            Err(_) => match outcome {
+                Some(outcome) => unanswered(outcome),
+                None => unanswered(std::future::poll_fn(|cx| run.poll_outcome(cx)).await),
             },
         }
-    }
-}
-
-/// A guest's response body that fails, instead of ending, when its guest did not return
-/// normally (it trapped or was dropped at its deadline while streaming).
-///
-/// `wasmtime-wasi-http` ends the body cleanly when the guest's store goes away without
-/// finishing it, so a cut body would look complete (a final empty chunk); failing it instead
-/// makes hyper close the connection without one, and the client sees the truncation.
-struct GuestBody {
-    inner: HyperOutgoingBody,
-    /// Whether the guest returned normally; `None` once read.
-    done: Option<tokio::sync::oneshot::Receiver<bool>>,
-}
-
-impl Body for GuestBody {
-    type Data = Bytes;
-    type Error = wasmtime_wasi_http::Error;
-
-    fn poll_frame(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
-        use std::task::{Poll, ready};
-        let this = self.get_mut();
-        if let Some(frame) = ready!(std::pin::Pin::new(&mut this.inner).poll_frame(cx)) {
-            return Poll::Ready(Some(frame));
-        }
-        let Some(done) = this.done.as_mut() else {
-            return Poll::Ready(None);
-        };
-        let finished = ready!(std::pin::Pin::new(done).poll(cx)).unwrap_or(false);
-        this.done = None;
-        if finished {
-            Poll::Ready(None)
-        } else {
-            Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpResponseIncomplete)))
-        }
-    }
-
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        self.inner.size_hint()
     }
 }
 
@@ -1035,34 +918,6 @@ mod tests {
         assert_eq!(rejection.status(), StatusCode::BAD_REQUEST);
     }
 
-    #[tokio::test]
-    async fn a_guest_body_fails_unless_its_guest_returned_normally() {
-        let body = || {
-            Full::new(Bytes::from_static(b"partial"))
-                .map_err(|never: Infallible| match never {})
-                .boxed_unsync()
-        };
-        for outcome in [Some(true), Some(false), None] {
-            let (done, receiver) = tokio::sync::oneshot::channel();
-            match outcome {
-                Some(finished) => done.send(finished).unwrap(),
-                None => drop(done),
-            }
-            let guarded = GuestBody {
-                inner: body(),
-                done: Some(receiver),
-            };
-            let result = guarded.collect().await;
-            match outcome {
-                Some(true) => assert_eq!(result.unwrap().to_bytes(), "partial"),
-                _ => assert!(matches!(
-                    result,
-                    Err(wasmtime_wasi_http::Error::HttpResponseIncomplete)
-                )),
-            }
-        }
-    }
-
     #[test]
     fn only_interrupts_are_timeouts() {
         assert!(is_interrupt(&wasmtime::Error::from(
@@ -1072,20 +927,5 @@ mod tests {
             wasmtime::Trap::UnreachableCodeReached
         )));
         assert!(!is_interrupt(&wasmtime::Error::msg("other")));
-    }
-
-    #[tokio::test]
-    async fn outgoing_http_is_denied() {
-        let request = http::Request::new(
-            http_body_util::Empty::new()
-                .map_err(|never: Infallible| match never {})
-                .boxed_unsync(),
-        );
-        let fut = Box::new(std::future::ready(Ok(())));
-        let result = Box::into_pin(DenyOutgoingHttp.send_request(request, None, fut)).await;
-        assert!(matches!(
-            result,
-            Err(wasmtime_wasi_http::Error::HttpRequestDenied)
-        ));
     }
 }

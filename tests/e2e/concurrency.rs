@@ -142,3 +142,33 @@ fn concurrent_mixed_traffic() {
     }
     server.assert_alive();
 }
+
+#[test]
+fn a_signup_whose_client_hangs_up_mid_hash_is_still_completed() {
+    // A guest is never cut short between two writes by a departing client. The hash is
+    // made slow (~0.5 s) so that the client surely hangs up while the guest is running.
+    let server = Server::builder().env("PASSWORD_ITERATIONS", "24").start();
+    let body = json!({ "email": "gone@example.com", "password": "password-of-a-ghost" });
+    let bytes = post("/auth/signup").json(&body).to_bytes(server.addr());
+    {
+        let mut stream = std::net::TcpStream::connect(server.addr()).expect("connect");
+        std::io::Write::write_all(&mut stream, &bytes).expect("send the sign-up");
+        thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Failed logins count towards the lock-out (5): poll slowly.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let resp = server.login("gone@example.com", "password-of-a-ghost");
+        if resp.status == 200 {
+            break;
+        }
+        assert_eq!(resp.status, 401, "{}", resp.describe());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the abandoned sign-up never completed"
+        );
+        thread::sleep(std::time::Duration::from_secs(1));
+    }
+    let again = server.signup("gone@example.com", "password-of-a-ghost");
+    assert_status(&again, 409);
+}

@@ -151,7 +151,7 @@ fn create_returns_the_task_and_get_returns_it_again() {
         (before - 1..=now() + 1).contains(&created),
         "created_at is not now: {task}"
     );
-    assert_eq!(fetch(&server, &user, task["id"].as_str().unwrap()), task);
+    assert_eq!(fetch(&server, &user, task["id"].as_str().expect("task ids are strings")), task);
 
     // Without a description (absent or null) it is null.
     for body in [
@@ -194,7 +194,7 @@ fn pagination_with_limit_and_offset() {
         .map(|n| {
             create_titled(&server, &user, &format!("task {n}"))["id"]
                 .as_str()
-                .unwrap()
+                .expect("task ids are strings")
                 .to_owned()
         })
         .collect();
@@ -253,7 +253,7 @@ fn completed_filter() {
         &server,
         &user,
         "PATCH",
-        second["id"].as_str().unwrap(),
+        second["id"].as_str().expect("task ids are strings"),
         &json!({ "completed": true }),
     );
     assert_status(&done, 200);
@@ -297,7 +297,7 @@ fn put_replaces_the_task() {
         &user,
         &json!({ "title": "Old", "description": "old" }),
     );
-    let id = task["id"].as_str().unwrap();
+    let id = task["id"].as_str().expect("task ids are strings");
 
     let resp = write(
         &server,
@@ -372,7 +372,7 @@ fn patch_changes_any_subset() {
         &user,
         &json!({ "title": "Title", "description": "Desc" }),
     );
-    let id = task["id"].as_str().unwrap();
+    let id = task["id"].as_str().expect("task ids are strings");
 
     let mut expected = task.clone();
     for (patch, field, value) in [
@@ -456,7 +456,7 @@ fn delete_is_204_then_404() {
     let user = server.api_user("delete@example.com");
     let keep = create_titled(&server, &user, "keep");
     let gone = create_titled(&server, &user, "gone");
-    let id = gone["id"].as_str().unwrap();
+    let id = gone["id"].as_str().expect("task ids are strings");
 
     let resp = server.send(as_user(&user, "DELETE", &task_path(&user.id, id)));
     assert_status(&resp, 204);
@@ -526,8 +526,8 @@ fn title_and_description_lengths() {
 fn another_users_path_is_403_for_every_method() {
     let server = Server::start();
     let (a, a_task, b, b_task) = two_users(&server);
-    let b_id = b_task["id"].as_str().unwrap();
-    let a_id = a_task["id"].as_str().unwrap();
+    let b_id = b_task["id"].as_str().expect("task ids are strings");
+    let a_id = a_task["id"].as_str().expect("task ids are strings");
     let nobody = "00000000-0000-0000-0000-000000000000";
 
     for path_user in [b.id.as_str(), nobody] {
@@ -582,7 +582,7 @@ fn another_users_path_is_403_for_every_method() {
 fn another_users_task_on_ones_own_path_is_404() {
     let server = Server::start();
     let (a, a_task, b, b_task) = two_users(&server);
-    let b_id = b_task["id"].as_str().unwrap();
+    let b_id = b_task["id"].as_str().expect("task ids are strings");
     let missing = uuid::Uuid::new_v4().to_string();
 
     for task_id in [b_id, missing.as_str()] {
@@ -630,7 +630,7 @@ fn another_users_task_on_ones_own_path_is_404() {
 fn without_a_token_every_task_route_is_401() {
     let server = Server::start();
     let (a, a_task, _, _) = two_users(&server);
-    let id = a_task["id"].as_str().unwrap();
+    let id = a_task["id"].as_str().expect("task ids are strings");
     for (method, target, body) in [
         ("GET", tasks_path(&a.id), None),
         (
@@ -668,7 +668,7 @@ fn without_a_token_every_task_route_is_401() {
 fn wrong_methods_are_405_with_allow() {
     let server = Server::start();
     let (a, a_task, _, _) = two_users(&server);
-    let id = a_task["id"].as_str().unwrap();
+    let id = a_task["id"].as_str().expect("task ids are strings");
     let collection: &[&str] = &["GET", "POST"];
     let item: &[&str] = &["DELETE", "GET", "PATCH", "PUT"];
     for (method, target, allowed) in [
