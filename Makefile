@@ -4,7 +4,7 @@
 CARGO ?= cargo
 COMPONENT_PROFILE := component
 
-.PHONY: install build component fixtures host migrate dev serve test test-embeddings bench clean
+.PHONY: install build component fixtures host migrate dev serve test test-embeddings bench profile clean
 
 ## install: the Rust target for the Wasm component
 install:
@@ -55,6 +55,11 @@ bench: component
 	$(CARGO) build --release -p itsor -p itsor-bench
 	@# 1,000 held connections need file descriptors on both ends.
 	ulimit -n 4096 2>/dev/null || true; $(CARGO) run --release -q -p itsor-bench -- $(BENCH_ARGS)
+
+# Where a request's server CPU goes (perf + wrk; see docs/BENCHMARKS.md):
+# make profile PROFILE_TARGET=me|404 PROFILE_SECONDS=4
+profile:
+	bash bench/profile/profile.sh
 
 clean:
 	$(CARGO) clean
