@@ -1,8 +1,9 @@
 //! Embedding itsor in a Rust program: the same `.wasm` the server runs, called through its
 //! typed `itsor:auth/accounts` export, with no HTTP in between.
 //!
-//! The store gets WASI 0.2 and the host's own SQLite and variables providers
-//! ([`itsor::platform::add_to_linker`]); [`Embedded`] gives typed `signup`, `login`,
+//! The store holds the server's own per-store state ([`RequestState`]: WASI 0.2, the
+//! SQLite and variables providers of [`itsor::platform::add_to_linker`]); [`Embedded`]
+//! gives typed `signup`, `login`,
 //! `authenticate`, `authorize` and `logout`. Run it with
 //!
 //! ```text
@@ -16,46 +17,11 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, ensure};
 use itsor::config::{self, ComponentVariables};
-use itsor::platform::{AccountsError, Embedded, PlatformState};
-use itsor::guest::DenyOutgoingHttp;
-use itsor::sqlite::{Database, SqliteHost};
-use itsor::variables::VariablesHost;
-use wasmtime::component::{Component, Linker, ResourceTable};
+use itsor::guest::RequestState;
+use itsor::platform::{AccountsError, Embedded};
+use itsor::sqlite::Database;
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
-
-/// What one store holds: WASI, the HTTP types (the component's handler uses them), and the
-/// two platform providers.
-struct Host {
-    wasi: WasiCtx,
-    http: WasiHttpCtx,
-    table: ResourceTable,
-    hooks: DenyOutgoingHttp,
-    sqlite: SqliteHost,
-    variables: VariablesHost,
-}
-
-impl PlatformState for Host {
-    fn sqlite(&mut self) -> &mut SqliteHost {
-        &mut self.sqlite
-    }
-    fn variables(&mut self) -> &mut VariablesHost {
-        &mut self.variables
-    }
-}
-
-impl WasiView for Host {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
-    }
-}
-
-impl WasiHttpView for Host {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
-    }
-}
 
 fn main() -> anyhow::Result<()> {
     let wasm = match std::env::args_os().nth(1).or_else(|| std::env::var_os("ITSOR_COMPONENT")) {
@@ -71,7 +37,7 @@ fn main() -> anyhow::Result<()> {
     let component = Component::from_file(&engine, &wasm)
         .map_err(anyhow::Error::from)
         .with_context(|| format!("cannot load {}", wasm.display()))?;
-    let mut linker = Linker::<Host>::new(&engine);
+    let mut linker = Linker::<RequestState>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
     itsor::platform::add_to_linker(&mut linker)?;
@@ -81,15 +47,11 @@ fn main() -> anyhow::Result<()> {
         ("jwt_secret", "an-embedder-secret-of-at-least-32-bytes"),
         ("jwt_access_minutes", "15"),
     ]);
-    let host = Host {
-        wasi: WasiCtx::builder().build(),
-        http: WasiHttpCtx::new(),
-        table: ResourceTable::new(),
-        hooks: DenyOutgoingHttp,
-        sqlite: SqliteHost::new(Database::prepare(&db_path)?),
-        variables: VariablesHost::new(Arc::new(variables)),
-    };
-    let mut store = Store::new(&engine, host);
+    // The server's own store state: WASI without files, environment or network, outgoing
+    // HTTP refused, the SQLite and variables providers, a memory cap.
+    let state = RequestState::new(Database::prepare(&db_path)?, Arc::new(variables));
+    let mut store = Store::new(&engine, state);
+    store.limiter(|state| state.limits());
     let itsor = Embedded::instantiate(&mut store, &component, &linker)?;
     let accounts = itsor.itsor_auth_accounts();
 

@@ -42,7 +42,8 @@ use crate::platform::PlatformState;
 use crate::sqlite::{Database, SqliteHost};
 use crate::variables::VariablesHost;
 
-/// The state of one request's [`Store`](wasmtime::Store) (see the module documentation).
+/// The state of one request's [`Store`](wasmtime::Store) (see the module documentation);
+/// also a ready-made store state for embedders (`examples/embed.rs`).
 pub struct RequestState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
@@ -54,7 +55,7 @@ pub struct RequestState {
 }
 
 impl RequestState {
-    /// A request's state over `database`, with the component's `variables`.
+    /// A store's state over `database`, with the component's `variables`.
     pub fn new(database: Database, variables: Arc<ComponentVariables>) -> RequestState {
         let wasi = WasiCtx::builder()
             .stdout(tokio::io::stderr())
@@ -142,7 +143,7 @@ pub enum Outcome {
     /// It trapped, failed to instantiate, or was interrupted by its epoch deadline.
     Failed(wasmtime::Error),
     /// It was still blocked (in a host call) at its deadline and was dropped.
-    Abandoned,
+    DroppedAtDeadline,
 }
 
 impl Outcome {
@@ -278,7 +279,7 @@ mod tests {
             let outcome = if returned {
                 Outcome::Returned
             } else {
-                Outcome::Abandoned
+                Outcome::DroppedAtDeadline
             };
             let run = GuestRun::new(std::future::ready(outcome));
             let result = GuestBody::new(body(), run, None).collect().await;

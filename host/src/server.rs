@@ -306,7 +306,7 @@ impl App {
             let outcome = match tokio::time::timeout(limit + TIMEOUT_GRACE, guest).await {
                 Ok(Ok(())) => Outcome::Returned,
                 Ok(Err(error)) => Outcome::Failed(error),
-                Err(_elapsed) => Outcome::Abandoned,
+                Err(_elapsed) => Outcome::DroppedAtDeadline,
             };
             // The response body's sender goes with the store: the body ends after this.
             drop(store);
@@ -334,7 +334,7 @@ impl App {
             ))),
             Outcome::Failed(error) if is_interrupt(&error) => Err(GuestFailure::TimedOut),
             Outcome::Failed(trap) => Err(failed(trap)),
-            Outcome::Abandoned => Err(GuestFailure::TimedOut),
+            Outcome::DroppedAtDeadline => Err(GuestFailure::TimedOut),
         };
         match head {
             Ok(Ok(response)) => {
