@@ -66,7 +66,8 @@
 //! host down, and its instance slot is released by the deadline at the latest.
 //!
 //! Each request is logged once, at `info`: method, path (never the query string), status and
-//! duration. Header values, bodies and tokens are never logged.
+//! duration, or "request abandoned by the client" when the client went away before its
+//! answer. Header values, bodies and tokens are never logged.
 //!
 //! SIGINT and SIGTERM stop accepting connections, let in-flight requests finish (up to
 //! [`SHUTDOWN_GRACE`]) and return.
@@ -140,6 +141,51 @@ pub struct App {
     slots: Arc<Semaphore>,
 }
 
+/// A request's one access-log line (method, path without the query, status, duration),
+/// written when it is answered, or, if the client goes away first (hyper then drops the
+/// request), as "request abandoned by the client" when dropped.
+struct AccessLog {
+    method: http::Method,
+    path: String,
+    started: Instant,
+    answered: bool,
+}
+
+impl AccessLog {
+    fn new<B>(req: &Request<B>) -> AccessLog {
+        AccessLog {
+            method: req.method().clone(),
+            path: req.uri().path().to_owned(),
+            started: Instant::now(),
+            answered: false,
+        }
+    }
+
+    fn answered(mut self, status: StatusCode) {
+        self.answered = true;
+        tracing::info!(
+            method = %self.method,
+            path = %self.path,
+            status = status.as_u16(),
+            duration = ?self.started.elapsed(),
+            "request"
+        );
+    }
+}
+
+impl Drop for AccessLog {
+    fn drop(&mut self) {
+        if !self.answered {
+            tracing::info!(
+                method = %self.method,
+                path = %self.path,
+                duration = ?self.started.elapsed(),
+                "request abandoned by the client"
+            );
+        }
+    }
+}
+
 /// Why a guest produced no response.
 #[derive(Debug)]
 enum GuestFailure {
@@ -203,9 +249,8 @@ impl App {
         local: SocketAddr,
         mut req: Request<Incoming>,
     ) -> Response<HyperOutgoingBody> {
-        let started = Instant::now();
-        let method = req.method().clone();
-        let path = req.uri().path().to_owned();
+        let log = AccessLog::new(&req);
+        let (method, path) = (&log.method, &log.path);
         set_client_addr(req.headers_mut(), peer);
         ensure_host(&mut req, local);
         let response = match buffer_body(req, MAX_BODY_BYTES, self.limits.body_timeout).await {
@@ -232,13 +277,7 @@ impl App {
                 },
             },
         };
-        tracing::info!(
-            %method,
-            %path,
-            status = response.status().as_u16(),
-            duration = ?started.elapsed(),
-            "request"
-        );
+        log.answered(response.status());
         response
     }
 
