@@ -4,6 +4,7 @@
 //! it. The `itsor` binary serves it over HTTP; the same pieces let a Rust program embed it
 //! and call its typed API (see `examples/embed.rs`). Modules:
 //!
+//! * [`cli`]: the command-line flags the binaries share;
 //! * [`config`]: the environment (process + `.env`) and the settings resolved from it;
 //! * [`engine`]: the wasmtime engine, its epoch clock and the compiled-component cache;
 //! * [`server`]: the HTTP server, one fresh component instance per request;
@@ -14,6 +15,7 @@
 //! * [`native`]: a benchmark reference only: the component's logic compiled natively and
 //!   served by the same [`server`] stack (binary `itsor-native`, see `docs/BENCHMARKS.md`).
 
+pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod guest;

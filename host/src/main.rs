@@ -8,7 +8,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
-use itsor::config::{self, ComponentVariables, ConfigError, Environment, Overrides, ServeConfig};
+use itsor::cli::ListenArgs;
+use itsor::config::{self, ComponentVariables, ConfigError, Environment, ServeConfig};
 use itsor::{engine, migrate, server, sqlite};
 
 /// Host environment variables, shown at the end of `--help`.
@@ -101,15 +102,8 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct ServeArgs {
-    /// Address to listen on [env: HOST] [default: 127.0.0.1]
-    #[arg(long, value_name = "ADDR")]
-    host: Option<String>,
-    /// Port to listen on; 0 picks a free one [env: PORT] [default: 3002]
-    #[arg(long, value_name = "PORT")]
-    port: Option<u16>,
-    /// SQLite database URL [env: BACKEND_DATABASE_URL]
-    #[arg(long, value_name = "URL")]
-    database_url: Option<String>,
+    #[command(flatten)]
+    listen: ListenArgs,
     /// Path of the component .wasm [env: ITSOR_COMPONENT]
     #[arg(long, value_name = "PATH")]
     component: Option<PathBuf>,
@@ -180,12 +174,7 @@ fn serve(env: &Environment, args: ServeArgs) -> anyhow::Result<()> {
     let variables = ComponentVariables::from_env(env);
     variables.validate()?;
     let exe = std::env::current_exe().ok();
-    let flags = Overrides {
-        host: args.host,
-        port: args.port,
-        database_url: args.database_url,
-        component: args.component,
-    };
+    let flags = args.listen.overrides(args.component);
     let config = ServeConfig::resolve(env, &flags, exe.as_deref())?;
     if !config.component.is_file() {
         anyhow::bail!(
@@ -312,7 +301,7 @@ mod tests {
         let Command::Serve(args) = cli.command else {
             panic!("expected serve")
         };
-        assert_eq!((args.port, args.host.as_deref()), (Some(0), Some("::1")));
+        assert_eq!((args.listen.port, args.listen.host.as_deref()), (Some(0), Some("::1")));
         assert!(Cli::try_parse_from(["itsor", "serve", "--port", "http"]).is_err());
         assert!(
             Cli::try_parse_from(["itsor", "migrate", "--database-url", "sqlite:///x.db"]).is_ok()

@@ -16,7 +16,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Parser;
 
-use itsor::config::{ComponentVariables, Environment, Overrides, ServeConfig};
+use itsor::cli::ListenArgs;
+use itsor::config::{ComponentVariables, Environment, ServeConfig};
 use itsor::native::NativeApp;
 use itsor::{migrate, server, sqlite};
 
@@ -24,15 +25,8 @@ use itsor::{migrate, server, sqlite};
 #[derive(Debug, Parser)]
 #[command(name = "itsor-native", version)]
 struct Cli {
-    /// Address to listen on [env: HOST] [default: 127.0.0.1]
-    #[arg(long, value_name = "ADDR")]
-    host: Option<String>,
-    /// Port to listen on; 0 picks a free one [env: PORT] [default: 3002]
-    #[arg(long, value_name = "PORT")]
-    port: Option<u16>,
-    /// SQLite database URL [env: BACKEND_DATABASE_URL]
-    #[arg(long, value_name = "URL")]
-    database_url: Option<String>,
+    #[command(flatten)]
+    listen: ListenArgs,
 }
 
 fn main() -> ExitCode {
@@ -54,12 +48,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     itsor::init_logging(&env);
     let variables = ComponentVariables::from_env(&env);
     variables.validate()?;
-    let flags = Overrides {
-        host: cli.host,
-        port: cli.port,
-        database_url: cli.database_url,
-        component: None,
-    };
+    let flags = cli.listen.overrides(None);
     let config = ServeConfig::resolve(&env, &flags, None)?;
     for version in migrate::run(&config.database)? {
         tracing::info!(version, "applied migration");
