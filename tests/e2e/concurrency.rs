@@ -171,12 +171,7 @@ fn a_signup_whose_client_hangs_up_mid_hash_is_still_completed() {
     }
     let again = server.signup("gone@example.com", "password-of-a-ghost");
     assert_status(&again, 409);
-    let (_, stderr) = server.output();
-    assert!(
-        stderr
-            .lines()
-            .any(|line| line.contains("request abandoned by the client")
-                && line.contains("path=/auth/signup")),
-        "the abandoned request has its access-log line:\n{stderr}"
-    );
+    server.log_line("the abandoned request's access-log line", |line| {
+        line.contains("request abandoned by the client") && line.contains("path=/auth/signup")
+    });
 }
