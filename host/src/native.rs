@@ -85,7 +85,12 @@ impl NativeApp {
             Err(rejection) => rejection.into_response(),
             Ok(req) => {
                 let (parts, body) = req.into_parts();
-                let body = Body::Complete(body.to_bytes().to_vec());
+                // As the component's adapter: only methods whose routes take a body read it.
+                let body = if Body::is_taken_by(parts.method.as_str()) {
+                    Body::Complete(body.to_bytes().to_vec())
+                } else {
+                    Body::Unread
+                };
                 to_response(itsor_http::handle(
                     &to_request(&parts, body),
                     &self.platform,

@@ -450,6 +450,28 @@ fn patch_changes_any_subset() {
     );
 }
 
+/// Only `POST`, `PUT` and `PATCH` routes take a body: on `GET` and `DELETE` one is not
+/// read at all, so not even a malformed one changes the answer.
+#[test]
+fn bodies_of_get_and_delete_are_not_read() {
+    let server = Server::start();
+    let user = server.api_user("bodies@example.com");
+    let task = create_titled(&server, &user, "with a body");
+    let id = task["id"].as_str().expect("task ids are strings");
+    let malformed = |req: Request| req.body(Some("application/json"), b"{not json".to_vec());
+
+    let got = server.send(malformed(as_user(&user, "GET", &task_path(&user.id, id))));
+    assert_status(&got, 200);
+    assert_eq!(got.json(), task);
+    let me = server.send(malformed(get("/auth/me").bearer(&user.token)));
+    assert_status(&me, 200);
+    assert_eq!(me.json()["email"], "bodies@example.com");
+
+    let deleted = server.send(malformed(as_user(&user, "DELETE", &task_path(&user.id, id))));
+    assert_status(&deleted, 204);
+    assert_not_found(&server.send(as_user(&user, "GET", &task_path(&user.id, id))));
+}
+
 #[test]
 fn delete_is_204_then_404() {
     let server = Server::start();

@@ -1,5 +1,6 @@
-//! `wasi:http/incoming-handler`: reads the request (at most [`MAX_BODY_BYTES`] of body),
-//! hands it to `itsor-http`, and writes the response back.
+//! `wasi:http/incoming-handler`: reads the request (at most [`MAX_BODY_BYTES`] of body, and
+//! only for methods whose routes take one), hands it to `itsor-http`, and writes the
+//! response back.
 
 use itsor_http::{Body, Request, Response, MAX_BODY_BYTES};
 
@@ -43,7 +44,7 @@ fn read(request: IncomingRequest) -> Option<Request> {
         None => (target, None),
     };
     let headers = request.headers().entries().into_iter().map(|(name, value)| (name.to_ascii_lowercase(), value)).collect();
-    let body = read_body(request.consume().ok()?)?;
+    let body = if Body::is_taken_by(&method) { read_body(request.consume().ok()?)? } else { Body::Unread };
     Some(Request { method, path, query, headers, body })
 }
 

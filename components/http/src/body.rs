@@ -28,9 +28,10 @@ pub struct Fields {
 impl Fields {
     /// Reads `request`'s body as `accept` allows.
     pub fn read(request: &Request, accept: Accept) -> Result<Fields, ApiError> {
-        let bytes = match &request.body {
+        let bytes: &[u8] = match &request.body {
             Body::Complete(bytes) => bytes,
             Body::TooLarge => return Err(ApiError::too_large()),
+            Body::Unread => &[],
         };
         let expected = match accept {
             Accept::Json => "application/json",
@@ -220,5 +221,19 @@ mod tests {
         assert_eq!(Fields::read(&req, Accept::Json).expect_err("415").status, 415);
         req.body = Body::TooLarge;
         assert_eq!(Fields::read(&req, Accept::Json).expect_err("413").status, 413);
+    }
+
+    #[test]
+    fn only_post_put_and_patch_take_a_body_and_an_unread_one_is_empty() {
+        for method in ["POST", "PUT", "PATCH"] {
+            assert!(Body::is_taken_by(method), "{method}");
+        }
+        for method in ["GET", "HEAD", "DELETE", "OPTIONS", "TRACE", "CONNECT", "post"] {
+            assert!(!Body::is_taken_by(method), "{method}");
+        }
+        let mut req = request("application/json", b"");
+        req.body = Body::Unread;
+        let err = Fields::read(&req, Accept::Json).expect_err("an empty body is not an object");
+        assert_eq!((err.status, err.code), (400, "INVALID_BODY"));
     }
 }
