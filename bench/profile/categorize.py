@@ -17,6 +17,9 @@ CATEGORIES = [
     ("store drop (memory reset, instance free)", r"drop_in_place<wasmtime::runtime::store"),
     ("instantiation", r"[Ii]nstantiat"),
     ("store and WASI context creation", r"RequestState::new|Store<T>>::new|StoreInner"),
+    # Instantiation inlined into the host's request path (slot allocation, module
+    # registration, trampolines), which leaves no `instantiate` frame on the stack.
+    ("instantiation, inlined into the request path", r"App::run_guest"),
     ("hyper write + kernel TCP send (waking the client)", r"writev|poll_write|poll_flush"),
     ("hyper read + head parse", r"recv|poll_read|parse"),
     ("Tokio park, epoll", r"park|epoll"),
