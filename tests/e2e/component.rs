@@ -80,3 +80,18 @@ fn the_allow_list_rejects_what_it_should() {
         assert!(allowed(import), "{import}");
     }
 }
+
+/// jsonwebtoken's ready-made crypto backend would bring RSA, ECDSA and `getrandom` 0.2,
+/// and with it the whole WASI preview-1 adapter: one more core module instantiated for every
+/// request, and a component twice the size. `itsor-accounts` installs an HMAC-only provider
+/// instead; this keeps it that way.
+#[test]
+fn embeds_no_preview_1_adapter() {
+    let bytes = std::fs::read(component_path()).expect("read the component");
+    let needle = b"wasi_snapshot_preview1";
+    assert!(
+        !bytes.windows(needle.len()).any(|window| window == needle),
+        "the component embeds the WASI preview-1 adapter: a dependency calls preview-1 WASI \
+         (jsonwebtoken's `rust_crypto` feature, getrandom 0.2, ...)"
+    );
+}

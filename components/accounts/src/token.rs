@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::Settings;
 use crate::AuthError;
 
+mod crypto;
+
 /// The longest token accepted, in bytes; longer ones are refused unparsed.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
@@ -80,6 +82,7 @@ pub struct TokenSigner {
 impl TokenSigner {
     /// A signer for `settings`' algorithm, secret, issuer and leeway.
     pub fn new(settings: &Settings) -> TokenSigner {
+        crypto::install();
         let alg = jsonwebtoken::Algorithm::from(settings.jwt_algorithm);
         let mut validation = Validation::new(alg);
         validation.leeway = u64::from(settings.jwt_leeway_seconds);
