@@ -22,23 +22,24 @@ fn main() -> Result<(), Box<dyn Error>> {
         for entry in std::fs::read_dir(&dir)? {
             let path = entry?.path();
             if path.extension().is_some_and(|ext| ext == "sql") && path.is_file() {
-                let name = path
-                    .file_stem()
+                let file = path
+                    .file_name()
                     .and_then(|s| s.to_str())
-                    .ok_or_else(|| format!("migration file name is not UTF-8: {}", path.display()))?
-                    .to_owned();
-                files.push((name, path.canonicalize()?));
+                    .ok_or_else(|| format!("migration file name is not UTF-8: {}", path.display()))?;
+                let name = file.strip_suffix(".sql").unwrap_or(file);
+                files.push((name.to_owned(), file.to_owned()));
             }
         }
     }
     files.sort();
 
     let mut code = String::from("&[\n");
-    for (name, path) in &files {
-        let path = path
-            .to_str()
-            .ok_or_else(|| format!("path is not UTF-8: {}", path.display()))?;
-        writeln!(code, "    ({name:?}, include_str!({path:?})),")?;
+    // Paths are resolved when the crate compiles, from *its* manifest directory: an
+    // absolute path written here would outlive a move of the checkout, or point into
+    // another checkout that shares the target directory.
+    for (name, file) in &files {
+        let path = format!("/../../migrations/{file}");
+        writeln!(code, "    ({name:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), {path:?}))),")?;
     }
     code.push(']');
     std::fs::write(out_dir.join("migrations.rs"), code)?;
