@@ -236,17 +236,16 @@ impl Server {
         (lossy(&proc.out.stdout), lossy(&proc.out.stderr))
     }
 
-    /// Waits (up to 5 s) for a line of the server's stderr that `matches`, and returns
-    /// that line; panics with the whole stderr when none comes. Log lines reach the test
-    /// through a pipe and a reader thread, so one written just before a response may
-    /// arrive just after it.
+    /// Waits (up to 5 s) for a line of the server's stderr that `matches`; panics with the
+    /// whole stderr when none comes. Log lines reach the test through a pipe and a reader
+    /// thread, so one written just before a response may arrive just after it.
     #[track_caller]
-    pub fn log_line(&self, what: &str, matches: impl Fn(&str) -> bool) -> String {
+    pub fn log_line(&self, what: &str, matches: impl Fn(&str) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             let (_, stderr) = self.output();
-            if let Some(line) = stderr.lines().find(|line| matches(line)) {
-                return line.to_owned();
+            if stderr.lines().any(&matches) {
+                return;
             }
             if Instant::now() >= deadline {
                 panic!("the server never logged {what}:\n{stderr}");

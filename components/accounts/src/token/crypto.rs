@@ -20,13 +20,10 @@ use sha2::{Sha256, Sha384, Sha512};
 
 /// The provider: HMAC signers and verifiers; no key utilities (no JWKs, no asymmetric keys).
 static HMAC_ONLY: CryptoProvider = CryptoProvider {
-    signer_factory: |algorithm, key| {
-        if key.family() != AlgorithmFamily::Hmac {
-            return Err(ErrorKind::InvalidKeyFormat.into());
-        }
-        Ok(Box::new(HmacKey::new(*algorithm, key.as_bytes())?))
+    signer_factory: |algorithm, key| Ok(Box::new(HmacKey::new(*algorithm, key.family(), key.as_bytes())?)),
+    verifier_factory: |algorithm, key| {
+        Ok(Box::new(HmacKey::new(*algorithm, key.family(), key.try_get_as_bytes()?)?))
     },
-    verifier_factory: |algorithm, key| Ok(Box::new(HmacKey::new(*algorithm, key.try_get_as_bytes()?)?)),
     key_utils: KeyUtils::new_unimplemented(),
 };
 
@@ -50,7 +47,12 @@ enum HmacKey {
 }
 
 impl HmacKey {
-    fn new(algorithm: Algorithm, secret: &[u8]) -> Result<HmacKey, Error> {
+    /// A key for `algorithm` from `secret`; the key must be an HMAC secret (jsonwebtoken
+    /// also keeps RSA and EC DER keys as plain bytes, which must never serve as one).
+    fn new(algorithm: Algorithm, family: AlgorithmFamily, secret: &[u8]) -> Result<HmacKey, Error> {
+        if family != AlgorithmFamily::Hmac {
+            return Err(ErrorKind::InvalidKeyFormat.into());
+        }
         let key = match algorithm {
             Algorithm::HS256 => Hmac::new_from_slice(secret).map(HmacKey::Hs256),
             Algorithm::HS384 => Hmac::new_from_slice(secret).map(HmacKey::Hs384),
@@ -158,6 +160,23 @@ mod tests {
         // compared as a prefix.
         let truncated = &good[..good.len() - 4];
         assert_ne!(verify(truncated, DATA, &key, Algorithm::HS256).ok(), Some(true));
+    }
+
+    #[test]
+    fn keys_other_than_hmac_secrets_are_refused_by_signer_and_verifier() {
+        install();
+        let der = b"bytes of an RSA or EC key";
+        for algorithm in [Algorithm::HS256, Algorithm::HS512] {
+            for key in [EncodingKey::from_rsa_der(der), EncodingKey::from_ec_der(der)] {
+                let signed = sign(DATA, &key, algorithm);
+                assert!(matches!(signed.map_err(|e| e.into_kind()), Err(ErrorKind::InvalidKeyFormat)), "{algorithm:?}");
+            }
+            let tag = sign(DATA, &EncodingKey::from_secret(der), algorithm).expect("signs");
+            for key in [DecodingKey::from_rsa_der(der), DecodingKey::from_ec_der(der)] {
+                let verified = verify(&tag, DATA, &key, algorithm);
+                assert!(matches!(verified.map_err(|e| e.into_kind()), Err(ErrorKind::InvalidKeyFormat)), "{algorithm:?}");
+            }
+        }
     }
 
     #[test]
