@@ -36,9 +36,11 @@ dev: build
 serve: dev
 
 ## test: unit tests of every crate, the end-to-end suite against the real binary, and the
-## embeddings of the same .wasm from JavaScript (jco) and Python (wasmtime-py)
+## embeddings of the same .wasm from JavaScript (jco) and Python (wasmtime-py). The e2e
+## timing measurements run last, alone and one at a time (see tests/e2e/timing.rs).
 test: component fixtures
-	$(CARGO) test --release --workspace --exclude itsor-auth --exclude itsor-misbehave --exclude itsor-bench
+	$(CARGO) test --release --workspace --exclude itsor-auth --exclude itsor-misbehave --exclude itsor-bench -- --skip timing::
+	$(CARGO) test --release -p itsor --test e2e timing:: -- --test-threads=1
 	$(MAKE) test-embeddings
 
 test-embeddings: component

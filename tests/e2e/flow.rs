@@ -423,32 +423,6 @@ fn unknown_email_and_wrong_password_are_indistinguishable() {
 }
 
 #[test]
-fn unknown_email_costs_a_password_hash_too() {
-    // Timing must not reveal which e-mails are registered: an unknown e-mail should cost
-    // about as much as a wrong password (a dummy hash). Minimums of several tries keep the
-    // comparison robust to load from parallel tests.
-    let server = Server::start();
-    server.signup_ok("timing@example.com", PASSWORD);
-    let fastest = |email: &str| {
-        (0..4)
-            .map(|_| {
-                let t = std::time::Instant::now();
-                let resp = server.login(email, "not the password");
-                assert_status(&resp, 401);
-                t.elapsed()
-            })
-            .min()
-            .expect("four timings")
-    };
-    let wrong = fastest("timing@example.com");
-    let unknown = fastest("nobody@example.com");
-    assert!(
-        unknown * 4 >= wrong,
-        "an unknown e-mail answers much faster ({unknown:?}) than a wrong password ({wrong:?}): e-mail enumeration by timing"
-    );
-}
-
-#[test]
 fn logs_never_contain_passwords_secrets_or_tokens() {
     let server = Server::start();
     let password = "Unmistakable-Password-4711";

@@ -2,7 +2,9 @@
 //!
 //! Every test starts its own server (its own temporary directory and SQLite file) through
 //! [`support::Server`]; all servers of one run share a compilation cache so the component
-//! is compiled once. Run with `cargo test --release -p itsor --test e2e`.
+//! is compiled once. Run with `cargo test --release -p itsor --test e2e -- --skip timing::`,
+//! then the timing measurements alone, one at a time, as `make test` does:
+//! `cargo test --release -p itsor --test e2e timing:: -- --test-threads=1`.
 
 mod support;
 
@@ -19,4 +21,5 @@ mod security;
 mod spin_manifest;
 mod startup;
 mod tasks;
+mod timing;
 mod tokens;
