@@ -3,7 +3,7 @@
 //! logout everywhere, the sessions list, cookie rules, audience. Enumeration by timing is
 //! measured in [`crate::timing`].
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -16,12 +16,6 @@ fn wrong_login(server: &Server, email: &str) -> Response {
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
-}
-
-fn timed(f: impl FnOnce() -> Response) -> (Duration, Response) {
-    let started = Instant::now();
-    let resp = f();
-    (started.elapsed(), resp)
 }
 
 #[test]

@@ -11,20 +11,14 @@
 //! the verdict is the median of the per-pair ratios: a pair sees the same load on both
 //! sides, so drifts over the run cancel instead of landing on one median.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::*;
 
-/// How far apart the two kinds of request may be, as a fraction of the second.
+/// How far an unknown e-mail's login may be from a wrong password's, as a fraction.
 const LOGIN_TOLERANCE: f64 = 0.10;
+/// How far a taken e-mail's sign-up may be from a new one's, as a fraction.
 const SIGNUP_TOLERANCE: f64 = 0.15;
-
-/// Times `f`, returning the elapsed time with the response.
-fn timed(f: impl FnOnce() -> Response) -> (Duration, Response) {
-    let started = Instant::now();
-    let resp = f();
-    (started.elapsed(), resp)
-}
 
 /// Which of the two kinds of request to time.
 #[derive(Clone, Copy, PartialEq, Debug)]

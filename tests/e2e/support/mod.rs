@@ -13,6 +13,8 @@ pub use api::{ApiUser, assert_forbidden, forbidden_body, keys_of};
 pub use http::{Request, Response, SetCookie, get, post};
 pub use server::{Exit, Server, TEST_SECRET};
 
+use std::time::{Duration, Instant};
+
 use serde_json::{Value, json};
 
 /// The password most tests sign up with.
@@ -20,6 +22,13 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 /// The default session cookie name.
 pub const COOKIE: &str = "itsor_session";
+
+/// Runs `request`, returning how long it took with its response.
+pub fn timed(request: impl FnOnce() -> Response) -> (Duration, Response) {
+    let started = Instant::now();
+    let resp = request();
+    (started.elapsed(), resp)
+}
 
 /// Asserts that `resp` is an error of the contract's shape: status `status`, a JSON body of
 /// exactly `detail`, `error_code` and `status_code` (equal to the HTTP status), and for 401
