@@ -408,7 +408,7 @@ mod tests {
     #[test]
     fn production_refuses_default_empty_and_short_secrets() {
         for secret in ["", DEV_SECRET, "short-but-not-empty"] {
-            let err = load(&[("backend_env", "production"), ("jwt_secret", secret)]).unwrap_err();
+            let err = load(&[("backend_env", "production"), ("jwt_secret", secret)]).expect_err("refused");
             assert_eq!(err.variable, "jwt_secret");
             assert!(!err.to_string().contains(secret) || secret.is_empty());
         }
@@ -429,7 +429,7 @@ mod tests {
             ("session_cookie_samesite", "sometimes"),
             ("session_cookie_name", "bad name"),
         ] {
-            assert_eq!(load(&[(name, value)]).unwrap_err().variable, name, "{name}={value}");
+            assert_eq!(load(&[(name, value)]).expect_err("refused").variable, name, "{name}={value}");
         }
     }
 
@@ -449,7 +449,7 @@ mod tests {
         assert_eq!(s.cors_origins, ["https://a.example", "http://localhost:5173"]);
         assert!(load(&[("cors_origins", "")]).expect("loads").cors_origins.is_empty());
         for bad in ["*", "a.example", "ftp://a.example", "https://a.example/path"] {
-            assert_eq!(load(&[("cors_origins", bad)]).unwrap_err().variable, "cors_origins", "{bad}");
+            assert_eq!(load(&[("cors_origins", bad)]).expect_err("refused").variable, "cors_origins", "{bad}");
         }
     }
 
@@ -461,7 +461,7 @@ mod tests {
         assert!(s.cookie.secure);
         let dev = load(&[]).expect("loads");
         assert_eq!(dev.cookie.name, "itsor_session");
-        let err = load(&[("session_cookie_samesite", "none")]).unwrap_err();
+        let err = load(&[("session_cookie_samesite", "none")]).expect_err("refused");
         assert_eq!(err.variable, "session_cookie_samesite");
         assert!(load(&[("session_cookie_samesite", "none"), ("session_cookie_secure", "true")]).is_ok());
     }
@@ -472,7 +472,7 @@ mod tests {
         assert_eq!(load(&weak).expect("dev allows").password_policy.memory_kib, 1024);
         let strong = "s".repeat(40);
         let prod = [weak[0], weak[1], ("backend_env", "production"), ("jwt_secret", strong.as_str())];
-        assert_eq!(load(&prod).unwrap_err().variable, "password_memory_kib");
+        assert_eq!(load(&prod).expect_err("refused").variable, "password_memory_kib");
     }
 
     #[test]
@@ -482,7 +482,7 @@ mod tests {
         assert!(has("10.200.3.4") && has("::1") && has("192.168.1.7"));
         assert!(!has("11.0.0.1") && !has("192.168.1.8") && !has("::2"));
         for bad in ["10.0.0.0/33", "nonsense", "10.0.0.0/x"] {
-            assert_eq!(load(&[("trusted_proxies", bad)]).unwrap_err().variable, "trusted_proxies");
+            assert_eq!(load(&[("trusted_proxies", bad)]).expect_err("refused").variable, "trusted_proxies");
         }
     }
 

@@ -106,8 +106,7 @@ mod tests {
     use super::*;
 
     fn db() -> rusqlite::Connection {
-        let db = crate::schema::migrated_in_memory().expect("migrates");
-        db
+        crate::schema::migrated_in_memory().expect("migrates")
     }
 
     #[test]

@@ -268,15 +268,15 @@ mod tests {
     use super::*;
     use crate::password::PasswordPolicy;
 
-    /// Cheap hashing so the use-case tests stay fast; the OWASP policy is tested in
-    /// `password`.
+    /// A client with no address and no user agent.
     const NOBODY: Client<'static> = Client { addr: None, user_agent: None };
 
+    /// Cheap hashing so the use-case tests stay fast; the OWASP policy is tested in
+    /// `password`.
     const FAST: PasswordPolicy = PasswordPolicy { memory_kib: 256, iterations: 1, parallelism: 1 };
 
     fn database() -> rusqlite::Connection {
-        let db = crate::schema::migrated_in_memory().expect("migrates");
-        db
+        crate::schema::migrated_in_memory().expect("migrates")
     }
 
     fn accounts<'a>(db: &'a rusqlite::Connection, pairs: &[(&str, &str)]) -> Accounts<&'a rusqlite::Connection> {
