@@ -43,6 +43,30 @@ pub const DEV_SECRET: &str = "dev-secret-change-me";
 /// The shortest `jwt_secret` accepted outside local/dev/test, in bytes.
 pub const MIN_SECRET_BYTES: usize = 32;
 
+/// The fewest distinct bytes a production `jwt_secret` may have: 32 bytes of one repeated
+/// character (or of two) are not a secret. Random base64 of 32 bytes has about 27.
+pub const MIN_SECRET_DISTINCT_BYTES: usize = 16;
+
+/// Placeholders that guides tell users to replace, refused as production secrets (compared
+/// without regard to case). The first is the seed guide's `.env.example` value.
+pub const PLACEHOLDER_SECRETS: &[&str] = &[
+    "your-secret-here-minimum-32-characters",
+    "<your-generated-secret-from-step-1>",
+    "<same-secret-from-step-1>",
+    "change-me-to-a-long-random-string-of-32-bytes",
+    "changeme",
+    "secret",
+];
+
+/// The most memory an Argon2id hash may use, in KiB: the guest's linear memory is capped at
+/// 64 MiB by the host (`itsor::engine::MAX_MEMORY_BYTES`, which a host test checks against
+/// this), and the component needs a few MiB besides the hash's blocks.
+pub const MAX_PASSWORD_MEMORY_KIB: u32 = 48 * 1024;
+
+/// The `backend_env` values with relaxed rules (development secret, weak Argon2 costs,
+/// cookies without `Secure`). Any other value is production.
+pub const DEVELOPMENT_ENVIRONMENTS: &[&str] = &["local", "dev", "test"];
+
 /// The longest access-token lifetime accepted: 30 days.
 pub const MAX_ACCESS_SECONDS: u32 = 30 * 24 * 60 * 60;
 
@@ -248,7 +272,7 @@ impl Settings {
             window_seconds: number("rate_limit_login_window_seconds", 1..=86_400)?,
         };
         let password_policy = PasswordPolicy {
-            memory_kib: number("password_memory_kib", 8..=1_048_576)?,
+            memory_kib: number("password_memory_kib", 8..=MAX_PASSWORD_MEMORY_KIB)?,
             iterations: number("password_iterations", 1..=64)?,
             parallelism: number("password_parallelism", 1..=16)?,
         };
@@ -324,7 +348,7 @@ pub fn default_of(name: &str) -> &'static str {
 }
 
 fn is_development(backend_env: &str) -> bool {
-    matches!(backend_env, "local" | "dev" | "development" | "test")
+    DEVELOPMENT_ENVIRONMENTS.contains(&backend_env)
 }
 
 fn check_production_secret(secret: &str) -> Result<(), ConfigError> {
@@ -332,11 +356,21 @@ fn check_production_secret(secret: &str) -> Result<(), ConfigError> {
         Err(invalid("jwt_secret", "must be set outside local/dev/test"))
     } else if secret == DEV_SECRET {
         Err(invalid("jwt_secret", "is the development default; set a random secret"))
+    } else if PLACEHOLDER_SECRETS.iter().any(|placeholder| secret.trim().eq_ignore_ascii_case(placeholder)) {
+        Err(invalid("jwt_secret", "is a placeholder from a guide; set a random secret (openssl rand -base64 32)"))
     } else if secret.len() < MIN_SECRET_BYTES {
         Err(invalid("jwt_secret", "must be at least 32 bytes outside local/dev/test"))
+    } else if distinct_bytes(secret) < MIN_SECRET_DISTINCT_BYTES {
+        Err(invalid("jwt_secret", "has too little variety to be random (fewer than 16 distinct bytes); set a random secret (openssl rand -base64 32)"))
     } else {
         Ok(())
     }
+}
+
+fn distinct_bytes(text: &str) -> usize {
+    let mut seen = [false; 256];
+    text.bytes().for_each(|b| seen[usize::from(b)] = true);
+    seen.iter().filter(|&&seen| seen).count()
 }
 
 /// A comma-separated list of exact origins; `*` is refused because responses carry
@@ -385,6 +419,9 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
+    /// A production-grade secret (random base64).
+    const STRONG: &str = "q3Zt8vJ1xN0bR5mW2kP7sL4dH9fG6cA+eYuT1oIiBnM=";
+
     fn load(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let map: HashMap<String, String> =
             pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -412,8 +449,36 @@ mod tests {
             assert_eq!(err.variable, "jwt_secret");
             assert!(!err.to_string().contains(secret) || secret.is_empty());
         }
-        let strong = "x".repeat(MIN_SECRET_BYTES);
-        assert!(load(&[("backend_env", "production"), ("jwt_secret", &strong)]).is_ok());
+        assert!(load(&[("backend_env", "production"), ("jwt_secret", STRONG)]).is_ok());
+    }
+
+    #[test]
+    fn production_refuses_low_entropy_and_placeholder_secrets() {
+        let repeated = "x".repeat(MIN_SECRET_BYTES);
+        let two = "ab".repeat(MIN_SECRET_BYTES);
+        for secret in [repeated.as_str(), two.as_str(), "your-secret-here-minimum-32-characters", "YOUR-SECRET-HERE-MINIMUM-32-CHARACTERS"] {
+            let err = load(&[("backend_env", "production"), ("jwt_secret", secret)]).expect_err(secret);
+            assert_eq!(err.variable, "jwt_secret");
+            assert!(!err.to_string().contains(secret), "{err}");
+        }
+    }
+
+    #[test]
+    fn only_local_dev_and_test_are_development() {
+        for env in DEVELOPMENT_ENVIRONMENTS {
+            assert!(load(&[("backend_env", env)]).is_ok(), "{env} accepts the development secret");
+        }
+        for env in ["development", "staging", "prod"] {
+            assert_eq!(load(&[("backend_env", env)]).expect_err(env).variable, "jwt_secret", "{env} is production");
+        }
+    }
+
+    #[test]
+    fn argon2_memory_must_fit_the_guest() {
+        let max = MAX_PASSWORD_MEMORY_KIB.to_string();
+        assert_eq!(load(&[("password_memory_kib", &max)]).expect("fits").password_policy.memory_kib, MAX_PASSWORD_MEMORY_KIB);
+        let over = (MAX_PASSWORD_MEMORY_KIB + 1).to_string();
+        assert_eq!(load(&[("password_memory_kib", &over)]).expect_err("too big").variable, "password_memory_kib");
     }
 
     #[test]
@@ -455,8 +520,7 @@ mod tests {
 
     #[test]
     fn production_cookies_are_secure_and_host_prefixed() {
-        let strong = "s".repeat(40);
-        let s = load(&[("backend_env", "production"), ("jwt_secret", &strong)]).expect("loads");
+        let s = load(&[("backend_env", "production"), ("jwt_secret", STRONG)]).expect("loads");
         assert_eq!(s.cookie.name, "__Host-itsor_session");
         assert!(s.cookie.secure);
         let dev = load(&[]).expect("loads");
@@ -470,8 +534,7 @@ mod tests {
     fn weak_password_costs_only_in_development() {
         let weak = [("password_memory_kib", "1024"), ("password_iterations", "1")];
         assert_eq!(load(&weak).expect("dev allows").password_policy.memory_kib, 1024);
-        let strong = "s".repeat(40);
-        let prod = [weak[0], weak[1], ("backend_env", "production"), ("jwt_secret", strong.as_str())];
+        let prod = [weak[0], weak[1], ("backend_env", "production"), ("jwt_secret", STRONG)];
         assert_eq!(load(&prod).expect_err("refused").variable, "password_memory_kib");
     }
 

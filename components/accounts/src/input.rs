@@ -14,47 +14,83 @@ pub const EMAIL_MAX_BYTES: usize = 254;
 /// The longest display name accepted, in characters.
 pub const NAME_MAX_CHARS: usize = 100;
 
-/// A syntactically valid e-mail address, trimmed and lower-cased.
+/// A syntactically valid e-mail address in its one canonical form, so that one mailbox can
+/// hold one account however its address is spelt.
+///
+/// The rule (also in README, "Security"):
+/// - surrounding white space is trimmed and the address is split at its `@`;
+/// - the **local part** is normalised to NFC and lower-cased; it is refused if it contains
+///   white space, a control character (`Cc`), a format character (`Cf`: zero-width
+///   spaces and joiners, bidi overrides, the soft hyphen), a private-use or unassigned code
+///   point, or one of `@<>()[]\,;:"`;
+/// - the **domain** goes through IDNA (UTS #46, non-transitional) to its ASCII form:
+///   full-width and upper-case letters fold (`ＥＸＡＭＰＬＥ.com` is `example.com`) and
+///   internationalised labels become `xn--` labels; it must then be dotted labels of
+///   letters, digits and inner hyphens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
 impl Email {
-    /// Trims, lower-cases and checks `raw`: one `@`, a non-empty local part, a dotted domain
-    /// of letters, digits and hyphens, no spaces or control characters.
+    /// Checks `raw` and returns its canonical form (see [`Email`]).
     pub fn parse(raw: &str) -> Result<Email, AuthError> {
-        let email = raw.trim().to_lowercase();
         let bad = |message: &str| AuthError::invalid("email", message);
-        if email.is_empty() {
+        let raw = raw.trim();
+        if raw.is_empty() {
             return Err(bad("must not be empty"));
         }
+        // Bound the Unicode work before doing it; the canonical form is checked again below.
+        if raw.len() > 4 * EMAIL_MAX_BYTES {
+            return Err(bad("must be at most 254 characters"));
+        }
+        let invalid = || bad("must be a valid email address");
+        let (local, domain) = raw.split_once('@').ok_or_else(invalid)?;
+        let local = canonical_local_part(local).ok_or_else(invalid)?;
+        let domain = canonical_domain(domain).ok_or_else(invalid)?;
+        let email = format!("{local}@{domain}");
         if email.len() > EMAIL_MAX_BYTES {
             return Err(bad("must be at most 254 characters"));
         }
-        let Some((local, domain)) = email.split_once('@') else {
-            return Err(bad("must be a valid email address"));
-        };
-        let local_ok = !local.is_empty()
-            && local.len() <= 64
-            && local.chars().all(|c| !c.is_whitespace() && !c.is_control() && !"@<>()[]\\,;:\"".contains(c));
-        let domain_ok = domain.contains('.')
-            && domain.split('.').all(|label| {
-                !label.is_empty()
-                    && label.len() <= 63
-                    && !label.starts_with('-')
-                    && !label.ends_with('-')
-                    && label.chars().all(|c| c.is_alphanumeric() || c == '-')
-            });
-        if local_ok && domain_ok {
-            Ok(Email(email))
-        } else {
-            Err(bad("must be a valid email address"))
-        }
+        Ok(Email(email))
     }
 
-    /// The normalised address.
+    /// The canonical address.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// The local part in NFC, lower-cased, or `None` if it may not be used (see [`Email`]).
+fn canonical_local_part(local: &str) -> Option<String> {
+    use unicode_normalization::UnicodeNormalization as _;
+    let local: String = local.nfc().collect::<String>().to_lowercase();
+    let acceptable = !local.is_empty()
+        && local.len() <= 64
+        && local.chars().all(|c| !c.is_whitespace() && !is_invisible_or_unassigned(c) && !"@<>()[]\\,;:\"".contains(c));
+    acceptable.then_some(local)
+}
+
+/// Control, format, private-use and unassigned code points: invisible or meaningless in an
+/// address, and the material of look-alike spellings.
+fn is_invisible_or_unassigned(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory as _};
+    matches!(
+        c.general_category(),
+        GeneralCategory::Control | GeneralCategory::Format | GeneralCategory::PrivateUse | GeneralCategory::Unassigned
+    )
+}
+
+/// The domain's ASCII form under UTS #46, or `None` if it is not a usable host name.
+fn canonical_domain(domain: &str) -> Option<String> {
+    let ascii = idna::domain_to_ascii(domain).ok()?;
+    let acceptable = ascii.contains('.')
+        && ascii.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    acceptable.then_some(ascii)
 }
 
 /// A password of acceptable length, kept exactly as typed (no trimming, no normalisation).
@@ -118,6 +154,35 @@ mod tests {
     #[test]
     fn emails_are_trimmed_and_lower_cased() {
         assert_eq!(Email::parse("  Foo.Bar@Example.COM ").expect("valid").as_str(), "foo.bar@example.com");
+    }
+
+    #[test]
+    fn look_alike_domains_fold_to_one_address() {
+        let canonical = |raw: &str| Email::parse(raw).expect(raw).as_str().to_owned();
+        // Full-width letters (U+FF45...) map to ASCII under UTS #46.
+        assert_eq!(canonical("victim@\u{ff45}\u{ff58}\u{ff41}\u{ff4d}\u{ff50}\u{ff4c}\u{ff45}.com"), "victim@example.com");
+        assert_eq!(canonical("Victim@EXAMPLE.com"), "victim@example.com");
+        // Internationalised domains are kept in their ASCII (Punycode) form.
+        assert_eq!(canonical("ada@B\u{fc}cher.de"), "ada@xn--bcher-kva.de");
+        assert_eq!(canonical("ada@xn--bcher-kva.de"), "ada@xn--bcher-kva.de");
+    }
+
+    #[test]
+    fn local_parts_are_nfc_and_refuse_invisible_characters() {
+        // "é" as e + combining acute (NFD) and as one code point (NFC) are one address.
+        assert_eq!(Email::parse("jose\u{301}@example.com").expect("valid"), Email::parse("jos\u{e9}@example.com").expect("valid"));
+        for invisible in ['\u{200b}', '\u{200d}', '\u{202e}', '\u{ad}', '\u{feff}', '\u{e000}', '\u{378}', '\u{7f}'] {
+            let raw = format!("vic{invisible}tim@example.com");
+            assert!(Email::parse(&raw).is_err(), "{:?} is refused", invisible);
+        }
+        // In a domain, UTS #46 deletes or refuses such characters: never a second spelling.
+        for raw in ["victim@exa\u{200b}mple.com", "victim@exa\u{ad}mple.com", "victim@exa\u{202e}mple.com"] {
+            match Email::parse(raw) {
+                Ok(email) => assert_eq!(email.as_str(), "victim@example.com", "{raw:?}"),
+                Err(AuthError::InvalidInput { field, .. }) => assert_eq!(field, "email"),
+                Err(other) => panic!("{raw:?} gave {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -33,12 +33,27 @@ pub enum Bucket<'a> {
     },
 }
 
+/// The prefix length an IPv6 client is limited by: one customer is typically given a whole
+/// /64, so limiting single addresses would give it 2^64 budgets.
+pub const IPV6_CLIENT_PREFIX: u8 = 64;
+
 impl Bucket<'_> {
     fn key(self) -> String {
         match self {
-            Bucket::AuthRequests { client } => format!("auth-requests:client:{client}"),
+            Bucket::AuthRequests { client } => format!("auth-requests:client:{}", client_key(client)),
             Bucket::LoginFailures { account } => format!("login-failures:account:{account}"),
         }
+    }
+}
+
+/// An IPv4 address as it is; an IPv6 address as its /64 network (`2001:db8:1:2::/64`).
+fn client_key(client: &str) -> String {
+    match client.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let network = u128::from(v6) & (u128::MAX << (128 - u32::from(IPV6_CLIENT_PREFIX)));
+            format!("{}/{IPV6_CLIENT_PREFIX}", std::net::Ipv6Addr::from(network))
+        }
+        _ => client.to_owned(),
     }
 }
 
@@ -63,19 +78,22 @@ impl<D: Database> Limiter<D> {
         if hits > i64::from(limit.max) { Err(rate_limited(window_start, limit)) } else { Ok(()) }
     }
 
-    /// Fails with [`AuthError::RateLimited`] if `bucket` is already full, without counting.
-    pub fn check(&self, bucket: Bucket<'_>, limit: Limit) -> Result<(), AuthError> {
-        if limit.max == 0 {
-            return Ok(());
-        }
-        let (hits, window_start) = self.count(bucket, limit, 0)?;
-        if hits >= i64::from(limit.max) { Err(rate_limited(window_start, limit)) } else { Ok(()) }
-    }
-
     /// Forgets `bucket` (after a successful login, its failures no longer count).
     pub fn clear(&self, bucket: Bucket<'_>) -> Result<(), AuthError> {
         self.db.query("DELETE FROM rate_limits WHERE bucket = ?", &[bucket.key().into()])?;
         Ok(())
+    }
+
+    /// Deletes up to `batch` counters whose window started at or before `horizon` (Unix
+    /// seconds): with `horizon` = now minus the longest window, only windows that are over.
+    /// Returns how many.
+    pub fn sweep(&self, horizon: i64, batch: u32) -> Result<usize, AuthError> {
+        let rows = self.db.query(
+            "DELETE FROM rate_limits WHERE bucket IN \
+             (SELECT bucket FROM rate_limits WHERE window_start <= ? LIMIT ?) RETURNING bucket",
+            &[Value::Integer(horizon), Value::Integer(i64::from(batch))],
+        )?;
+        Ok(rows.len())
     }
 
     /// Adds `add` hits (0: just reads) and returns the window's hits and start.
@@ -126,17 +144,31 @@ mod tests {
     }
 
     #[test]
-    fn check_does_not_count_and_clear_forgets() {
+    fn clear_forgets() {
         let db = db();
         let limiter = Limiter::new(&db);
         let limit = Limit { max: 2, window_seconds: 900 };
         let bucket = Bucket::LoginFailures { account: "a@b.co" };
-        limiter.check(bucket, limit).expect("empty");
         limiter.hit(bucket, limit).expect("1");
         limiter.hit(bucket, limit).expect("2");
-        assert!(matches!(limiter.check(bucket, limit), Err(AuthError::RateLimited { .. })));
+        assert!(matches!(limiter.hit(bucket, limit), Err(AuthError::RateLimited { .. })));
         limiter.clear(bucket).expect("clears");
-        limiter.check(bucket, limit).expect("cleared");
+        limiter.hit(bucket, limit).expect("cleared");
+    }
+
+    #[test]
+    fn an_ipv6_client_is_one_bucket_per_64() {
+        let db = db();
+        let limiter = Limiter::new(&db);
+        let limit = Limit { max: 2, window_seconds: 60 };
+        limiter.hit(Bucket::AuthRequests { client: "2001:db8:1:2::1" }, limit).expect("1");
+        limiter.hit(Bucket::AuthRequests { client: "2001:db8:1:2:ffff:ffff:ffff:ffff" }, limit).expect("2");
+        let third = limiter.hit(Bucket::AuthRequests { client: "2001:db8:1:2:abcd::7" }, limit);
+        assert!(matches!(third, Err(AuthError::RateLimited { .. })), "the /64 is one client");
+        limiter.hit(Bucket::AuthRequests { client: "2001:db8:1:3::1" }, limit).expect("the next /64 is another");
+        limiter.hit(Bucket::AuthRequests { client: "192.0.2.1" }, limit).expect("IPv4 is per address");
+        limiter.hit(Bucket::AuthRequests { client: "192.0.2.2" }, limit).expect("IPv4 is per address");
+        assert_eq!(Bucket::AuthRequests { client: "2001:DB8:1:2::9" }.key(), "auth-requests:client:2001:db8:1:2::/64");
     }
 
     #[test]

@@ -19,6 +19,11 @@ use crate::AuthError;
 /// The longest user agent kept with a session, in characters.
 pub const USER_AGENT_MAX_CHARS: usize = 256;
 
+/// How many expired rows of each kind (sessions, rate-limit windows) one sign-up, login or
+/// password change deletes. Each such request creates at most one session and two counters,
+/// so the tables stay bounded by what is live (see [`Accounts::sweep`]).
+pub const SWEEP_BATCH: u32 = 16;
+
 /// Who is calling, as far as the transport knows. Embedders that have no such notion pass
 /// [`Client::default`], which skips the per-address rate limit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -87,8 +92,20 @@ impl<D: Database> Accounts<D> {
         Limiter::new(self.store.database())
     }
 
-    /// Counts one sign-up, login or password-change request from `client`.
+    /// Deletes up to [`SWEEP_BATCH`] expired sessions and as many rate-limit windows that
+    /// are over; returns how many rows went. Runs with every sign-up, login and password
+    /// change, so no host needs a timer (Spin has none), and the work per request is bounded.
+    pub fn sweep(&self, now: Timestamp) -> Result<usize, AuthError> {
+        let longest = self.settings.auth_requests_limit.window_seconds.max(self.settings.login_failures_limit.window_seconds);
+        let sessions = self.store.sweep_expired_sessions(now, SWEEP_BATCH)?;
+        let windows = self.limiter().sweep(now.unix() - i64::from(longest), SWEEP_BATCH)?;
+        Ok(sessions + windows)
+    }
+
+    /// Counts one sign-up, login or password-change request from `client`, after a
+    /// [`sweep`](Accounts::sweep).
     fn count_auth_request(&self, client: &Client<'_>) -> Result<(), AuthError> {
+        self.sweep(Timestamp::now())?;
         match client.addr {
             Some(addr) => self.limiter().hit(Bucket::AuthRequests { client: addr }, self.settings.auth_requests_limit),
             None => Ok(()),
@@ -119,16 +136,17 @@ impl<D: Database> Accounts<D> {
     }
 
     /// Verifies the password and opens a session. Unknown e-mails and wrong passwords fail
-    /// alike, after the same hashing work; an account with too many recent failures is
-    /// refused before any hashing.
+    /// alike, after the same hashing work. Every attempt on an account is counted before any
+    /// hashing (one atomic upsert), so concurrent guesses cannot race past the limit, and a
+    /// success forgets the count.
     pub fn login(&self, email: &str, password: &str, client: &Client<'_>) -> Result<Login, AuthError> {
         self.count_auth_request(client)?;
-        // Failures are counted per normalised address whether or not it is registered, so
-        // the limit itself reveals nothing.
+        // Attempts are counted per canonical address whether or not it is registered, so the
+        // limit itself reveals nothing.
         let email = Email::parse(email).ok();
-        let failures = email.as_ref().map(|email| Bucket::LoginFailures { account: email.as_str() });
-        if let Some(bucket) = failures {
-            self.limiter().check(bucket, self.settings.login_failures_limit)?;
+        let attempts = email.as_ref().map(|email| Bucket::LoginFailures { account: email.as_str() });
+        if let Some(bucket) = attempts {
+            self.limiter().hit(bucket, self.settings.login_failures_limit)?;
         }
         let credentials = match &email {
             Some(email) => self.store.credentials_by_email(email.as_str())?,
@@ -142,13 +160,9 @@ impl<D: Database> Accounts<D> {
             }
         };
         let (Some(credentials), Some(verified)) = (credentials, verified) else {
-            if let Some(bucket) = failures {
-                // The failure is what the caller learns; a full bucket shows on the next try.
-                let _ = self.limiter().hit(bucket, self.settings.login_failures_limit);
-            }
             return Err(AuthError::InvalidCredentials);
         };
-        if let Some(bucket) = failures {
+        if let Some(bucket) = attempts {
             self.limiter().clear(bucket)?;
         }
         let now = Timestamp::now();
@@ -229,19 +243,19 @@ impl<D: Database> Accounts<D> {
     }
 
     /// Changes the password after checking the current one, and revokes every other
-    /// session of the user (the one asking stays signed in). A wrong current password
-    /// counts as a failed login.
+    /// session of the user (the one asking stays signed in). The check counts against the
+    /// account's login attempts, before any hashing, exactly as a login does.
     pub fn change_password(&self, token: &str, current: &str, new: &str, client: &Client<'_>) -> Result<(), AuthError> {
         let (user, claims) = self.session_of(token)?;
         self.count_auth_request(client)?;
-        let failures = Bucket::LoginFailures { account: &user.email };
-        self.limiter().check(failures, self.settings.login_failures_limit)?;
         let new = Password::parse(new).map_err(|_| AuthError::invalid("new_password", "must be 8 to 128 characters"))?;
+        let attempts = Bucket::LoginFailures { account: &user.email };
+        self.limiter().hit(attempts, self.settings.login_failures_limit)?;
         let credentials = self.store.credentials_by_email(&user.email)?.ok_or(AuthError::InvalidToken)?;
         if self.policy.verify(current.as_bytes(), &credentials.password_hash).is_none() {
-            let _ = self.limiter().hit(failures, self.settings.login_failures_limit);
             return Err(AuthError::invalid("current_password", "is not the current password"));
         }
+        self.limiter().clear(attempts)?;
         let now = Timestamp::now();
         self.store.set_password_hash(&user.id, &self.policy.hash(&new)?, now)?;
         self.store.revoke_sessions_except(&user.id, Some(&claims.sid), now)?;
@@ -394,6 +408,64 @@ mod tests {
             let _ = accounts.login("ghost@b.co", "wrong-password", &NOBODY);
         }
         assert!(matches!(accounts.login("ghost@b.co", "x", &NOBODY), Err(AuthError::RateLimited { .. })));
+    }
+
+    #[test]
+    fn a_correct_password_clears_the_attempts_and_a_locked_account_stays_locked() {
+        let db = database();
+        let accounts = accounts(&db, &[("rate_limit_login_failures", "3")]);
+        accounts.signup("a@b.co", "password-1", None, &NOBODY).expect("signs up");
+        for _ in 0..2 {
+            assert_eq!(accounts.login("a@b.co", "wrong-password", &NOBODY), Err(AuthError::InvalidCredentials));
+        }
+        accounts.login("a@b.co", "password-1", &NOBODY).expect("the third attempt is allowed");
+        for _ in 0..3 {
+            assert_eq!(accounts.login("a@b.co", "wrong-password", &NOBODY), Err(AuthError::InvalidCredentials));
+        }
+        // Locked: even the right password is refused until the window ends.
+        assert!(matches!(accounts.login("a@b.co", "password-1", &NOBODY), Err(AuthError::RateLimited { .. })));
+    }
+
+    #[test]
+    fn password_changes_share_the_login_attempt_budget() {
+        let db = database();
+        let accounts = accounts(&db, &[("rate_limit_login_failures", "2")]);
+        accounts.signup("a@b.co", "password-1", None, &NOBODY).expect("signs up");
+        let token = accounts.login("a@b.co", "password-1", &NOBODY).expect("logs in").access_token;
+        for _ in 0..2 {
+            let wrong = accounts.change_password(&token, "not-it-at-all", "password-2", &NOBODY);
+            assert!(matches!(wrong, Err(AuthError::InvalidInput { .. })), "{wrong:?}");
+        }
+        let locked = accounts.change_password(&token, "password-1", "password-2", &NOBODY);
+        assert!(matches!(locked, Err(AuthError::RateLimited { .. })), "{locked:?}");
+        assert!(matches!(accounts.login("a@b.co", "password-1", &NOBODY), Err(AuthError::RateLimited { .. })));
+    }
+
+    #[test]
+    fn logins_sweep_expired_sessions_and_windows_a_batch_at_a_time() {
+        let db = database();
+        let accounts = accounts(&db, &[]);
+        let user = accounts.signup("a@b.co", "password-1", None, &NOBODY).expect("signs up");
+        let live = accounts.login("a@b.co", "password-1", &NOBODY).expect("logs in").access_token;
+        for i in 0..40 {
+            db.execute(
+                "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?1, ?2, '2000-01-01T00:00:00Z', '2000-01-01T01:00:00Z')",
+                rusqlite::params![format!("old-{i}"), user.id],
+            )
+            .expect("inserts");
+            db.execute("INSERT INTO rate_limits (bucket, window_start, hits) VALUES (?1, 0, 1)", [format!("old-{i}")])
+                .expect("inserts");
+        }
+        let count = |table: &str| -> i64 {
+            db.query_row(&format!("SELECT count(*) FROM {table} WHERE {}", if table == "sessions" { "id LIKE 'old-%'" } else { "window_start = 0" }), [], |r| r.get(0)).expect("counts")
+        };
+        let _ = accounts.login("a@b.co", "wrong-password", &NOBODY);
+        assert_eq!((count("sessions"), count("rate_limits")), (40 - i64::from(SWEEP_BATCH), 40 - i64::from(SWEEP_BATCH)));
+        for _ in 0..3 {
+            let _ = accounts.login("a@b.co", "wrong-password", &NOBODY);
+        }
+        assert_eq!((count("sessions"), count("rate_limits")), (0, 0));
+        assert!(accounts.authenticate(&live).is_ok(), "live sessions stay");
     }
 
     #[test]

@@ -174,6 +174,16 @@ impl<D: Database> Store<D> {
             .transpose()
     }
 
+    /// Deletes up to `batch` sessions that expired before `now` (revoked ones included:
+    /// every session expires); returns how many.
+    pub fn sweep_expired_sessions(&self, now: Timestamp, batch: u32) -> Result<usize, DbError> {
+        let rows = self.db.query(
+            "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at <= ? LIMIT ?) RETURNING id",
+            &[Value::from(now.to_rfc3339()), i64::from(batch).into()],
+        )?;
+        Ok(rows.len())
+    }
+
     /// Marks the user's session revoked; `false` if the user has no such live session.
     pub fn revoke_session(&self, sid: &str, user_id: &str, now: Timestamp) -> Result<bool, DbError> {
         let rows = self.db.query(

@@ -3,7 +3,8 @@
 //! Validation is strict: the one configured algorithm only (so `none`, other HMAC sizes and
 //! asymmetric algorithms are all refused), a fixed key (header fields such as `kid`, `jku`,
 //! `x5u` or `jwk` never select one), `exp`, `iat`, `sub`, `sid` and the configured `iss`
-//! required, `nbf` honoured, and oversize tokens refused before any parsing.
+//! required, `nbf` honoured, oversize tokens refused before any parsing, and a header naming
+//! critical extensions (`crit`, RFC 7515 §4.1.11) refused, since itsor understands none.
 
 use std::str::FromStr;
 
@@ -112,7 +113,7 @@ impl TokenSigner {
     /// Verifies `token` and returns its claims: [`AuthError::TokenExpired`] for a genuine
     /// token past its `exp` (plus leeway), [`AuthError::InvalidToken`] for anything else.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
+        if token.is_empty() || token.len() > MAX_TOKEN_BYTES || names_critical_extensions(token) {
             return Err(AuthError::InvalidToken);
         }
         match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
@@ -121,6 +122,19 @@ impl TokenSigner {
             Err(_) => Err(AuthError::InvalidToken),
         }
     }
+}
+
+/// Whether the token's header has a `crit` member (whatever its value): a recipient that
+/// does not understand every extension listed there must refuse the token, and itsor
+/// understands none. A header that is not base64url JSON is left to the full validation.
+fn names_critical_extensions(token: &str) -> bool {
+    use base64::Engine as _;
+    let header = token.split('.').next().unwrap_or_default();
+    let Ok(json) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header) else {
+        return false;
+    };
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&json)
+        .is_ok_and(|header| header.contains_key("crit"))
 }
 
 #[cfg(test)]
@@ -203,6 +217,25 @@ mod tests {
             assert_eq!(signer.verify(&format!("{header}.{payload}.")), Err(AuthError::InvalidToken));
         }
         assert_eq!(signer.verify(&"a".repeat(MAX_TOKEN_BYTES + 1)), Err(AuthError::InvalidToken));
+        assert_eq!(signer.verify(""), Err(AuthError::InvalidToken));
+    }
+
+    #[test]
+    fn tokens_naming_critical_extensions_are_invalid() {
+        use hmac::Mac as _;
+        let settings = settings(&[]);
+        let signer = TokenSigner::new(&settings);
+        // Correctly signed with the deployment's key: only the header decides.
+        let sign = |header: &str| {
+            let input = format!("{}.{}", b64(header.as_bytes()), b64(serde_json::to_string(&claims(60)).expect("json").as_bytes()));
+            let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(settings.jwt_secret.as_bytes()).expect("any key length");
+            mac.update(input.as_bytes());
+            format!("{input}.{}", b64(&mac.finalize().into_bytes()))
+        };
+        assert!(signer.verify(&sign(r#"{"alg":"HS256","typ":"JWT"}"#)).is_ok(), "the signing helper is right");
+        for header in [r#"{"alg":"HS256","typ":"JWT","crit":["exp"],"exp":1}"#, r#"{"alg":"HS256","crit":[]}"#, r#"{"alg":"HS256","crit":null}"#] {
+            assert_eq!(signer.verify(&sign(header)), Err(AuthError::InvalidToken), "{header}");
+        }
         assert_eq!(signer.verify(""), Err(AuthError::InvalidToken));
     }
 }
