@@ -52,6 +52,13 @@ pub const ENV_COMPONENT: &str = "ITSOR_COMPONENT";
 pub const ENV_CACHE_DIR: &str = "ITSOR_CACHE_DIR";
 /// Environment variable: how many component instances may run at once ([`Limits::max_concurrent`]).
 pub const ENV_MAX_CONCURRENT: &str = "ITSOR_MAX_CONCURRENT";
+/// Environment variable: how many connections may be open at once ([`Limits::max_connections`]).
+pub const ENV_MAX_CONNECTIONS: &str = "ITSOR_MAX_CONNECTIONS";
+/// Default of `ITSOR_MAX_CONNECTIONS`: within a common file-descriptor limit of 4096 once the
+/// database and the listener are counted.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 4000;
+/// The most `ITSOR_MAX_CONNECTIONS` may be.
+pub const MAX_MAX_CONNECTIONS: u32 = 1_000_000;
 /// Environment variable: how long one request's guest may run ([`Limits::request_timeout`]).
 pub const ENV_REQUEST_TIMEOUT: &str = "ITSOR_REQUEST_TIMEOUT_SECONDS";
 /// Environment variable: how long a client may take to send a body ([`Limits::body_timeout`]).
@@ -120,6 +127,15 @@ pub enum ConfigError {
         expected: String,
         /// What it is.
         value: String,
+    },
+    /// `BACKEND_ENV` is unset (so the development defaults apply) while `HOST` lets other
+    /// machines connect.
+    #[error(
+        "refusing to start: BACKEND_ENV is unset, so development defaults (the public development secret, cookies without Secure) would apply, and {host} is not a loopback address. Set BACKEND_ENV=production (with a random JWT_SECRET), or BACKEND_ENV=local to serve development defaults on purpose"
+    )]
+    UnsafeExposure {
+        /// The listen address.
+        host: String,
     },
     /// A component variable fails the account crate's validation.
     #[error("refusing to start: {env_var} {problem}")]
@@ -295,6 +311,10 @@ pub struct Limits {
     /// [`crate::engine::MAX_INSTANCES`], the pool's size, which is also the default). A
     /// request that finds none free within [`crate::server::SLOT_WAIT`] gets a `503`.
     pub max_concurrent: u32,
+    /// Connections open at once (`ITSOR_MAX_CONNECTIONS`, default
+    /// [`DEFAULT_MAX_CONNECTIONS`]); one more is answered `503` and closed. The process's
+    /// file-descriptor limit must allow this many sockets.
+    pub max_connections: u32,
     /// How long one request's guest may run, from instantiation to the response head
     /// (`ITSOR_REQUEST_TIMEOUT_SECONDS`, default [`DEFAULT_REQUEST_TIMEOUT`]); past it the
     /// guest is interrupted and the client gets a `503`.
@@ -312,6 +332,7 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             max_concurrent: crate::engine::MAX_INSTANCES,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             body_timeout: DEFAULT_BODY_TIMEOUT,
             header_timeout: DEFAULT_HEADER_TIMEOUT,
@@ -331,8 +352,13 @@ impl Limits {
             Some(value) => parse_timeout(name, value),
             None => Ok(default),
         };
+        let max_connections = match env.non_empty(ENV_MAX_CONNECTIONS) {
+            Some(value) => parse_max_connections(value)?,
+            None => defaults.max_connections,
+        };
         Ok(Limits {
             max_concurrent,
+            max_connections,
             request_timeout: timeout(ENV_REQUEST_TIMEOUT, defaults.request_timeout)?,
             body_timeout: timeout(ENV_BODY_TIMEOUT, defaults.body_timeout)?,
             header_timeout: timeout(ENV_HEADER_TIMEOUT, defaults.header_timeout)?,
@@ -351,6 +377,20 @@ pub fn parse_max_concurrent(value: &str) -> Result<u32, ConfigError> {
         .ok_or_else(|| ConfigError::Limit {
             env_var: ENV_MAX_CONCURRENT,
             expected: format!("a whole number from 1 to {max}"),
+            value: value.to_owned(),
+        })
+}
+
+/// Parses `ITSOR_MAX_CONNECTIONS`: a whole number from 1 to [`MAX_MAX_CONNECTIONS`].
+pub fn parse_max_connections(value: &str) -> Result<u32, ConfigError> {
+    value
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (1..=MAX_MAX_CONNECTIONS).contains(n))
+        .ok_or_else(|| ConfigError::Limit {
+            env_var: ENV_MAX_CONNECTIONS,
+            expected: format!("a whole number from 1 to {MAX_MAX_CONNECTIONS}"),
             value: value.to_owned(),
         })
 }
@@ -423,6 +463,27 @@ impl ServeConfig {
             limits: Limits::from_env(env)?,
         })
     }
+}
+
+/// Refuses to serve development defaults to other machines: with `BACKEND_ENV` unset the
+/// development environment applies, which is safe only on a loopback address
+/// (`127.0.0.0/8`, `::1`, `localhost`). Setting `BACKEND_ENV` (even to `local`) says the
+/// choice was made on purpose.
+pub fn check_exposure(env: &Environment, host: &str) -> Result<(), ConfigError> {
+    if env.non_empty(&env_var_for("backend_env")).is_some() || is_loopback(host) {
+        Ok(())
+    } else {
+        Err(ConfigError::UnsafeExposure { host: host.to_owned() })
+    }
+}
+
+/// Whether `host` only accepts connections from this machine.
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim().trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
 }
 
 /// The database file: `--database-url`, else `BACKEND_DATABASE_URL`, else the default.
@@ -653,6 +714,22 @@ mod tests {
     }
 
     #[test]
+    fn development_defaults_are_served_only_on_loopback_unless_chosen() {
+        let unset = Environment::default();
+        for host in ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost", "::ffff:127.0.0.1"] {
+            assert!(check_exposure(&unset, host).is_ok(), "{host}");
+        }
+        for host in ["0.0.0.0", "::", "192.0.2.10", "example.com"] {
+            let err = check_exposure(&unset, host).unwrap_err().to_string();
+            assert!(err.contains("BACKEND_ENV") && err.contains(host), "{err}");
+        }
+        for chosen in ["local", "production"] {
+            let env = Environment::from_pairs([("BACKEND_ENV", chosen)]);
+            assert!(check_exposure(&env, "0.0.0.0").is_ok(), "{chosen}");
+        }
+    }
+
+    #[test]
     fn limits_default_to_the_pool_and_the_documented_timeouts() {
         let limits = Limits::from_env(&Environment::default()).unwrap();
         assert_eq!(limits, Limits::default());
@@ -669,6 +746,7 @@ mod tests {
     fn limits_are_read_from_the_environment() {
         let env = Environment::from_pairs([
             (ENV_MAX_CONCURRENT, "1"),
+            (ENV_MAX_CONNECTIONS, "7"),
             (ENV_REQUEST_TIMEOUT, "2"),
             (ENV_BODY_TIMEOUT, "0.5"),
             (ENV_HEADER_TIMEOUT, " 3 "),
@@ -680,6 +758,7 @@ mod tests {
             limits,
             Limits {
                 max_concurrent: 1,
+                max_connections: 7,
                 request_timeout: Duration::from_secs(2),
                 body_timeout: Duration::from_millis(500),
                 header_timeout: Duration::from_secs(3),
@@ -702,6 +781,11 @@ mod tests {
             );
         }
         assert_eq!(parse_max_concurrent(&max.to_string()).unwrap(), max);
+        for bad in ["0", "x", "1000001"] {
+            let env = Environment::from_pairs([(ENV_MAX_CONNECTIONS, bad)]);
+            let err = Limits::from_env(&env).unwrap_err().to_string();
+            assert!(err.starts_with("ITSOR_MAX_CONNECTIONS must be"), "{bad}: {err}");
+        }
         for name in [ENV_REQUEST_TIMEOUT, ENV_BODY_TIMEOUT, ENV_HEADER_TIMEOUT] {
             for bad in ["0", "-2", "0.0000000001", "NaN", "inf", "3601", "ten"] {
                 let env = Environment::from_pairs([(name, bad)]);

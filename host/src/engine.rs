@@ -268,6 +268,13 @@ fn prune(dir: &Path, keep: usize) {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_costliest_password_hash_allowed_fits_the_guest_memory() {
+        // The hash's blocks, plus room for the component's own heap, stack and data.
+        let hash_bytes = itsor_accounts::config::MAX_PASSWORD_MEMORY_KIB as usize * 1024;
+        assert!(hash_bytes + (8 << 20) <= MAX_MEMORY_BYTES);
+    }
+
     /// A minimal valid component: the empty component.
     const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\0\x01\0";
 

@@ -77,6 +77,14 @@ impl RequestState {
         }
     }
 
+    /// The same state, whose database statements are interrupted at `deadline` (the
+    /// request's: host calls are not interrupted by epochs).
+    #[must_use]
+    pub fn with_deadline(mut self, deadline: std::time::Instant) -> RequestState {
+        self.sqlite.set_deadline(deadline);
+        self
+    }
+
     /// The memory cap, for [`Store::limiter`](wasmtime::Store::limiter).
     pub fn limits(&mut self) -> &mut StoreLimits {
         &mut self.limits

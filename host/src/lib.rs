@@ -8,6 +8,7 @@
 //! * [`config`]: the environment (process + `.env`) and the settings resolved from it;
 //! * [`engine`]: the wasmtime engine, its epoch clock and the compiled-component cache;
 //! * [`server`]: the HTTP server, one fresh component instance per request;
+//! * [`answers`]: the answers the host makes itself, hyper's automatic ones made JSON;
 //! * [`guest`]: one request's store, and how its run is driven;
 //! * [`platform`]: the component's two Spin imports, [`sqlite`] and [`variables`], linked
 //!   into any store, plus typed bindings of its `itsor:auth/accounts` export;
@@ -15,6 +16,7 @@
 //! * [`native`]: a benchmark reference only: the component's logic compiled natively and
 //!   served by the same [`server`] stack (binary `itsor-native`, see `docs/BENCHMARKS.md`).
 
+pub mod answers;
 pub mod cli;
 pub mod config;
 pub mod engine;

@@ -26,6 +26,8 @@ Environment (read from the process and from ./.env; the process wins; flags win 
   ITSOR_MAX_CONCURRENT     component instances running at once (1 to 1000); a request
                            that finds none free within 1 s gets 503 with Retry-After
                            [default: 1000, the instance pool's size]
+  ITSOR_MAX_CONNECTIONS    connections open at once; one more gets 503 and is closed
+                           [default: 4000]
   ITSOR_REQUEST_TIMEOUT_SECONDS
                            time one request's component may run before it is stopped
                            and the client gets 503 TIMEOUT  [default: 30]
@@ -43,8 +45,14 @@ Environment (read from the process and from ./.env; the process wins; flags win 
 /// `itsor_accounts::config::VARIABLES`, so new settings show up without a change here).
 fn describe(variable: &str) -> &'static str {
     match variable {
-        "backend_env" => "local, dev, test, production, ...",
-        "jwt_secret" => "token signing key; outside local/dev/test: set, random, >= 32 bytes",
+        "backend_env" => {
+            "local, dev or test relax the rules; anything else is production; unset is local, \
+             refused when HOST is not a loopback address"
+        }
+        "jwt_secret" => {
+            "token signing key; outside local/dev/test: random, >= 32 bytes, >= 16 distinct, \
+             no placeholder"
+        }
         "jwt_algorithm" => "HS256, HS384 or HS512",
         "jwt_access_minutes" => "access-token lifetime in minutes",
         "jwt_access_seconds" => "access-token lifetime in seconds (overrides minutes)",
@@ -176,6 +184,7 @@ fn serve(env: &Environment, args: ServeArgs) -> anyhow::Result<()> {
     let exe = std::env::current_exe().ok();
     let flags = args.listen.overrides(args.component);
     let config = ServeConfig::resolve(env, &flags, exe.as_deref())?;
+    config::check_exposure(env, &config.host)?;
     if !config.component.is_file() {
         anyhow::bail!(
             "component not found at {}: run `make build` (or point --component / ITSOR_COMPONENT at the .wasm)",
@@ -242,6 +251,7 @@ mod tests {
             "ITSOR_COMPONENT",
             "ITSOR_CACHE_DIR",
             config::ENV_MAX_CONCURRENT,
+            config::ENV_MAX_CONNECTIONS,
             config::ENV_REQUEST_TIMEOUT,
             config::ENV_BODY_TIMEOUT,
             config::ENV_HEADER_TIMEOUT,

@@ -16,6 +16,11 @@
 //! file at once apply each migration exactly once. Re-running is a no-op.
 //!
 //! Migration files must not contain their own `BEGIN`/`COMMIT`.
+//!
+//! A migration may also have a **data step** in Rust ([`data_step`]), run in the same
+//! transaction right after its SQL, for changes SQL cannot express: `0005_housekeeping`
+//! rewrites e-mail addresses stored before the canonical form
+//! ([`itsor_accounts::input::Email`]) to that form.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -134,6 +139,9 @@ pub fn apply(conn: &mut Connection, migrations: &[Migration]) -> anyhow::Result<
         }
         tx.execute_batch(migration.sql)
             .with_context(|| format!("migration {} failed", migration.version))?;
+        if let Some(step) = data_step(migration.version) {
+            step(&tx).with_context(|| format!("migration {} failed", migration.version))?;
+        }
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_at)
              VALUES (?1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
@@ -144,6 +152,48 @@ pub fn apply(conn: &mut Connection, migrations: &[Migration]) -> anyhow::Result<
         done.push(migration.version);
     }
     Ok(done)
+}
+
+/// A data step: Rust run after a migration's SQL, in its transaction.
+pub type DataStep = fn(&rusqlite::Transaction<'_>) -> anyhow::Result<()>;
+
+/// The data step of migration `version`, if it has one.
+pub fn data_step(version: &str) -> Option<DataStep> {
+    match version {
+        "0005_housekeeping" => Some(canonicalise_emails),
+        _ => None,
+    }
+}
+
+/// Rewrites every stored e-mail to its canonical form. Only addresses with non-ASCII
+/// characters can differ (ASCII ones were already trimmed and lower-cased). An address
+/// whose canonical form another account already has (a look-alike of it), or that has no
+/// canonical form (invisible characters), is left as it is and named by user id in a
+/// warning: no login can reach it any more, since logins look the canonical form up.
+fn canonicalise_emails(tx: &rusqlite::Transaction<'_>) -> anyhow::Result<()> {
+    let rows: Vec<(String, String)> = {
+        let mut stmt = tx.prepare("SELECT id, email FROM users WHERE email GLOB '*[^ -~]*'")?;
+        let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for (id, email) in rows {
+        let canonical = match itsor_accounts::input::Email::parse(&email) {
+            Ok(canonical) if canonical.as_str() != email => canonical,
+            Ok(_) => continue,
+            Err(_) => {
+                tracing::warn!(user_id = %id, "a stored e-mail address has no canonical form; that account cannot log in");
+                continue;
+            }
+        };
+        let changed = tx.execute(
+            "UPDATE users SET email = ?1 WHERE id = ?2 AND NOT EXISTS (SELECT 1 FROM users WHERE email = ?1)",
+            [canonical.as_str(), id.as_str()],
+        )?;
+        if changed == 0 {
+            tracing::warn!(user_id = %id, "a stored e-mail address is a look-alike of another account's; that account cannot log in");
+        }
+    }
+    Ok(())
 }
 
 fn applied_versions(conn: &Connection) -> anyhow::Result<HashSet<String>> {
@@ -255,6 +305,33 @@ mod tests {
     #[test]
     fn embedded_migrations_are_well_formed() {
         assert_eq!(check(&embedded()), Ok(()));
+    }
+
+    #[test]
+    fn stored_emails_are_rewritten_to_their_canonical_form() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let all = embedded();
+        let before: Vec<Migration> = all.iter().copied().filter(|m| m.version < "0005").collect();
+        apply(&mut conn, &before).unwrap();
+        let insert = |id: &str, email: &str| {
+            conn.execute(
+                "INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES (?1, ?2, 'x', 't', 't')",
+                [id, email],
+            )
+            .unwrap();
+        };
+        insert("ascii", "ada@example.com");
+        insert("idn", "ada@b\u{fc}cher.de");
+        insert("look-alike", "ada@\u{ff45}xample.com"); // canonically ada@example.com: taken
+        insert("invisible", "a\u{200b}da@example.org");
+        apply(&mut conn, &all).unwrap();
+        let email = |id: &str| -> String {
+            conn.query_row("SELECT email FROM users WHERE id = ?1", [id], |r| r.get(0)).unwrap()
+        };
+        assert_eq!(email("ascii"), "ada@example.com");
+        assert_eq!(email("idn"), "ada@xn--bcher-kva.de");
+        assert_eq!(email("look-alike"), "ada@\u{ff45}xample.com");
+        assert_eq!(email("invisible"), "a\u{200b}da@example.org");
     }
 
     #[test]

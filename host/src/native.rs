@@ -284,9 +284,14 @@ mod tests {
     fn the_thread_database_runs_statements() {
         use itsor_accounts::db::Database as _;
         let dir = tempfile::tempdir().unwrap();
-        let database = Database::prepare(&dir.path().join("t.db")).unwrap();
+        let path = dir.path().join("t.db");
+        let database = Database::prepare(&path).unwrap();
+        crate::sqlite::open_connection(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x INTEGER)")
+            .unwrap();
         let db = ThreadDatabase(database);
-        db.query("CREATE TABLE t (x INTEGER)", &[]).unwrap();
+        assert!(db.query("CREATE TABLE u (x INTEGER)", &[]).is_err(), "the sandbox applies");
         db.query("INSERT INTO t VALUES (?)", &[Value::Integer(7)])
             .unwrap();
         let rows = db.query("SELECT x FROM t", &[]).unwrap();

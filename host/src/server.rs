@@ -11,9 +11,12 @@
 //!
 //! ## A request's way in
 //!
+//! 0. **Connection.** At most [`Limits::max_connections`] connections are open at once; one
+//!    more is answered `503 TOO_MANY_CONNECTIONS` (JSON, `Retry-After: 1`) and closed.
 //! 1. **Head.** hyper reads the request line and headers: at most [`MAX_HEADERS`] headers
-//!    and [`MAX_HEADER_BYTES`] bytes (request line included), else hyper itself answers
-//!    `431 Request Header Fields Too Large` (no body) and closes the connection. A client
+//!    and [`MAX_HEADER_BYTES`] bytes (request line included), else hyper answers `431` and
+//!    closes the connection (a malformed head: `400`), in JSON like every other host answer
+//!    ([`crate::answers::JsonAutomaticAnswers`]). A client
 //!    that has not sent a complete head within [`Limits::header_timeout`] (counted from the
 //!    end of the previous response on a keep-alive connection, so it is also the idle
 //!    timeout) is disconnected without an answer.
@@ -44,16 +47,21 @@
 //! ## Host answers
 //!
 //! Every answer the host makes itself is JSON of the shape the component uses,
-//! `{"detail", "error_code", "status_code"}`, with `Cache-Control: no-store` (except hyper's
-//! own bare `431` and `400` for unparsable heads):
+//! `{"detail", "error_code", "status_code"}`, with `Cache-Control: no-store` (see
+//! [`crate::answers`]); every response, the guest's included, carries
+//! `X-Content-Type-Options: nosniff`:
 //!
 //! | status | `error_code`          | when                                                    |
 //! |--------|-----------------------|---------------------------------------------------------|
+//! | 400    | `MALFORMED_REQUEST`   | the request line or a header cannot be parsed           |
+//! | 431    | `HEADERS_TOO_LARGE`   | more than [`MAX_HEADERS`] headers or [`MAX_HEADER_BYTES`] bytes of head |
+//! | 414    | `URI_TOO_LONG`        | the request target alone overflows the head buffer      |
 //! | 400    | `INVALID_BODY`        | the body is malformed or ends early                     |
 //! | 408    | `REQUEST_TIMEOUT`     | the body took longer than [`Limits::body_timeout`]      |
 //! | 413    | `PAYLOAD_TOO_LARGE`   | the body is larger than [`MAX_BODY_BYTES`]              |
 //! | 500    | `INTERNAL_ERROR`      | instantiation failed, the guest trapped (panic, memory cap), returned an error code or never set a response |
 //! | 503    | `SERVICE_UNAVAILABLE` | no instance slot within [`SLOT_WAIT`] (`Retry-After: 1`) |
+//! | 503    | `TOO_MANY_CONNECTIONS`| more than [`Limits::max_connections`] open connections (`Retry-After: 1`) |
 //! | 503    | `TIMEOUT`             | the guest set no response within [`Limits::request_timeout`] |
 //!
 //! The deadline covers the guest's whole run, response body included: a computing guest is
@@ -85,7 +93,7 @@ use anyhow::Context as _;
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONNECTION, CONTENT_TYPE, HOST, HeaderValue, RETRY_AFTER};
 use http::{HeaderMap, HeaderName, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Collected, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Collected, LengthLimitError, Limited};
 use hyper::body::{Body, Incoming};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -99,6 +107,8 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
+pub use crate::answers::error_response;
+use crate::answers::{JsonAutomaticAnswers, raw_error, set_nosniff};
 use crate::config::{ComponentVariables, Limits};
 use crate::engine::MAX_INSTANCES;
 use crate::guest::{GuestBody, GuestRun, Outcome, RequestState};
@@ -121,7 +131,10 @@ pub const MAX_HEADER_BYTES: usize = 16 << 10;
 /// How long a request waits for a free instance slot before it is answered `503`.
 pub const SLOT_WAIT: Duration = Duration::from_secs(1);
 
-/// The `Retry-After` of a `503` for want of a slot, in seconds.
+/// How long a connection over [`Limits::max_connections`] is kept to be told so.
+pub const REFUSAL_TIME: Duration = Duration::from_secs(1);
+
+/// The `Retry-After` of a `503` for want of a slot or a connection, in seconds.
 pub const RETRY_AFTER_SECONDS: u32 = 1;
 
 /// How much longer than [`Limits::request_timeout`] a guest may live before the host drops
@@ -277,6 +290,8 @@ impl App {
                 },
             },
         };
+        let mut response = response;
+        set_nosniff(response.headers_mut());
         log.answered(response.status());
         response
     }
@@ -298,13 +313,14 @@ impl App {
         permit: OwnedSemaphorePermit,
         req: Request<Collected<Bytes>>,
     ) -> Result<Response<HyperOutgoingBody>, GuestFailure> {
-        let mut store = Store::new(
-            self.pre.engine(),
-            RequestState::new(self.database.clone(), Arc::clone(&self.variables)),
-        );
-        store.limiter(|state| state.limits());
         let limit = self.limits.request_timeout;
         let deadline = Instant::now() + limit;
+        let mut store = Store::new(
+            self.pre.engine(),
+            RequestState::new(self.database.clone(), Arc::clone(&self.variables))
+                .with_deadline(deadline),
+        );
+        store.limiter(|state| state.limits());
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             if Instant::now() >= deadline {
@@ -508,26 +524,6 @@ pub fn summarize(error: &anyhow::Error) -> String {
     }
 }
 
-/// A host-made error answer in the shape every response uses:
-/// `{"detail", "error_code", "status_code"}` as JSON, `Cache-Control: no-store`.
-pub fn error_response(status: StatusCode, code: &str, detail: &str) -> Response<HyperOutgoingBody> {
-    let body = serde_json::json!({
-        "detail": detail,
-        "error_code": code,
-        "status_code": status.as_u16(),
-    })
-    .to_string();
-    let body = Full::new(Bytes::from(body))
-        .map_err(|never: Infallible| match never {})
-        .boxed_unsync();
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
 /// The host's own `500` answer: the guest failed (see the module documentation).
 pub fn internal_error() -> Response<HyperOutgoingBody> {
     error_response(
@@ -659,6 +655,7 @@ pub async fn serve_with<H: Handler>(
         .max_header_size(MAX_HEADER_BYTES)
         .header_read_timeout(limits.header_timeout);
     let graceful = GracefulShutdown::new();
+    let connections = Arc::new(Semaphore::new(limits.max_connections as usize));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -673,15 +670,25 @@ pub async fn serve_with<H: Handler>(
             },
             () = &mut shutdown => break,
         };
+        let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
+            tracing::warn!(
+                max = limits.max_connections,
+                "connection refused: {} open connections",
+                limits.max_connections
+            );
+            tokio::spawn(refuse_connection(stream));
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let app = Arc::clone(&app);
         let service = hyper::service::service_fn(move |req| {
             let app = Arc::clone(&app);
             async move { Ok::<_, Infallible>(app.handle(peer, local, req).await) }
         });
-        let connection = http.serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
+        let stream = TokioIo::new(JsonAutomaticAnswers::new(stream));
+        let connection = graceful.watch(http.serve_connection(stream, service));
         tokio::spawn(async move {
+            let _permit = permit;
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "connection ended with an error");
             }
@@ -696,6 +703,27 @@ pub async fn serve_with<H: Handler>(
         }
     }
     Ok(())
+}
+
+/// Answers a connection over [`Limits::max_connections`] with a JSON `503` and closes it,
+/// within [`REFUSAL_TIME`]. What the client already sent is read and dropped after the
+/// answer, so that closing does not reset the connection before the client reads it.
+async fn refuse_connection(mut stream: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let answer = raw_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "TOO_MANY_CONNECTIONS",
+        "The server has too many open connections; retry shortly",
+        &[("retry-after", &RETRY_AFTER_SECONDS.to_string())],
+    );
+    let _ = tokio::time::timeout(REFUSAL_TIME, async {
+        stream.write_all(&answer).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        while stream.read(&mut sink).await? > 0 {}
+        std::io::Result::Ok(())
+    })
+    .await;
 }
 
 /// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.

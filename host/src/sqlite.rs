@@ -19,17 +19,40 @@
 //! would leave a transaction open on the shared thread connection (`BEGIN`, `SAVEPOINT`) is
 //! rolled back and refused, so one request can never leak a transaction into another.
 //!
+//! # The sandbox
+//!
+//! The component is promised no files, and a thread connection outlives every request on
+//! it, so the guest gets only what the account logic needs:
+//!
+//! - **An authorizer** ([`authorize`]), installed on every thread connection: reads and
+//!   `INSERT`/`UPDATE`/`DELETE` on the application's tables (every table in the schema
+//!   except SQLite's own and `schema_migrations`, read once when the connection opens),
+//!   `SELECT`, SQL functions and recursive CTEs. Everything else is refused while the
+//!   statement is prepared: `ATTACH`/`DETACH` and `VACUUM INTO` (files anywhere the host
+//!   user can write), `PRAGMA`, every `CREATE`/`DROP`/`ALTER` (`TEMP` objects included,
+//!   which would outlive the request and see the next one), transactions and savepoints,
+//!   reads of `sqlite_schema` and of `schema_migrations`.
+//! - **A result cap**: a statement whose rows exceed [`MAX_RESULT_BYTES`] fails instead of
+//!   filling the host's memory (the guest could not hold them anyway).
+//! - **A deadline**: host code is not interrupted by epochs, so a statement checks the
+//!   request's deadline every [`PROGRESS_OPS`] virtual-machine steps and is interrupted
+//!   once it has passed; the Tokio worker is never held past the request.
+//!
+//! Migrations (`itsor migrate`) open their own connection without these restrictions.
+//!
 //! Every connection is opened with `journal_mode=WAL`, `busy_timeout=5000`,
 //! `foreign_keys=ON` and `synchronous=NORMAL`.
 //!
 //! Errors are SQLite's own messages (`UNIQUE constraint failed: users.email`), which name
 //! tables and columns but never parameter values; a full disk maps to `database-full`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{OpenFlags, ToSql};
 use wasmtime::component::{Resource, ResourceTable};
@@ -46,6 +69,23 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Prepared statements kept per thread connection.
 const STATEMENT_CACHE_CAPACITY: usize = 64;
+
+/// The most bytes one statement's rows may take (values' bytes; 8 per number); more fails
+/// the statement. The guest's whole memory is 64 MiB, the account logic's largest answer
+/// (a page of 100 tasks) well under 1 MiB.
+pub const MAX_RESULT_BYTES: usize = 16 << 20;
+
+/// How many SQLite virtual-machine steps run between two looks at the request's deadline.
+pub const PROGRESS_OPS: i32 = 1000;
+
+/// The schema's bookkeeping table, which the guest may not touch.
+const MIGRATIONS_TABLE: &str = "schema_migrations";
+
+thread_local! {
+    /// The deadline of the request whose statement this thread is running, if any: read by
+    /// the progress handler of the thread's connection.
+    static STATEMENT_DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
 
 /// The configured database file, shared by every store (cheap to clone).
 #[derive(Debug, Clone)]
@@ -92,7 +132,7 @@ impl Database {
                 Some(open) if open.path == self.path => open,
                 _ => ThreadConnection {
                     path: Arc::clone(&self.path),
-                    conn: open_connection(&self.path)?,
+                    conn: open_sandboxed_connection(&self.path)?,
                 },
             };
             let result = f(&open.conn);
@@ -126,6 +166,45 @@ pub fn open_connection(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
     Ok(conn)
 }
 
+/// Opens a connection for guests: [`open_connection`] plus the authorizer over the schema's
+/// current application tables and the deadline check (see the module documentation).
+pub fn open_sandboxed_connection(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
+    let conn = open_connection(path)?;
+    let tables = application_tables(&conn)?;
+    conn.authorizer(Some(move |context: AuthContext<'_>| authorize(&tables, &context)));
+    conn.progress_handler(
+        PROGRESS_OPS,
+        Some(|| STATEMENT_DEADLINE.with(|deadline| deadline.get().is_some_and(|at| Instant::now() >= at))),
+    );
+    Ok(conn)
+}
+
+/// The tables a guest may use: every table of the `main` schema except SQLite's own and the
+/// migrations' bookkeeping.
+fn application_tables(conn: &rusqlite::Connection) -> rusqlite::Result<HashSet<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> ?1",
+    )?;
+    let names = stmt.query_map([MIGRATIONS_TABLE], |row| row.get::<_, String>(0))?;
+    names.collect()
+}
+
+/// The authorizer: what a guest's statement may do (see the module documentation).
+pub fn authorize(tables: &HashSet<String>, context: &AuthContext<'_>) -> Authorization {
+    let ours = |table: &str| context.database_name == Some("main") && tables.contains(table);
+    let allowed = match context.action {
+        AuthAction::Select | AuthAction::Recursive | AuthAction::Function { .. } => true,
+        // Columns of a common table expression or subquery: no schema, so no stored table.
+        AuthAction::Read { .. } if context.database_name.is_none() => true,
+        AuthAction::Read { table_name, .. }
+        | AuthAction::Insert { table_name }
+        | AuthAction::Update { table_name, .. }
+        | AuthAction::Delete { table_name } => ours(table_name),
+        _ => false,
+    };
+    if allowed { Authorization::Allow } else { Authorization::Deny }
+}
+
 /// What a guest's `connection` resource holds: the results of its own last statements.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionState {
@@ -138,15 +217,22 @@ pub struct ConnectionState {
 pub struct SqliteHost {
     database: Database,
     connections: ResourceTable,
+    deadline: Option<Instant>,
 }
 
 impl SqliteHost {
-    /// A host for one store.
+    /// A host for one store, with no deadline (see [`SqliteHost::set_deadline`]).
     pub fn new(database: Database) -> SqliteHost {
         SqliteHost {
             database,
             connections: ResourceTable::new(),
+            deadline: None,
         }
+    }
+
+    /// Interrupts any statement still running at `deadline` (the request's).
+    pub fn set_deadline(&mut self, deadline: Instant) {
+        self.deadline = Some(deadline);
     }
 
     fn state(&self, conn: &Resource<ConnectionState>) -> Result<ConnectionState, Error> {
@@ -180,10 +266,13 @@ impl HostConnection for SqliteHost {
         parameters: Vec<Value>,
     ) -> Result<QueryResult, Error> {
         let mut state = self.state(&conn)?;
+        STATEMENT_DEADLINE.with(|deadline| deadline.set(self.deadline));
         let result = self
             .database
             .with_connection(|db| run_statement(db, &mut state, &statement, &parameters))
-            .map_err(to_wit_error)??;
+            .map_err(to_wit_error);
+        STATEMENT_DEADLINE.with(|deadline| deadline.set(None));
+        let result = result??;
         if let Ok(slot) = self.connections.get_mut(&conn) {
             *slot = state;
         }
@@ -217,12 +306,17 @@ fn run_statement(
     let (total_before, rowid_before) = (db.total_changes(), db.last_insert_rowid());
     let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
     let mut rows = Vec::new();
+    let mut bytes = 0usize;
     let outcome = (|| {
         let mut cursor = stmt.query(rusqlite::params_from_iter(parameters.iter().map(Param)))?;
         while let Some(row) = cursor.next()? {
             let values = (0..columns.len())
                 .map(|i| row.get_ref(i).map(from_sqlite))
                 .collect::<rusqlite::Result<Vec<Value>>>()?;
+            bytes += values.iter().map(value_bytes).sum::<usize>();
+            if bytes > MAX_RESULT_BYTES {
+                return Err(StatementError::TooLarge);
+            }
             rows.push(RowResult { values });
         }
         Ok(())
@@ -236,7 +330,12 @@ fn run_statement(
             "transactions are not supported by this host".to_owned(),
         ));
     }
-    outcome.map_err(to_wit_error)?;
+    outcome.map_err(|error| match error {
+        StatementError::Sqlite(error) => to_wit_error(error),
+        StatementError::TooLarge => Error::Io(format!(
+            "the statement's rows exceed {MAX_RESULT_BYTES} bytes"
+        )),
+    })?;
     if writes {
         // sqlite3_changes() keeps its old value after statements that change nothing, and
         // the thread connection is shared: only trust it if this statement changed rows.
@@ -248,6 +347,28 @@ fn run_statement(
         }
     }
     Ok(QueryResult { columns, rows })
+}
+
+/// Why a statement stopped while its rows were read.
+enum StatementError {
+    Sqlite(rusqlite::Error),
+    /// Its rows passed [`MAX_RESULT_BYTES`].
+    TooLarge,
+}
+
+impl From<rusqlite::Error> for StatementError {
+    fn from(error: rusqlite::Error) -> StatementError {
+        StatementError::Sqlite(error)
+    }
+}
+
+/// What a value counts against [`MAX_RESULT_BYTES`].
+fn value_bytes(value: &Value) -> usize {
+    match value {
+        Value::Text(text) => text.len(),
+        Value::Blob(blob) => blob.len(),
+        Value::Integer(_) | Value::Real(_) | Value::Null => 8,
+    }
 }
 
 /// A WIT value bound as a statement parameter (borrowed: no copies of text or blobs).
@@ -280,6 +401,13 @@ fn from_sqlite(value: ValueRef<'_>) -> Value {
 fn to_wit_error(error: rusqlite::Error) -> Error {
     match error.sqlite_error_code() {
         Some(rusqlite::ErrorCode::DiskFull) => Error::DatabaseFull,
+        Some(rusqlite::ErrorCode::AuthorizationForStatementDenied) => Error::Io(
+            "not authorized: this host allows only reads and writes of the application's tables"
+                .to_owned(),
+        ),
+        Some(rusqlite::ErrorCode::OperationInterrupted) => {
+            Error::Io("statement interrupted: the request's deadline passed".to_owned())
+        }
         _ => Error::Io(error.to_string()),
     }
 }
@@ -297,21 +425,23 @@ mod tests {
 
     fn setup() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let database = Database::prepare(&dir.path().join("nested/dir/test.db")).unwrap();
+        let path = dir.path().join("nested/dir/test.db");
+        let database = Database::prepare(&path).unwrap();
+        // The schema is the migrations' business: made before any guest connection opens.
+        open_connection(&path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE, score REAL, data BLOB);
+                 CREATE TABLE schema_migrations (version TEXT PRIMARY KEY);",
+            )
+            .unwrap();
         let mut host = SqliteHost::new(database);
         let conn = host.open(DEFAULT_DATABASE.into()).unwrap();
-        let mut f = Fixture {
+        Fixture {
             _dir: dir,
             host,
             conn,
-        };
-        run(
-            &mut f,
-            "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE, score REAL, data BLOB)",
-            vec![],
-        )
-        .unwrap();
-        f
+        }
     }
 
     fn handle(f: &Fixture) -> Resource<ConnectionState> {
@@ -461,6 +591,109 @@ mod tests {
             .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn only_reads_and_writes_of_application_tables_are_authorized() {
+        let mut f = setup();
+        let dir = f._dir.path().to_owned();
+        let attached = dir.join("attached.db");
+        let vacuumed = dir.join("copy.db");
+        let refused = [
+            format!("ATTACH DATABASE '{}' AS other", attached.display()),
+            format!("VACUUM INTO '{}'", vacuumed.display()),
+            "VACUUM".to_owned(),
+            "DETACH DATABASE main".to_owned(),
+            "PRAGMA journal_mode = DELETE".to_owned(),
+            "PRAGMA foreign_keys".to_owned(),
+            "CREATE TABLE u (x)".to_owned(),
+            "CREATE TEMP TABLE u (x)".to_owned(),
+            "CREATE TEMP TRIGGER spy AFTER INSERT ON t BEGIN SELECT 1; END".to_owned(),
+            "CREATE TEMP VIEW v AS SELECT * FROM t".to_owned(),
+            "CREATE INDEX i ON t (score)".to_owned(),
+            "DROP TABLE t".to_owned(),
+            "ALTER TABLE t ADD COLUMN y".to_owned(),
+            "BEGIN".to_owned(),
+            "SAVEPOINT s".to_owned(),
+            "ANALYZE".to_owned(),
+            "SELECT sql FROM sqlite_schema".to_owned(),
+            "SELECT * FROM schema_migrations".to_owned(),
+            "INSERT INTO schema_migrations (version) VALUES ('9999_forged')".to_owned(),
+            "SELECT * FROM temp.sqlite_temp_schema".to_owned(),
+        ];
+        for sql in &refused {
+            match run(&mut f, sql, vec![]) {
+                Err(Error::Io(message)) => {
+                    assert!(message.contains("not authorized"), "{sql}: {message}")
+                }
+                other => panic!("{sql} was not refused: {other:?}"),
+            }
+        }
+        assert!(!attached.exists() && !vacuumed.exists(), "no file was written");
+        // What the account logic does still works, upserts and RETURNING included.
+        run(
+            &mut f,
+            "INSERT INTO t (name) VALUES (?) ON CONFLICT (name) DO UPDATE SET score = 1 RETURNING id",
+            vec![text("a")],
+        )
+        .unwrap();
+        run(
+            &mut f,
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) \
+             UPDATE t SET score = (SELECT max(i) FROM n), name = lower(name) WHERE id IN (SELECT id FROM t LIMIT 1)",
+            vec![],
+        )
+        .unwrap();
+        run(&mut f, "DELETE FROM t WHERE id = 1", vec![]).unwrap();
+        // The schema is intact.
+        let check = open_connection(f.host.database.path()).unwrap();
+        let made: i64 = check
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name IN ('u', 'spy', 'v', 'i') OR name = 't' AND type = 'table'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(made, 1, "t is there and nothing the guest tried to create");
+    }
+
+    #[test]
+    fn results_are_capped() {
+        let mut f = setup();
+        let rows = MAX_RESULT_BYTES / (1 << 20) + 1;
+        let sql = format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows}) SELECT zeroblob(1048576) FROM n"
+        );
+        match run(&mut f, &sql, vec![]) {
+            Err(Error::Io(message)) => assert!(message.contains("exceed"), "{message}"),
+            other => panic!("not capped: {other:?}"),
+        }
+        let just_under = format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {}) SELECT zeroblob(1048500) FROM n",
+            rows - 1
+        );
+        assert_eq!(run(&mut f, &just_under, vec![]).unwrap().rows.len(), rows - 1);
+    }
+
+    #[test]
+    fn statements_stop_at_the_request_deadline() {
+        let mut f = setup();
+        let endless = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n";
+        f.host
+            .set_deadline(Instant::now() + Duration::from_millis(200));
+        let started = Instant::now();
+        match run(&mut f, endless, vec![]) {
+            Err(Error::Io(message)) => assert!(message.contains("deadline"), "{message}"),
+            other => panic!("not interrupted: {other:?}"),
+        }
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(2), "took {took:?}");
+        // The deadline belongs to the request, not the thread's connection.
+        let mut other = SqliteHost::new(f.host.database.clone());
+        let conn = other.open(DEFAULT_DATABASE.into()).unwrap();
+        other
+            .execute(conn, "SELECT count(*) FROM t".into(), vec![])
+            .unwrap();
     }
 
     #[test]

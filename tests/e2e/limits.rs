@@ -26,7 +26,7 @@ const SLOT_WAIT: Duration = Duration::from_secs(1);
 
 /// `itsor_misbehave.wasm`, next to the itsor component the binary serves by default
 /// (`$CARGO_TARGET_DIR/wasm32-wasip2/component/`).
-fn misbehave_component() -> PathBuf {
+pub(crate) fn misbehave_component() -> PathBuf {
     let exe = Path::new(env!("CARGO_BIN_EXE_itsor"));
     let path =
         itsor::config::default_component_path(Some(exe)).with_file_name("itsor_misbehave.wasm");
@@ -39,7 +39,7 @@ fn misbehave_component() -> PathBuf {
 }
 
 /// A server running the misbehaving fixture with a short guest deadline.
-fn misbehaving() -> crate::support::server::Builder {
+pub(crate) fn misbehaving() -> crate::support::server::Builder {
     let component = misbehave_component();
     Server::builder()
         .env("ITSOR_COMPONENT", &component.to_string_lossy())

@@ -15,6 +15,7 @@ mod component;
 mod concurrency;
 mod cors;
 mod flow;
+mod hardening;
 mod input;
 mod limits;
 mod security;

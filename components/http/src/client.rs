@@ -1,7 +1,8 @@
 //! Who is calling: the client address and user agent a request carries.
 //!
-//! The address comes the way Spin passes it, in `spin-client-addr` (our host sets it from
-//! the socket and drops any copy the client sent). `X-Forwarded-For` is believed only
+//! The address comes the way Spin passes it, in `spin-client-addr`. Our host sets it from
+//! the socket and drops any copy the client sent; Spin 4 keeps the client's copies and
+//! *appends* its own, so only the **last** value is the platform's (see [`address`]). `X-Forwarded-For` is believed only
 //! through proxies listed in `TRUSTED_PROXIES`: walking from the nearest hop outwards, the
 //! first address that is not a trusted proxy is the client.
 
@@ -11,9 +12,10 @@ use itsor_accounts::config::Settings;
 
 use crate::Request;
 
-/// The client's IP address, or `None` when the request carries none.
+/// The client's IP address, or `None` when the request carries none. The peer is the last
+/// `spin-client-addr` value: the one the platform added after whatever the client sent.
 pub fn address(request: &Request, settings: &Settings) -> Option<String> {
-    let peer = parse_ip(request.header("spin-client-addr")?)?;
+    let peer = parse_ip(request.header_values("spin-client-addr").last()?)?;
     let trusted = |ip: IpAddr| settings.trusted_proxies.iter().any(|net| net.contains(ip));
     if !trusted(peer) {
         return Some(peer.to_string());
@@ -71,6 +73,16 @@ mod tests {
         assert_eq!(address(&request("198.51.100.1:1", &["6.6.6.6"]), &s).as_deref(), Some("198.51.100.1"));
         // Garbage stops the walk at the last trusted hop.
         assert_eq!(address(&request("10.0.0.2:1", &["6.6.6.6, garbage"]), &s).as_deref(), Some("10.0.0.2"));
+    }
+
+    #[test]
+    fn the_platform_s_address_is_the_last_one() {
+        // As Spin 4 passes it: the client's forged copy first, the platform's appended.
+        let mut req = request("9.9.9.9", &[]);
+        req.headers.push(("spin-client-addr".to_owned(), b"203.0.113.5:41000".to_vec()));
+        assert_eq!(address(&req, &settings("")).as_deref(), Some("203.0.113.5"));
+        req.headers.push(("spin-client-addr".to_owned(), b"not an address".to_vec()));
+        assert_eq!(address(&req, &settings("")), None, "a malformed platform value is no address, not the client's");
     }
 
     #[test]

@@ -75,6 +75,11 @@ impl<'p> Route<'p> {
 /// Answers `request` on `platform`. Settings are read for every request (CORS needs them);
 /// storage is touched only by routes that need it.
 pub fn handle(request: &Request, platform: &impl Platform) -> Response {
+    // Every answer is JSON or empty: a browser must never sniff it into something else.
+    answer(request, platform).with_header("x-content-type-options", "nosniff")
+}
+
+fn answer(request: &Request, platform: &impl Platform) -> Response {
     let settings = match platform.settings() {
         Ok(settings) => settings,
         Err(err) => return ApiError::from(AuthError::from(err)).into_response(),
