@@ -80,7 +80,13 @@ fn twenty_concurrent_signups_of_one_email() {
 #[test]
 fn concurrent_logins_get_distinct_working_sessions() {
     const N: usize = 10;
-    let server = Arc::new(Server::start());
+    // Every attempt on an account counts against its lock-out budget until it succeeds
+    // (hardening::twenty_concurrent_wrong_passwords_...), so N at once need a budget of N.
+    let server = Arc::new(
+        Server::builder()
+            .env("RATE_LIMIT_LOGIN_FAILURES", &N.to_string())
+            .start(),
+    );
     let user = server.signup_ok("many@example.com", PASSWORD);
     let barrier = Arc::new(Barrier::new(N));
     let handles: Vec<_> = (0..N)

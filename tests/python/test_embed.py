@@ -433,8 +433,8 @@ def test_variables_come_from_the_dict(make: Callable[..., Embedded]) -> None:
 
 def test_sqlite_host_errors_reach_the_guest(make: Callable[..., Embedded]) -> None:
     host = make()
-    host.sqlite.db.execute("DROP TABLE sessions")
     host.accounts.signup("db@example.com", PASSWORD, None)
+    host.sqlite.db.execute("DROP TABLE sessions")
     err = error_of(lambda: host.accounts.login("db@example.com", PASSWORD))
     assert err.code == "internal"
 
