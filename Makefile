@@ -4,7 +4,7 @@
 CARGO ?= cargo
 COMPONENT_PROFILE := component
 
-.PHONY: install build component fixtures host migrate dev serve test test-embeddings bench profile clean
+.PHONY: install build component fixtures host migrate dev serve test test-embeddings fuzz bench profile clean
 
 ## install: the Rust target for the Wasm component
 install:
@@ -48,6 +48,13 @@ test-embeddings: component
 	npm --prefix tests/js ci --no-audit --no-fund
 	npm --prefix tests/js test
 	tests/python/run.sh
+
+## fuzz: the fuzz targets (tests/fuzz.rs of itsor-http and itsor-accounts: router, bodies,
+## cookies, tokens, e-mails) with many more cases than `make test` gives them (256 each).
+## `make fuzz FUZZ_CASES=1000000` for a long run.
+FUZZ_CASES ?= 50000
+fuzz:
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release -p itsor-http -p itsor-accounts --test fuzz
 
 ## bench: load-tests itsor (Wasm, fresh instance per request) against the native reference
 ## on loopback with wrk (installed if missing); not part of the tests. BENCH_ARGS passes

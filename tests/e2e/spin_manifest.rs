@@ -1,8 +1,9 @@
 //! `spin.toml` and the component agree: every variable the component reads is declared
 //! with the host's default (secrets required and marked secret, never defaulted), mapped
 //! into the component, and nothing else; the component gets only the `default` SQLite
-//! database, no outbound hosts, and both route prefixes. Spin itself is not installable
-//! here, so this is what keeps the manifest honest between releases.
+//! database, no outbound hosts, and both route prefixes; README's `spin up` applies every
+//! migration. Spin itself is not installable here, so this is what keeps the manifest
+//! honest between releases.
 
 use itsor_accounts::config::VARIABLES;
 use toml::Value;
@@ -57,4 +58,16 @@ fn serves_both_prefixes_from_the_built_component_with_only_its_database() {
     for part in ["-p itsor-auth", "--target wasm32-wasip2", "--profile component", "--target-dir target"] {
         assert!(build.contains(part), "the build command lacks {part}: {build}");
     }
+}
+
+#[test]
+fn the_readme_spin_up_command_applies_every_migration_in_order() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README.md");
+    let listed: Vec<&str> = readme
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("--sqlite @migrations/"))
+        .map(|rest| rest.trim_end_matches('\\').trim().trim_end_matches(".sql"))
+        .collect();
+    let migrations: Vec<&str> = itsor_accounts::schema::MIGRATIONS.iter().map(|(version, _)| *version).collect();
+    assert_eq!(listed, migrations, "README's `spin up --sqlite @migrations/...` list");
 }
