@@ -8,34 +8,15 @@
 //! `make fuzz` runs many more. A failing input is shrunk and printed; it then becomes a plain
 //! test at the end of this file.
 
-use itsor_accounts::config::{ConfigError, Settings};
-use itsor_http::{Body, Platform, Request, Response};
+use itsor_http::{Body, Request, Response};
 use proptest::prelude::*;
 
-struct Native {
-    db: rusqlite::Connection,
-}
-
-impl<'a> Platform for &'a Native {
-    type Database = &'a rusqlite::Connection;
-
-    fn settings(&self) -> Result<Settings, ConfigError> {
-        // Cheap hashing: the parsers are the subject here, not Argon2.
-        Settings::load(&|name: &str| match name {
-            "password_memory_kib" => Some("8".to_owned()),
-            "password_iterations" => Some("1".to_owned()),
-            "cors_origins" => Some("http://localhost:3000".to_owned()),
-            _ => None,
-        })
-    }
-
-    fn database(&self) -> &'a rusqlite::Connection {
-        &self.db
-    }
-}
+mod common;
+use common::Native;
 
 fn native() -> Native {
-    Native { db: itsor_accounts::schema::migrated_in_memory().expect("migrates") }
+    // Cheap hashing: the parsers are the subject here, not Argon2.
+    Native::new(&[("password_memory_kib", "8"), ("password_iterations", "1"), ("cors_origins", "http://localhost:3000")])
 }
 
 /// The contract of every answer, whatever came in.

@@ -1,32 +1,14 @@
 //! The adapter end to end on a native platform: real SQLite (in memory, real migrations),
 //! real settings, no Wasm. The HTTP suite in `tests/e2e` covers the same through the host.
 
-use itsor_accounts::config::{ConfigError, Settings};
-use itsor_http::{Body, Platform, Request, Response};
+use itsor_http::{Body, Request, Response};
 use serde_json::{json, Value};
 
-struct Native {
-    db: rusqlite::Connection,
-}
-
-impl<'a> Platform for &'a Native {
-    type Database = &'a rusqlite::Connection;
-
-    fn settings(&self) -> Result<Settings, ConfigError> {
-        Settings::load(&|name: &str| match name {
-            "cors_origins" => Some("http://localhost:3000,https://app.example".to_owned()),
-            _ => None,
-        })
-    }
-
-    fn database(&self) -> &'a rusqlite::Connection {
-        &self.db
-    }
-}
+mod common;
+use common::Native;
 
 fn native() -> Native {
-    let db = itsor_accounts::schema::migrated_in_memory().expect("migrates");
-    Native { db }
+    Native::new(&[("cors_origins", "http://localhost:3000,https://app.example")])
 }
 
 fn request(method: &str, target: &str, headers: &[(&str, &str)], body: Option<Value>) -> Request {
