@@ -91,7 +91,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONNECTION, CONTENT_TYPE, HOST, HeaderValue, RETRY_AFTER};
+use http::header::{CONNECTION, HOST, HeaderValue, RETRY_AFTER};
 use http::{HeaderMap, HeaderName, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Collected, LengthLimitError, Limited};
 use hyper::body::{Body, Incoming};
@@ -759,6 +759,7 @@ pub async fn shutdown_signal() {
 #[allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test.
 mod tests {
     use super::*;
+    use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 
     #[test]
     fn client_addr_replaces_anything_the_client_sent() {
