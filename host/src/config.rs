@@ -368,29 +368,24 @@ impl Limits {
 
 /// Parses `ITSOR_MAX_CONCURRENT`: a whole number from 1 to the pool's size.
 pub fn parse_max_concurrent(value: &str) -> Result<u32, ConfigError> {
-    let max = crate::engine::MAX_INSTANCES;
+    parse_count(ENV_MAX_CONCURRENT, value, crate::engine::MAX_INSTANCES)
+}
+
+/// Parses `ITSOR_MAX_CONNECTIONS`: a whole number from 1 to [`MAX_MAX_CONNECTIONS`].
+pub fn parse_max_connections(value: &str) -> Result<u32, ConfigError> {
+    parse_count(ENV_MAX_CONNECTIONS, value, MAX_MAX_CONNECTIONS)
+}
+
+/// A whole number from 1 to `max`, or the error naming `env_var`.
+fn parse_count(env_var: &'static str, value: &str, max: u32) -> Result<u32, ConfigError> {
     value
         .trim()
         .parse::<u32>()
         .ok()
         .filter(|n| (1..=max).contains(n))
         .ok_or_else(|| ConfigError::Limit {
-            env_var: ENV_MAX_CONCURRENT,
+            env_var,
             expected: format!("a whole number from 1 to {max}"),
-            value: value.to_owned(),
-        })
-}
-
-/// Parses `ITSOR_MAX_CONNECTIONS`: a whole number from 1 to [`MAX_MAX_CONNECTIONS`].
-pub fn parse_max_connections(value: &str) -> Result<u32, ConfigError> {
-    value
-        .trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|n| (1..=MAX_MAX_CONNECTIONS).contains(n))
-        .ok_or_else(|| ConfigError::Limit {
-            env_var: ENV_MAX_CONNECTIONS,
-            expected: format!("a whole number from 1 to {MAX_MAX_CONNECTIONS}"),
             value: value.to_owned(),
         })
 }

@@ -102,14 +102,14 @@ impl<D: Database> Accounts<D> {
         Ok(sessions + windows)
     }
 
-    /// Counts one sign-up, login or password-change request from `client`, after a
-    /// [`sweep`](Accounts::sweep).
+    /// Counts one sign-up, login or password-change request from `client`, then
+    /// [`sweep`](Accounts::sweep)s: a request refused here costs one statement, no more.
     fn count_auth_request(&self, client: &Client<'_>) -> Result<(), AuthError> {
-        self.sweep(Timestamp::now())?;
-        match client.addr {
-            Some(addr) => self.limiter().hit(Bucket::AuthRequests { client: addr }, self.settings.auth_requests_limit),
-            None => Ok(()),
+        if let Some(addr) = client.addr {
+            self.limiter().hit(Bucket::AuthRequests { client: addr }, self.settings.auth_requests_limit)?;
         }
+        self.sweep(Timestamp::now())?;
+        Ok(())
     }
 
     /// Registers an account. Hashing happens before the insert, so an address that is
