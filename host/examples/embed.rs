@@ -2,9 +2,12 @@
 //! typed `itsor:auth/accounts` export, with no HTTP in between.
 //!
 //! The store holds the server's own per-store state ([`RequestState`]: WASI 0.2, the
-//! SQLite and variables providers of [`itsor::platform::add_to_linker`]); [`Embedded`]
-//! gives typed `signup`, `login`,
-//! `authenticate`, `authorize` and `logout`. Run it with
+//! SQLite, PostgreSQL and variables providers of [`itsor::platform::add_to_linker`]);
+//! [`Embedded`] gives typed `signup`, `login`, `authenticate`, `authorize` and `logout`.
+//! The calls are asynchronous (`spin:postgres`'s host side waits on the network), so the
+//! example runs on a Tokio runtime. It stores in SQLite; with a `postgres://`
+//! `database_url` variable and a [`Storage::Postgres`] it would store in PostgreSQL. Run it
+//! with
 //!
 //! ```text
 //! make component && cargo run --release -p itsor --example embed [path/to/itsor_auth.wasm]
@@ -19,11 +22,12 @@ use anyhow::{Context as _, ensure};
 use itsor::config::{self, ComponentVariables};
 use itsor::guest::RequestState;
 use itsor::platform::{AccountsError, Embedded};
-use itsor::sqlite::Database;
+use itsor::storage::Storage;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 
-fn main() -> anyhow::Result<()> {
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
     let wasm = match std::env::args_os().nth(1).or_else(|| std::env::var_os("ITSOR_COMPONENT")) {
         Some(path) => PathBuf::from(path),
         // This example lives in `$CARGO_TARGET_DIR/release/examples/`.
@@ -38,8 +42,8 @@ fn main() -> anyhow::Result<()> {
         .map_err(anyhow::Error::from)
         .with_context(|| format!("cannot load {}", wasm.display()))?;
     let mut linker = Linker::<RequestState>::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     itsor::platform::add_to_linker(&mut linker)?;
 
     let variables = ComponentVariables::from_pairs([
@@ -49,39 +53,40 @@ fn main() -> anyhow::Result<()> {
     ]);
     // The server's own store state: WASI without files, environment or network, outgoing
     // HTTP refused, the SQLite and variables providers, a memory cap.
-    let state = RequestState::new(Database::prepare(&db_path)?, Arc::new(variables));
+    let storage = Storage::open(&config::DatabaseTarget::Sqlite(db_path), 1, std::time::Duration::from_secs(30))?;
+    let state = RequestState::new(&storage, Arc::new(variables));
     let mut store = Store::new(&engine, state);
     store.limiter(|state| state.limits());
-    let itsor = Embedded::instantiate(&mut store, &component, &linker)?;
+    let itsor = Embedded::instantiate_async(&mut store, &component, &linker).await?;
     let accounts = itsor.itsor_auth_accounts();
 
     let user = accounts
-        .call_signup(&mut store, " Ada@Example.com ", "correct horse battery", Some("Ada"))?
+        .call_signup(&mut store, " Ada@Example.com ", "correct horse battery", Some("Ada")).await?
         .map_err(|e| anyhow::anyhow!("signup: {e:?}"))?;
     println!("signup       -> {} <{}>", user.id, user.email);
     ensure!(user.email == "ada@example.com", "e-mails are normalised");
 
-    let duplicate = accounts.call_signup(&mut store, "ada@example.com", "another password", None)?;
+    let duplicate = accounts.call_signup(&mut store, "ada@example.com", "another password", None).await?;
     println!("signup again -> {duplicate:?}");
     ensure!(matches!(duplicate, Err(AccountsError::EmailTaken)), "a second sign-up is email-taken");
 
     let login = accounts
-        .call_login(&mut store, "ada@example.com", "correct horse battery")?
+        .call_login(&mut store, "ada@example.com", "correct horse battery").await?
         .map_err(|e| anyhow::anyhow!("login: {e:?}"))?;
     println!("login        -> {} token, expires in {} s", login.token_type, login.expires_in);
     ensure!(login.expires_in == 15 * 60, "the lifetime comes from the variables");
 
-    let me = accounts.call_authenticate(&mut store, &login.access_token)?;
+    let me = accounts.call_authenticate(&mut store, &login.access_token).await?;
     println!("authenticate -> {:?}", me.as_ref().map(|u| &u.email));
     ensure!(me.as_ref().is_ok_and(|me| me.id == user.id), "the token names the user");
 
-    let own = accounts.call_authorize(&mut store, &login.access_token, &user.id)?;
-    let other = accounts.call_authorize(&mut store, &login.access_token, "someone-else")?;
+    let own = accounts.call_authorize(&mut store, &login.access_token, &user.id).await?;
+    let other = accounts.call_authorize(&mut store, &login.access_token, "someone-else").await?;
     println!("authorize    -> own: {}, other: {other:?}", own.is_ok());
     ensure!(own.is_ok() && matches!(other, Err(AccountsError::Forbidden)), "ownership is enforced");
 
-    accounts.call_logout(&mut store, &login.access_token)?.map_err(|e| anyhow::anyhow!("logout: {e:?}"))?;
-    let after = accounts.call_authenticate(&mut store, &login.access_token)?;
+    accounts.call_logout(&mut store, &login.access_token).await?.map_err(|e| anyhow::anyhow!("logout: {e:?}"))?;
+    let after = accounts.call_authenticate(&mut store, &login.access_token).await?;
     println!("after logout -> {after:?}");
     ensure!(matches!(after, Err(AccountsError::InvalidToken)), "logout revokes the session");
 

@@ -15,7 +15,7 @@ pub struct ListenArgs {
     /// Port to listen on; 0 picks a free one [env: PORT] [default: 3002]
     #[arg(long, value_name = "PORT")]
     pub port: Option<u16>,
-    /// SQLite database URL [env: BACKEND_DATABASE_URL]
+    /// Database URL, sqlite:/// or postgresql:// [env: BACKEND_DATABASE_URL]
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
 }

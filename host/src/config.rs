@@ -76,8 +76,14 @@ pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest any of the `*_TIMEOUT_SECONDS` settings may be.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 
-/// The only URL scheme `BACKEND_DATABASE_URL` accepts.
+/// The SQLite URL scheme of `BACKEND_DATABASE_URL`.
 const SQLITE_SCHEME: &str = "sqlite:///";
+
+/// Environment variable: the most PostgreSQL connections one host opens
+/// ([`ServeConfig::pg_pool_size`]).
+pub const ENV_PG_POOL_SIZE: &str = "ITSOR_PG_POOL_SIZE";
+/// The most `ITSOR_PG_POOL_SIZE` may be.
+pub const MAX_PG_POOL_SIZE: u32 = 256;
 
 /// Other names users' guides give to our variables (Better Auth / FastAPI flavour), as
 /// `(canonical, alias)`. An alias stands in for an unset canonical name; both set to
@@ -89,10 +95,10 @@ pub const ALIASES: &[(&str, &str)] = &[("JWT_SECRET", "BETTER_AUTH_SECRET"), ("B
 /// Messages name environment variables and flags, never the value of a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// `BACKEND_DATABASE_URL` is not a `sqlite:///` URL. Only the URL's scheme is kept:
-    /// other URLs may carry credentials.
+    /// `BACKEND_DATABASE_URL` is neither a `sqlite:///` nor a `postgres://` URL. Only the
+    /// URL's scheme is kept: other URLs may carry credentials.
     #[error(
-        "{ENV_DATABASE_URL} (or DATABASE_URL) must look like sqlite:///./relative/path.db or sqlite:////absolute/path.db (got a {0} URL)"
+        "{ENV_DATABASE_URL} (or DATABASE_URL) must look like sqlite:///./relative/path.db, sqlite:////absolute/path.db or postgresql://user:password@host/database (got a {0} URL)"
     )]
     DatabaseUrl(String),
     /// `PORT` is not a port number.
@@ -247,6 +253,41 @@ pub fn env_var_for(name: &str) -> String {
     name.to_ascii_uppercase()
 }
 
+/// The database a deployment stores in.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL server: the whole `postgres://` URL, credentials included (never
+    /// printed: `Debug` shows host, port and database only).
+    Postgres(String),
+}
+
+impl fmt::Debug for DatabaseTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseTarget::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            DatabaseTarget::Postgres(url) => f.debug_tuple("Postgres").field(&postgres_target(url)).finish(),
+        }
+    }
+}
+
+/// `host:port/database` of a PostgreSQL URL, for logs and errors.
+pub fn postgres_target(url: &str) -> String {
+    crate::postgres::parse_url(url).map_or_else(|_| "(malformed URL)".to_owned(), |c| crate::postgres::describe(&c))
+}
+
+/// Parses a database URL: `sqlite:///path` (see [`database_path`]) or a `postgres://` /
+/// `postgresql://` URL, which must parse as a PostgreSQL connection URL.
+pub fn database_target(url: &str) -> Result<DatabaseTarget, ConfigError> {
+    if itsor_accounts::config::is_postgres_url(url) {
+        crate::postgres::parse_url(url).map_err(|_| ConfigError::DatabaseUrl("malformed postgresql://".to_owned()))?;
+        Ok(DatabaseTarget::Postgres(url.trim().to_owned()))
+    } else {
+        database_path(url).map(DatabaseTarget::Sqlite)
+    }
+}
+
 /// Turns a `sqlite:///` URL into the path of the database file.
 ///
 /// `sqlite:///./backend/itsor.db` is the relative path `./backend/itsor.db`;
@@ -291,8 +332,12 @@ pub struct ServeConfig {
     pub host: String,
     /// Port to bind; `0` picks a free one.
     pub port: u16,
-    /// The SQLite database file.
-    pub database: PathBuf,
+    /// The database.
+    pub database: DatabaseTarget,
+    /// The most PostgreSQL connections this host opens (`ITSOR_PG_POOL_SIZE`, default
+    /// [`crate::postgres::DEFAULT_POOL_SIZE`]); every host of a deployment opens its own
+    /// pool, so hosts × this must stay under the server's `max_connections`.
+    pub pg_pool_size: u32,
     /// The component `.wasm` file.
     pub component: PathBuf,
     /// Where compiled components are cached; `None` disables the cache.
@@ -453,6 +498,7 @@ impl ServeConfig {
             host,
             port,
             database: resolve_database(env, flags.database_url.as_deref())?,
+            pg_pool_size: pg_pool_size(env)?,
             component,
             cache_dir: cache_dir(env),
             limits: Limits::from_env(env)?,
@@ -481,9 +527,17 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.to_canonical().is_loopback())
 }
 
-/// The database file: `--database-url`, else `BACKEND_DATABASE_URL`, else the default.
-pub fn resolve_database(env: &Environment, flag: Option<&str>) -> Result<PathBuf, ConfigError> {
-    database_path(
+/// `ITSOR_PG_POOL_SIZE`: a whole number from 1 to [`MAX_PG_POOL_SIZE`].
+pub fn pg_pool_size(env: &Environment) -> Result<u32, ConfigError> {
+    env.non_empty(ENV_PG_POOL_SIZE).map_or(Ok(crate::postgres::DEFAULT_POOL_SIZE), |value| {
+        parse_count(ENV_PG_POOL_SIZE, value, MAX_PG_POOL_SIZE)
+    })
+}
+
+/// The database: `--database-url`, else `BACKEND_DATABASE_URL` (or its alias
+/// `DATABASE_URL`), else the default SQLite file.
+pub fn resolve_database(env: &Environment, flag: Option<&str>) -> Result<DatabaseTarget, ConfigError> {
+    database_target(
         flag.or_else(|| env.non_empty(ENV_DATABASE_URL))
             .unwrap_or(DEFAULT_DATABASE_URL),
     )
@@ -511,6 +565,9 @@ pub fn cache_dir(env: &Environment) -> Option<PathBuf> {
     env.non_empty("HOME")
         .map(|home| Path::new(home).join(".cache").join("itsor"))
 }
+
+/// The component variable that selects PostgreSQL.
+const DATABASE_URL_VARIABLE: &str = "database_url";
 
 /// The component's variables, taken once from the environment.
 ///
@@ -541,6 +598,18 @@ impl ComponentVariables {
             })
             .collect();
         ComponentVariables { values }
+    }
+
+    /// These variables, with `database_url` set to `database`'s URL when it is PostgreSQL
+    /// and unset otherwise: the component stores where the host was told to, whatever the
+    /// environment's `DATABASE_URL` (an alias the host has already resolved) says.
+    #[must_use]
+    pub fn with_database(mut self, database: &DatabaseTarget) -> ComponentVariables {
+        match database {
+            DatabaseTarget::Postgres(url) => self.values.insert(DATABASE_URL_VARIABLE, url.clone()),
+            DatabaseTarget::Sqlite(_) => self.values.remove(DATABASE_URL_VARIABLE),
+        };
+        self
     }
 
     /// Variables given directly, as an embedder does; names the component does not read
@@ -606,7 +675,7 @@ mod tests {
     fn other_database_urls_are_refused() {
         for url in [
             "",
-            "postgres://localhost/itsor",
+            "mysql://localhost/itsor",
             "sqlite://x.db",
             "sqlite:///",
             "sqlite:///dir/",
@@ -619,12 +688,29 @@ mod tests {
                 "{url}: {err}"
             );
         }
-        let err = database_path("postgres://user:hunter2@db/itsor")
+        let err = database_path("mysql://user:hunter2@db/itsor")
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("postgres://") && !err.contains("hunter2"),
+            err.contains("mysql://") && !err.contains("hunter2"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn postgres_urls_select_postgres_and_never_show_credentials() {
+        for url in ["postgresql://ada:hunter2@db.example.com/app?sslmode=require", "postgres://ada:hunter2@db:5433/app"] {
+            let target = database_target(url).unwrap();
+            assert_eq!(target, DatabaseTarget::Postgres(url.to_owned()));
+            let shown = format!("{target:?}");
+            assert!(!shown.contains("hunter2") && !shown.contains("ada"), "{shown}");
+        }
+        assert_eq!(postgres_target("postgres://ada:hunter2@db:5433/app"), "db:5433/app");
+        let err = database_target("postgresql://ada:hunter2@db:port/app").unwrap_err().to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+        assert_eq!(
+            database_target("sqlite:///x.db").unwrap(),
+            DatabaseTarget::Sqlite(PathBuf::from("x.db"))
         );
     }
 
@@ -650,7 +736,8 @@ mod tests {
                 .unwrap();
         assert_eq!(config.host, DEFAULT_HOST);
         assert_eq!(config.port, DEFAULT_PORT);
-        assert_eq!(config.database, Path::new("./backend/itsor.db"));
+        assert_eq!(config.database, DatabaseTarget::Sqlite("./backend/itsor.db".into()));
+        assert_eq!(config.pg_pool_size, crate::postgres::DEFAULT_POOL_SIZE);
         assert_eq!(
             config.component,
             Path::new("/t/release/../wasm32-wasip2/component/itsor_auth.wasm")
@@ -671,9 +758,9 @@ mod tests {
             (
                 from_env.host.as_str(),
                 from_env.port,
-                from_env.database.as_path()
+                from_env.database.clone()
             ),
-            ("0.0.0.0", 9000, Path::new("env.db"))
+            ("0.0.0.0", 9000, DatabaseTarget::Sqlite("env.db".into()))
         );
         assert_eq!(from_env.component, Path::new("/env/c.wasm"));
         let flags = Overrides {
@@ -687,9 +774,9 @@ mod tests {
             (
                 from_flags.host.as_str(),
                 from_flags.port,
-                from_flags.database.as_path()
+                from_flags.database.clone()
             ),
-            ("::1", 0, Path::new("/flag.db"))
+            ("::1", 0, DatabaseTarget::Sqlite("/flag.db".into()))
         );
         assert_eq!(from_flags.component, Path::new("/flag/c.wasm"));
     }

@@ -6,7 +6,8 @@
 //! preopened directories, no environment, no arguments and no network (the guest's stdout
 //! and stderr go to the host's stderr, stdout being reserved for the one "listening" line);
 //! a [`WasiHttpCtx`] whose hooks ([`DenyOutgoingHttp`]) refuse every outgoing request; the
-//! SQLite and variables hosts; and [`StoreLimits`] capping linear memory at
+//! SQLite, PostgreSQL and variables hosts (only the deployment's database is reachable: the
+//! other provider refuses every `open`); and [`StoreLimits`] capping linear memory at
 //! [`MAX_MEMORY_BYTES`].
 //!
 //! # Driving the run without a task of its own
@@ -39,7 +40,9 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpVi
 use crate::config::ComponentVariables;
 use crate::engine::MAX_MEMORY_BYTES;
 use crate::platform::PlatformState;
-use crate::sqlite::{Database, SqliteHost};
+use crate::postgres::PostgresHost;
+use crate::sqlite::SqliteHost;
+use crate::storage::Storage;
 use crate::variables::VariablesHost;
 
 /// The state of one request's [`Store`](wasmtime::Store) (see the module documentation);
@@ -50,13 +53,14 @@ pub struct RequestState {
     table: ResourceTable,
     hooks: DenyOutgoingHttp,
     sqlite: SqliteHost,
+    postgres: PostgresHost,
     variables: VariablesHost,
     limits: StoreLimits,
 }
 
 impl RequestState {
-    /// A store's state over `database`, with the component's `variables`.
-    pub fn new(database: Database, variables: Arc<ComponentVariables>) -> RequestState {
+    /// A store's state over `storage`, with the component's `variables`.
+    pub fn new(storage: &Storage, variables: Arc<ComponentVariables>) -> RequestState {
         let wasi = WasiCtx::builder()
             .stdout(tokio::io::stderr())
             .stderr(tokio::io::stderr())
@@ -69,7 +73,8 @@ impl RequestState {
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             hooks: DenyOutgoingHttp,
-            sqlite: SqliteHost::new(database),
+            sqlite: SqliteHost::new(storage.sqlite().cloned()),
+            postgres: PostgresHost::new(storage.postgres().cloned()),
             variables: VariablesHost::new(variables),
             limits: StoreLimitsBuilder::new()
                 .memory_size(MAX_MEMORY_BYTES)
@@ -82,6 +87,7 @@ impl RequestState {
     #[must_use]
     pub fn with_deadline(mut self, deadline: std::time::Instant) -> RequestState {
         self.sqlite.set_deadline(deadline);
+        self.postgres.set_deadline(deadline);
         self
     }
 
@@ -94,6 +100,10 @@ impl RequestState {
 impl PlatformState for RequestState {
     fn sqlite(&mut self) -> &mut SqliteHost {
         &mut self.sqlite
+    }
+
+    fn postgres(&mut self) -> &mut PostgresHost {
+        &mut self.postgres
     }
 
     fn variables(&mut self) -> &mut VariablesHost {

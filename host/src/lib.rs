@@ -10,8 +10,11 @@
 //! * [`server`]: the HTTP server, one fresh component instance per request;
 //! * [`answers`]: the answers the host makes itself, hyper's automatic ones made JSON;
 //! * [`guest`]: one request's store, and how its run is driven;
-//! * [`platform`]: the component's two Spin imports, [`sqlite`] and [`variables`], linked
-//!   into any store, plus typed bindings of its `itsor:auth/accounts` export;
+//! * [`platform`]: the component's Spin imports, [`sqlite`], [`postgres`] and
+//!   [`variables`], linked into any store, plus typed bindings of its `itsor:auth/accounts`
+//!   export;
+//! * [`storage`]: the deployment's database (a SQLite file or a PostgreSQL pool), opened
+//!   and migrated at start-up;
 //! * [`migrate`]: the SQL migrations embedded in the binary;
 //! * [`native`]: a benchmark reference only: the component's logic compiled natively and
 //!   served by the same [`server`] stack (binary `itsor-native`, see `docs/BENCHMARKS.md`).
@@ -24,18 +27,26 @@ pub mod guest;
 pub mod migrate;
 pub mod native;
 pub mod platform;
+pub mod postgres;
 pub mod server;
 pub mod sqlite;
+pub mod storage;
 pub mod variables;
 
-/// Host bindings of world `itsor:auth/platform`: `spin:sqlite/sqlite@3.0.0` and
-/// `fermyon:spin/variables@2.0.0`, implemented by [`sqlite`] and [`variables`].
+/// Host bindings of world `itsor:auth/platform`: `spin:sqlite/sqlite@3.0.0`,
+/// `spin:postgres/postgres@4.0.0` (asynchronous on the host side: its statements wait on
+/// the network) and `fermyon:spin/variables@2.0.0`, implemented by [`sqlite`],
+/// [`postgres`] and [`variables`].
 #[allow(missing_docs)]
 pub mod bindings {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "itsor:auth/platform",
-        with: { "spin:sqlite/sqlite.connection": crate::sqlite::ConnectionState },
+        imports: { "spin:postgres/postgres": async },
+        with: {
+            "spin:sqlite/sqlite.connection": crate::sqlite::ConnectionState,
+            "spin:postgres/postgres.connection": crate::postgres::PgConnection,
+        },
     });
 }
 

@@ -10,13 +10,19 @@ use clap::{Args, Parser, Subcommand};
 
 use itsor::cli::ListenArgs;
 use itsor::config::{self, ComponentVariables, ConfigError, Environment, ServeConfig};
-use itsor::{engine, migrate, server, sqlite};
+use itsor::storage::Storage;
+use itsor::{engine, migrate, server};
 
 /// Host environment variables, shown at the end of `--help`.
 const HOST_ENVIRONMENT_HELP: &str = "\
 Environment (read from the process and from ./.env; the process wins; flags win over both):
-  BACKEND_DATABASE_URL     SQLite database file, as sqlite:///./relative.db or
-                           sqlite:////absolute.db  [default: sqlite:///./backend/itsor.db]
+  BACKEND_DATABASE_URL     the database (alias DATABASE_URL): a SQLite file, as
+                           sqlite:///./relative.db or sqlite:////absolute.db, or PostgreSQL,
+                           as postgresql://user:password@host/db?sslmode=require
+                           [default: sqlite:///./backend/itsor.db]
+  ITSOR_PG_POOL_SIZE       PostgreSQL connections this host opens at most (1 to 256);
+                           hosts x this must stay under the server's max_connections
+                           [default: 8]
   HOST                     address to listen on  [default: 127.0.0.1]
   PORT                     port to listen on; 0 picks a free one  [default: 3002]
   ITSOR_COMPONENT          the component .wasm
@@ -64,6 +70,7 @@ fn describe(variable: &str) -> &'static str {
         "cors_origins" => {
             "comma-separated browser origins (https://app.example) allowed with credentials"
         }
+        "database_url" => "set by the host from BACKEND_DATABASE_URL (Spin: the manifest)",
         _ => "",
     }
 }
@@ -112,6 +119,10 @@ enum Command {
 struct ServeArgs {
     #[command(flatten)]
     listen: ListenArgs,
+    /// Serve without applying pending migrations (for deployments that run `itsor migrate`
+    /// separately)
+    #[arg(long)]
+    no_migrate: bool,
     /// Path of the component .wasm [env: ITSOR_COMPONENT]
     #[arg(long, value_name = "PATH")]
     component: Option<PathBuf>,
@@ -119,7 +130,7 @@ struct ServeArgs {
 
 #[derive(Debug, Args)]
 struct MigrateArgs {
-    /// SQLite database URL [env: BACKEND_DATABASE_URL]
+    /// Database URL, sqlite:/// or postgresql:// [env: BACKEND_DATABASE_URL]
     #[arg(long, value_name = "URL")]
     database_url: Option<String>,
 }
@@ -166,8 +177,8 @@ fn one_line(error: &anyhow::Error) -> String {
 
 /// `itsor migrate`.
 fn migrate(env: &Environment, args: MigrateArgs) -> anyhow::Result<()> {
-    let path = config::resolve_database(env, args.database_url.as_deref())?;
-    let applied = migrate::run(&path)?;
+    let target = config::resolve_database(env, args.database_url.as_deref())?;
+    let applied = migrate::run_target(&target)?;
     if applied.is_empty() {
         println!("database is up to date");
     }
@@ -179,11 +190,11 @@ fn migrate(env: &Environment, args: MigrateArgs) -> anyhow::Result<()> {
 
 /// `itsor serve`.
 fn serve(env: &Environment, args: ServeArgs) -> anyhow::Result<()> {
-    let variables = ComponentVariables::from_env(env);
-    variables.validate()?;
     let exe = std::env::current_exe().ok();
     let flags = args.listen.overrides(args.component);
     let config = ServeConfig::resolve(env, &flags, exe.as_deref())?;
+    let variables = ComponentVariables::from_env(env).with_database(&config.database);
+    variables.validate()?;
     config::check_exposure(env, &config.host)?;
     if !config.component.is_file() {
         anyhow::bail!(
@@ -192,11 +203,13 @@ fn serve(env: &Environment, args: ServeArgs) -> anyhow::Result<()> {
         );
     }
 
-    for version in migrate::run(&config.database)? {
-        tracing::info!(version, "applied migration");
+    if !args.no_migrate {
+        for version in migrate::run_target(&config.database)? {
+            tracing::info!(version, "applied migration");
+        }
     }
-    let database = sqlite::Database::prepare(&config.database)?;
-    tracing::info!(database = %database.path().display(), "database ready");
+    let storage = Storage::open(&config.database, config.pg_pool_size, config.limits.request_timeout)?;
+    tracing::info!(database = %storage.describe(), "database ready");
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -212,7 +225,7 @@ fn serve(env: &Environment, args: ServeArgs) -> anyhow::Result<()> {
         let component =
             engine::load_component(&engine, &config.component, config.cache_dir.as_deref())?;
         let app =
-            server::App::new(&engine, &component, database, variables)?.with_limits(config.limits);
+            server::App::new(&engine, &component, storage, variables)?.with_limits(config.limits);
         server::announce(&listener)?;
         server::serve_with(
             listener,

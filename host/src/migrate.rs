@@ -21,6 +21,10 @@
 //! transaction right after its SQL, for changes SQL cannot express: `0005_housekeeping`
 //! rewrites e-mail addresses stored before the canonical form
 //! ([`itsor_accounts::input::Email`]) to that form.
+//!
+//! PostgreSQL has its own twins of every migration (`migrations/postgres/`, same versions)
+//! and its own runner, [`postgres`]: see there for the advisory lock that lets N hosts
+//! migrate at once, and for adopting the seed's `users` table.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -28,7 +32,10 @@ use std::path::Path;
 use anyhow::Context as _;
 use rusqlite::{Connection, TransactionBehavior};
 
+use crate::config::DatabaseTarget;
 use crate::sqlite;
+
+pub mod postgres;
 
 /// One embedded migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,13 +46,19 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-/// Every migration of the repository, in file-name order (embedded by `itsor-accounts`,
-/// which owns the schema).
+/// Every SQLite migration of the repository, in file-name order (embedded by
+/// `itsor-accounts`, which owns the schema).
 pub fn embedded() -> Vec<Migration> {
-    itsor_accounts::schema::MIGRATIONS
-        .iter()
-        .map(|&(version, sql)| Migration { version, sql })
-        .collect()
+    listed(itsor_accounts::schema::MIGRATIONS)
+}
+
+/// Every PostgreSQL migration, in file-name order: the same versions as [`embedded`].
+pub fn embedded_postgres() -> Vec<Migration> {
+    listed(itsor_accounts::schema::POSTGRES_MIGRATIONS)
+}
+
+fn listed(migrations: &[(&'static str, &'static str)]) -> Vec<Migration> {
+    migrations.iter().map(|&(version, sql)| Migration { version, sql }).collect()
 }
 
 /// A set of migrations that cannot be applied as given.
@@ -177,29 +190,54 @@ fn canonicalise_emails(tx: &rusqlite::Transaction<'_>) -> anyhow::Result<()> {
         rows.collect::<rusqlite::Result<_>>()?
     };
     for (id, email) in rows {
-        let canonical = match itsor_accounts::input::Email::parse(&email) {
-            Ok(canonical) if canonical.as_str() != email => canonical,
-            Ok(_) => continue,
-            Err(_) => {
-                tracing::warn!(user_id = %id, "a stored e-mail address has no canonical form; that account cannot log in");
-                continue;
+        if let Some(canonical) = canonical_rewrite(&id, &email) {
+            let changed = tx.execute(
+                "UPDATE users SET email = ?1 WHERE id = ?2 AND NOT EXISTS (SELECT 1 FROM users WHERE email = ?1)",
+                [canonical.as_str(), id.as_str()],
+            )?;
+            if changed == 0 {
+                warn_look_alike(&id);
             }
-        };
-        let changed = tx.execute(
-            "UPDATE users SET email = ?1 WHERE id = ?2 AND NOT EXISTS (SELECT 1 FROM users WHERE email = ?1)",
-            [canonical.as_str(), id.as_str()],
-        )?;
-        if changed == 0 {
-            tracing::warn!(user_id = %id, "a stored e-mail address is a look-alike of another account's; that account cannot log in");
         }
     }
     Ok(())
+}
+
+/// The canonical form a stored address must be rewritten to, if it differs; an address
+/// with no canonical form is left as it is and named (by user id) in a warning.
+pub fn canonical_rewrite(user_id: &str, stored: &str) -> Option<String> {
+    match itsor_accounts::input::Email::parse(stored) {
+        Ok(canonical) if canonical.as_str() != stored => Some(canonical.as_str().to_owned()),
+        Ok(_) => None,
+        Err(_) => {
+            tracing::warn!(%user_id, "a stored e-mail address has no canonical form; that account cannot log in");
+            None
+        }
+    }
+}
+
+/// The warning for an address whose canonical form another account already has.
+pub fn warn_look_alike(user_id: &str) {
+    tracing::warn!(%user_id, "a stored e-mail address is a look-alike of another account's; that account cannot log in");
 }
 
 fn applied_versions(conn: &Connection) -> anyhow::Result<HashSet<String>> {
     let mut stmt = conn.prepare("SELECT version FROM schema_migrations")?;
     let versions = stmt.query_map([], |row| row.get::<_, String>(0))?;
     Ok(versions.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Applies the embedded migrations to `target`: [`run`] for a SQLite file,
+/// [`postgres::run`] for PostgreSQL (on a runtime of its own: call it outside one).
+pub fn run_target(target: &DatabaseTarget) -> anyhow::Result<Vec<&'static str>> {
+    match target {
+        DatabaseTarget::Sqlite(path) => run(path),
+        DatabaseTarget::Postgres(url) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the Tokio runtime")?
+            .block_on(postgres::run(url)),
+    }
 }
 
 /// Opens (creating if needed) the database at `path` and applies the embedded migrations.
@@ -305,6 +343,13 @@ mod tests {
     #[test]
     fn embedded_migrations_are_well_formed() {
         assert_eq!(check(&embedded()), Ok(()));
+        assert_eq!(check(&embedded_postgres()), Ok(()));
+    }
+
+    #[test]
+    fn every_migration_has_its_postgres_twin() {
+        let versions = |m: Vec<Migration>| m.into_iter().map(|m| m.version).collect::<Vec<_>>();
+        assert_eq!(versions(embedded()), versions(embedded_postgres()));
     }
 
     #[test]

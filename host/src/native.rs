@@ -148,7 +148,7 @@ impl itsor_accounts::db::Database for ThreadDatabase {
     fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         self.0
             .with_connection(|conn| conn.query(sql, params))
-            .map_err(|e| DbError(e.to_string()))?
+            .map_err(|e| DbError::failed(e.to_string()))?
     }
 }
 

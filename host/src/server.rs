@@ -112,7 +112,7 @@ use crate::answers::{JsonAutomaticAnswers, raw_error, set_nosniff};
 use crate::config::{ComponentVariables, Limits};
 use crate::engine::MAX_INSTANCES;
 use crate::guest::{GuestBody, GuestRun, Outcome, RequestState};
-use crate::sqlite::Database;
+use crate::storage::Storage;
 pub use itsor_http::MAX_BODY_BYTES;
 
 /// The header carrying the client's socket address to the component.
@@ -148,7 +148,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Everything the server shares between requests.
 pub struct App {
     pre: ProxyPre<RequestState>,
-    database: Database,
+    storage: Storage,
     variables: Arc<ComponentVariables>,
     limits: Limits,
     slots: Arc<Semaphore>,
@@ -214,7 +214,7 @@ impl App {
     pub fn new(
         engine: &Engine,
         component: &Component,
-        database: Database,
+        storage: Storage,
         variables: ComponentVariables,
     ) -> anyhow::Result<App> {
         let mut linker = Linker::<RequestState>::new(engine);
@@ -230,7 +230,7 @@ impl App {
             .context("the component does not export wasi:http/incoming-handler@0.2")?;
         Ok(App {
             pre,
-            database,
+            storage,
             variables: Arc::new(variables),
             limits: Limits::default(),
             slots: Arc::new(Semaphore::new(MAX_INSTANCES as usize)),
@@ -317,7 +317,7 @@ impl App {
         let deadline = Instant::now() + limit;
         let mut store = Store::new(
             self.pre.engine(),
-            RequestState::new(self.database.clone(), Arc::clone(&self.variables))
+            RequestState::new(&self.storage, Arc::clone(&self.variables))
                 .with_deadline(deadline),
         );
         store.limiter(|state| state.limits());

@@ -3,7 +3,8 @@
 //! # Design
 //!
 //! One database exists, `"default"`: the file named by `BACKEND_DATABASE_URL`. Opening any
-//! other name fails with `no-such-database`.
+//! other name, or any name at all when the deployment stores in PostgreSQL, fails with
+//! `no-such-database`.
 //!
 //! **Connections are per OS thread, not per request.** A guest's `connection` resource is
 //! only a small record ([`ConnectionState`]: its `changes` and `last-insert-rowid`); every
@@ -212,17 +213,18 @@ pub struct ConnectionState {
     last_insert_rowid: i64,
 }
 
-/// The per-store half of the SQLite host: the shared [`Database`] plus the store's
-/// `connection` resources (in a table of its own, independent of WASI's).
+/// The per-store half of the SQLite host: the shared [`Database`] (none when the
+/// deployment stores in PostgreSQL) plus the store's `connection` resources (in a table of
+/// its own, independent of WASI's).
 pub struct SqliteHost {
-    database: Database,
+    database: Option<Database>,
     connections: ResourceTable,
     deadline: Option<Instant>,
 }
 
 impl SqliteHost {
     /// A host for one store, with no deadline (see [`SqliteHost::set_deadline`]).
-    pub fn new(database: Database) -> SqliteHost {
+    pub fn new(database: Option<Database>) -> SqliteHost {
         SqliteHost {
             database,
             connections: ResourceTable::new(),
@@ -247,12 +249,11 @@ impl Host for SqliteHost {}
 
 impl HostConnection for SqliteHost {
     fn open(&mut self, database: String) -> Result<Resource<ConnectionState>, Error> {
-        if database != DEFAULT_DATABASE {
+        let Some(db) = self.database.as_ref().filter(|_| database == DEFAULT_DATABASE) else {
             return Err(Error::NoSuchDatabase);
-        }
+        };
         // Surface an unopenable database here rather than on the first statement.
-        self.database
-            .with_connection(|_| ())
+        db.with_connection(|_| ())
             .map_err(to_wit_error)?;
         self.connections
             .push(ConnectionState::default())
@@ -267,10 +268,12 @@ impl HostConnection for SqliteHost {
     ) -> Result<QueryResult, Error> {
         let mut state = self.state(&conn)?;
         STATEMENT_DEADLINE.with(|deadline| deadline.set(self.deadline));
-        let result = self
-            .database
-            .with_connection(|db| run_statement(db, &mut state, &statement, &parameters))
-            .map_err(to_wit_error);
+        let result = match &self.database {
+            Some(database) => database
+                .with_connection(|db| run_statement(db, &mut state, &statement, &parameters))
+                .map_err(to_wit_error),
+            None => Err(Error::NoSuchDatabase),
+        };
         STATEMENT_DEADLINE.with(|deadline| deadline.set(None));
         let result = result??;
         if let Ok(slot) = self.connections.get_mut(&conn) {
@@ -435,7 +438,7 @@ mod tests {
                  CREATE TABLE schema_migrations (version TEXT PRIMARY KEY);",
             )
             .unwrap();
-        let mut host = SqliteHost::new(database);
+        let mut host = SqliteHost::new(Some(database));
         let conn = host.open(DEFAULT_DATABASE.into()).unwrap();
         Fixture {
             _dir: dir,
@@ -586,7 +589,7 @@ mod tests {
         assert!(matches!(run(&mut f, "BEGIN", vec![]), Err(Error::Io(_))));
         // The thread connection is back in autocommit mode: this write is durable at once.
         run(&mut f, "INSERT INTO t (name) VALUES ('after')", vec![]).unwrap();
-        let other = open_connection(f.host.database.path()).unwrap();
+        let other = open_connection(f.host.database.as_ref().unwrap().path()).unwrap();
         let n: i64 = other
             .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
             .unwrap();
@@ -646,7 +649,7 @@ mod tests {
         .unwrap();
         run(&mut f, "DELETE FROM t WHERE id = 1", vec![]).unwrap();
         // The schema is intact.
-        let check = open_connection(f.host.database.path()).unwrap();
+        let check = open_connection(f.host.database.as_ref().unwrap().path()).unwrap();
         let made: i64 = check
             .query_row(
                 "SELECT count(*) FROM sqlite_schema WHERE name IN ('u', 'spy', 'v', 'i') OR name = 't' AND type = 'table'",
@@ -699,7 +702,7 @@ mod tests {
     #[test]
     fn pragmas_are_applied() {
         let f = setup();
-        let conn = open_connection(f.host.database.path()).unwrap();
+        let conn = open_connection(f.host.database.as_ref().unwrap().path()).unwrap();
         let mode: String = conn
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();

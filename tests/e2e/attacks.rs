@@ -71,7 +71,7 @@ fn token_cases(server: &Server, login: &Login, other: &Login) -> Vec<Case> {
     // A user whose account is deleted after logging in.
     server.signup_ok("deleted@example.com", PASSWORD);
     let deleted = server.login_ok("deleted@example.com", PASSWORD);
-    server.db().execute("DELETE FROM users WHERE email = 'deleted@example.com'", []).expect("deletes");
+    server.database().execute("DELETE FROM users WHERE email = 'deleted@example.com'", &[]);
     // A session revoked by logout.
     let revoked = server.login_ok("victim@example.com", PASSWORD);
     assert_status(&server.logout_bearer(&revoked.token), 204);
@@ -176,7 +176,7 @@ fn every_attack_gets_its_exact_answer_and_the_server_carries_on() {
     }
 
     // Nothing was dropped, injected or revoked by the attacks: the victim's session lives.
-    let users: i64 = server.db().query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0)).expect("users table intact");
+    let users = server.database().count("SELECT COUNT(*) FROM users", &[]);
     assert_eq!(users, 2, "only the victim and the other user remain");
     assert_eq!(server.me_bearer(&login.token).json()["email"], "victim@example.com");
     server.assert_alive();

@@ -1,7 +1,7 @@
 //! The component's surface: what it imports and exports, read from the built `.wasm`.
 //!
 //! The promise that one file runs in our host, under Spin and in any component host rests
-//! on importing nothing beyond WASI 0.2 and the two Spin interfaces. This fails the build
+//! on importing nothing beyond WASI 0.2 and the three synchronous Spin interfaces. This fails the build
 //! the day a dependency starts pulling in, say, `wasi:filesystem` or outgoing HTTP.
 
 use wasmtime::component::Component;
@@ -20,7 +20,7 @@ const WASI_PACKAGES: &[&str] = &["wasi:cli", "wasi:clocks", "wasi:random", "wasi
 /// Single WASI 0.2 interfaces allowed (any 0.2.x): the types of the exported HTTP handler.
 const WASI_INTERFACES: &[&str] = &["wasi:http/types"];
 /// The Spin interfaces, at exactly these versions.
-const SPIN_IMPORTS: &[&str] = &["spin:sqlite/sqlite@3.0.0", "fermyon:spin/variables@2.0.0"];
+const SPIN_IMPORTS: &[&str] = &["spin:sqlite/sqlite@3.0.0", "spin:postgres/postgres@4.0.0", "fermyon:spin/variables@2.0.0"];
 /// Exports that must be there.
 const REQUIRED_EXPORTS: &[&str] = &["wasi:http/incoming-handler@0.2.0", "itsor:auth/accounts@0.1.0"];
 
@@ -45,7 +45,7 @@ fn allowed(import: &str) -> bool {
 }
 
 #[test]
-fn imports_only_wasi_0_2_and_the_two_spin_interfaces() {
+fn imports_only_wasi_0_2_and_the_three_spin_interfaces() {
     let (imports, _) = surface();
     eprintln!("component imports: {imports:#?}");
     let stray: Vec<&String> = imports.iter().filter(|import| !allowed(import)).collect();

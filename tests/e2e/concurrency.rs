@@ -53,14 +53,7 @@ fn twenty_concurrent_signups_of_one_email() {
     }
 
     // One row, and it holds the winner's password.
-    let count: i64 = server
-        .db()
-        .query_row(
-            "SELECT COUNT(*) FROM users WHERE email = 'race@example.com'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("count users");
+    let count = server.database().count("SELECT COUNT(*) FROM users WHERE email = 'race@example.com'", &[]);
     assert_eq!(count, 1);
     let (winner_password, winner) = winners[0];
     let login = server.login_ok("race@example.com", winner_password);

@@ -145,41 +145,23 @@ fn login_issues_a_signed_token_for_a_stored_session() {
     let sid = claims["sid"].as_str().expect("sid is a string");
 
     // The session row exists, belongs to the user and is live.
-    let db = server.db();
-    let (user_id, expires, revoked): (String, String, Option<String>) = db
-        .query_row(
-            "SELECT user_id, expires_at, revoked_at FROM sessions WHERE id = ?1",
-            [sid],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .expect("a sessions row named by the sid claim");
-    assert_eq!(serde_json::Value::String(user_id), user["id"]);
-    assert_eq!(revoked, None);
+    let db = server.database();
+    let rows = db.query("SELECT user_id, expires_at, revoked_at FROM sessions WHERE id = ?1", &[sid]);
+    let [row] = rows.as_slice() else { panic!("one sessions row named by the sid claim, found {rows:?}") };
+    assert_eq!(row[0].as_deref(), user["id"].as_str());
+    assert_eq!(row[2], None, "not revoked");
     assert_eq!(
-        rfc3339_utc(&json!(expires)),
+        stored_time(row[1].as_deref().expect("expires_at")),
         exp,
         "the session expires with its token"
     );
-    drop(db);
 
     // Logout marks it revoked (or removes it).
     assert_status(&server.logout_bearer(&login.token), 204);
-    let db = server.db();
     let revoked: Option<Option<String>> = db
-        .query_row(
-            "SELECT revoked_at FROM sessions WHERE id = ?1",
-            [sid],
-            |r| r.get(0),
-        )
-        .map(Some)
-        .or_else(|e| {
-            if matches!(e, rusqlite::Error::QueryReturnedNoRows) {
-                Ok(None)
-            } else {
-                Err(e)
-            }
-        })
-        .expect("query the session");
+        .query("SELECT revoked_at FROM sessions WHERE id = ?1", &[sid])
+        .first()
+        .map(|row| row[0].clone());
     assert!(
         matches!(revoked, None | Some(Some(_))),
         "after logout the session must be revoked or gone, found revoked_at = {revoked:?}"
@@ -190,14 +172,12 @@ fn login_issues_a_signed_token_for_a_stored_session() {
 fn passwords_are_stored_hashed_and_emails_normalised() {
     let server = Server::start();
     let user = server.signup_ok("  Erin@Example.COM ", PASSWORD);
-    let db = server.db();
-    let (email, hash): (String, String) = db
-        .query_row(
-            "SELECT email, password_hash FROM users WHERE id = ?1",
-            [user["id"].as_str().expect("id")],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .expect("the users row");
+    let rows = server.database().query(
+        "SELECT email, password_hash FROM users WHERE id = ?1",
+        &[user["id"].as_str().expect("id")],
+    );
+    let [row] = rows.as_slice() else { panic!("one users row, found {rows:?}") };
+    let (email, hash) = (row[0].clone().expect("email"), row[1].clone().expect("password_hash"));
     assert_eq!(email, "erin@example.com");
     assert!(
         !hash.contains(PASSWORD),

@@ -313,10 +313,7 @@ fn missing_or_wrong_claims_are_rejected() {
 fn token_of_a_deleted_session_is_rejected() {
     let (server, _, login) = server_with_session();
     assert_status(&server.me_bearer(&login.token), 200);
-    let deleted = server
-        .db()
-        .execute("DELETE FROM sessions WHERE id = ?1", [login.sid()])
-        .expect("delete the session row");
+    let deleted = server.database().execute("DELETE FROM sessions WHERE id = ?1", &[login.sid().as_str()]);
     assert_eq!(deleted, 1, "the sid claim names a sessions row");
     assert_invalid_token(&server.me_bearer(&login.token));
     assert_invalid_token(&server.me_cookie(&login.token));
@@ -334,12 +331,8 @@ fn token_of_a_deleted_session_is_rejected() {
 fn token_of_a_session_revoked_in_the_database_is_rejected() {
     let (server, _, login) = server_with_session();
     let updated = server
-        .db()
-        .execute(
-            "UPDATE sessions SET revoked_at = '2020-01-01T00:00:00Z' WHERE id = ?1",
-            [login.sid()],
-        )
-        .expect("revoke the session row");
+        .database()
+        .execute("UPDATE sessions SET revoked_at = '2020-01-01T00:00:00Z' WHERE id = ?1", &[login.sid().as_str()]);
     assert_eq!(updated, 1);
     assert_invalid_token(&server.me_bearer(&login.token));
 }
@@ -349,12 +342,8 @@ fn token_of_a_session_expired_in_the_database_is_rejected() {
     // The session's own expiry counts, not just the token's.
     let (server, _, login) = server_with_session();
     let updated = server
-        .db()
-        .execute(
-            "UPDATE sessions SET expires_at = '2020-01-01T00:00:00Z' WHERE id = ?1",
-            [login.sid()],
-        )
-        .expect("expire the session row");
+        .database()
+        .execute("UPDATE sessions SET expires_at = '2020-01-01T00:00:00Z' WHERE id = ?1", &[login.sid().as_str()]);
     assert_eq!(updated, 1);
     let resp = server.me_bearer(&login.token);
     assert_eq!(resp.status, 401, "{}", resp.describe());

@@ -51,6 +51,27 @@ impl Timestamp {
     }
 }
 
+/// A UTC calendar date and time of day, as PostgreSQL's `timestamp` carries it over
+/// `spin:postgres` (`year, month, day, hour, minute, second, nanosecond`).
+pub type Civil = (i32, u8, u8, u8, u8, u8, u32);
+
+impl Timestamp {
+    /// The instant a PostgreSQL `timestamp` (read as UTC) names, at second precision: the
+    /// nanoseconds are dropped. `None` for an impossible date or time.
+    pub fn from_civil((year, month, day, hour, minute, second, _nanos): Civil) -> Option<Timestamp> {
+        let month = time::Month::try_from(month).ok()?;
+        let date = time::Date::from_calendar_date(year, month, day).ok()?;
+        let time = time::Time::from_hms(hour, minute, second).ok()?;
+        Some(Timestamp(PrimitiveDateTime::new(date, time).assume_utc().unix_timestamp()))
+    }
+
+    /// This instant as a UTC calendar date and time, for a PostgreSQL `timestamp`.
+    pub fn to_civil(self) -> Civil {
+        let t = OffsetDateTime::from_unix_timestamp(self.0).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        (t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second(), 0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,6 +82,15 @@ mod tests {
         assert_eq!(t.to_rfc3339(), "2026-01-22T10:30:00Z");
         assert_eq!(Timestamp::parse_rfc3339("2026-01-22T10:30:00Z").expect("parses"), t);
         assert!(Timestamp::parse_rfc3339("2026-01-22 10:30:00").is_err());
+    }
+
+    #[test]
+    fn civil_times_round_trip_at_second_precision() {
+        let t = Timestamp::from_unix(1_769_077_800);
+        assert_eq!(t.to_civil(), (2026, 1, 22, 10, 30, 0, 0));
+        assert_eq!(Timestamp::from_civil((2026, 1, 22, 10, 30, 0, 999_999_999)), Some(t));
+        assert_eq!(Timestamp::from_civil((2026, 2, 30, 0, 0, 0, 0)), None);
+        assert_eq!(Timestamp::from_civil((2026, 13, 1, 0, 0, 0, 0)), None);
     }
 
     #[test]

@@ -93,7 +93,20 @@ pub const VARIABLES: &[Variable] = &[
     var("password_memory_kib", Some("19456")),
     var("password_iterations", Some("2")),
     var("password_parallelism", Some("1")),
+    // A `postgres://` or `postgresql://` URL selects PostgreSQL (`spin:postgres`); unset,
+    // empty or anything else keeps the host's SQLite `default` database. The `itsor` host
+    // sets it from its own database URL; under Spin it comes from the manifest.
+    Variable { name: "database_url", default: None, secret: true },
 ];
+
+/// Whether `url` names a PostgreSQL database (the component then stores through
+/// `spin:postgres`).
+pub fn is_postgres_url(url: &str) -> bool {
+    let url = url.trim_start();
+    ["postgres://", "postgresql://"]
+        .iter()
+        .any(|scheme| url.get(..scheme.len()).is_some_and(|s| s.eq_ignore_ascii_case(scheme)))
+}
 
 const fn var(name: &'static str, default: Option<&'static str>) -> Variable {
     Variable { name, default, secret: false }

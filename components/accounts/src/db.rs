@@ -1,11 +1,24 @@
-//! The storage seam: one [`Database::query`] over SQLite-dialect SQL with `?` parameters.
+//! The storage seam: one [`Database::query`] over SQL with `?` parameters.
 //!
-//! Every query the account logic runs is written once, in [`crate::store`]. Inside the
-//! component the seam is `spin:sqlite/sqlite@3.0.0`; natively it is a rusqlite
+//! Every query the account logic runs is written once, in [`crate::store`],
+//! [`crate::limits`] and [`crate::tasks`], in the SQL that SQLite and PostgreSQL share.
+//! A backend that needs `$n` placeholders rewrites the text with [`postgres_sql`].
+//!
+//! Parameters are typed ([`Value::Uuid`], [`Value::Timestamp`], [`Value::Bool`]) because
+//! PostgreSQL's columns are (`uuid`, `timestamp`, `boolean`) and Spin's outbound PostgreSQL
+//! binds a parameter only to a column of its own type; SQLite stores them as text and
+//! integers. Rows come back in SQLite's five storage classes whatever the backend: a
+//! PostgreSQL `uuid` is [`Value::Text`], a `timestamp` is RFC 3339 text, a `boolean` is
+//! [`Value::Integer`] 0 or 1.
+//!
+//! Inside the component the seam is `spin:sqlite/sqlite@3.0.0` or
+//! `spin:postgres/postgres@4.0.0`; natively it is a rusqlite
 //! [`Connection`](rusqlite::Connection) (feature `rusqlite`), used by unit tests and by
 //! hosts that run the logic without Wasm.
 
-/// One SQL value, as `spin:sqlite` carries it.
+use crate::clock::Timestamp;
+
+/// One SQL value: a parameter, or (in its first five cases) a result column.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     /// A 64-bit integer.
@@ -18,6 +31,42 @@ pub enum Value {
     Blob(Vec<u8>),
     /// SQL NULL.
     Null,
+    /// A boolean parameter: PostgreSQL `boolean`, SQLite integer 0 or 1.
+    Bool(bool),
+    /// A UUID parameter, in its canonical lower-case hyphenated text (see
+    /// [`crate::input::is_uuid`]): PostgreSQL `uuid`, SQLite text.
+    Uuid(String),
+    /// An instant parameter: PostgreSQL `timestamp` (UTC), SQLite RFC 3339 text.
+    Timestamp(Timestamp),
+}
+
+impl Value {
+    /// A UUID parameter.
+    pub fn uuid(id: &str) -> Value {
+        Value::Uuid(id.to_owned())
+    }
+
+    /// A UUID parameter, or NULL.
+    pub fn opt_uuid(id: Option<&str>) -> Value {
+        id.map_or(Value::Null, Value::uuid)
+    }
+
+    /// The value as SQLite stores it: UUIDs and instants as text, booleans as 0 or 1.
+    pub fn for_sqlite(&self) -> std::borrow::Cow<'_, Value> {
+        use std::borrow::Cow;
+        match self {
+            Value::Bool(b) => Cow::Owned(Value::Integer(i64::from(*b))),
+            Value::Uuid(id) => Cow::Owned(Value::Text(id.clone())),
+            Value::Timestamp(t) => Cow::Owned(Value::Text(t.to_rfc3339())),
+            other => Cow::Borrowed(other),
+        }
+    }
+}
+
+impl From<Timestamp> for Value {
+    fn from(t: Timestamp) -> Value {
+        Value::Timestamp(t)
+    }
 }
 
 impl From<&str> for Value {
@@ -46,14 +95,101 @@ impl From<i64> for Value {
 
 impl From<bool> for Value {
     fn from(b: bool) -> Value {
-        Value::Integer(i64::from(b))
+        Value::Bool(b)
     }
 }
 
-/// A storage failure; the message is the database's and never includes parameter values.
+/// A storage failure. The message is the database's (or the seam's) and never includes
+/// parameter or row values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct DbError(pub String);
+pub enum DbError {
+    /// The database cannot be reached now (down, restarting, out of connections); the
+    /// same request may succeed in a few seconds.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The statement failed.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl DbError {
+    /// Shorthand for [`DbError::Failed`].
+    pub fn failed(message: impl Into<String>) -> DbError {
+        DbError::Failed(message.into())
+    }
+}
+
+/// Whether a PostgreSQL SQLSTATE says the server cannot serve now rather than that the
+/// statement is wrong: class 08 (connection exception), 53 (insufficient resources: too
+/// many connections, out of memory or disk), 57P01–57P05 (shutting down, starting up,
+/// idle-session and similar terminations).
+pub fn sqlstate_is_unavailable(code: &str) -> bool {
+    code.starts_with("08") || code.starts_with("53") || (code.starts_with("57P") && code != "57P04")
+}
+
+/// Rewrites SQL written for SQLite's `?` placeholders into PostgreSQL's: the n-th `?`
+/// becomes `$n`, and `IS NOT ?` / `IS ?` become `IS DISTINCT FROM $n` /
+/// `IS NOT DISTINCT FROM $n` (PostgreSQL's `IS` takes only `NULL`, `TRUE` and `FALSE`).
+/// Question marks inside quoted strings, quoted identifiers and comments are left alone.
+pub fn postgres_sql(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut placeholders = 0;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' => {
+                out.push(c);
+                for inner in chars.by_ref() {
+                    out.push(inner);
+                    if inner == c {
+                        break;
+                    }
+                }
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                out.push(c);
+                for inner in chars.by_ref() {
+                    out.push(inner);
+                    if inner == '\n' {
+                        break;
+                    }
+                }
+            }
+            '?' => {
+                placeholders += 1;
+                rewrite_is_comparison(&mut out);
+                out.push_str(&format!("${placeholders}"));
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// If `out` ends with the keyword `IS` or `IS NOT` (and whitespace), replaces it with
+/// PostgreSQL's null-safe comparison.
+fn rewrite_is_comparison(out: &mut String) {
+    /// The last word of `text` and where it starts.
+    fn last_word(text: &str) -> (&str, usize) {
+        let text = text.trim_end();
+        let start = text.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+        (&text[start..], start)
+    }
+    let (last, last_start) = last_word(out);
+    if !last.eq_ignore_ascii_case("IS") && !last.eq_ignore_ascii_case("NOT") {
+        return;
+    }
+    let (replace_from, text) = if last.eq_ignore_ascii_case("NOT") {
+        match last_word(&out[..last_start]) {
+            (is, start) if is.eq_ignore_ascii_case("IS") => (start, "IS DISTINCT FROM "),
+            _ => return,
+        }
+    } else {
+        (last_start, "IS NOT DISTINCT FROM ")
+    };
+    out.truncate(replace_from);
+    out.push_str(text);
+}
 
 /// One result row, values in the order the statement selected them.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,14 +197,14 @@ pub struct Row(pub Vec<Value>);
 
 impl Row {
     fn at(&self, index: usize) -> Result<&Value, DbError> {
-        self.0.get(index).ok_or_else(|| DbError(format!("result has no column {index}")))
+        self.0.get(index).ok_or_else(|| DbError::failed(format!("result has no column {index}")))
     }
 
     /// The text in column `index`.
     pub fn text(&self, index: usize) -> Result<String, DbError> {
         match self.at(index)? {
             Value::Text(text) => Ok(text.clone()),
-            other => Err(DbError(format!("column {index}: expected text, found {other:?}"))),
+            other => Err(DbError::failed(format!("column {index}: expected text, found {}", kind(other)))),
         }
     }
 
@@ -84,8 +220,27 @@ impl Row {
     pub fn integer(&self, index: usize) -> Result<i64, DbError> {
         match self.at(index)? {
             Value::Integer(n) => Ok(*n),
-            other => Err(DbError(format!("column {index}: expected integer, found {other:?}"))),
+            other => Err(DbError::failed(format!("column {index}: expected integer, found {}", kind(other)))),
         }
+    }
+
+    /// The boolean in column `index` (an integer 0 or 1 on every backend).
+    pub fn boolean(&self, index: usize) -> Result<bool, DbError> {
+        Ok(self.integer(index)? != 0)
+    }
+}
+
+/// A value's kind, for errors: never the value itself, which may be a stored secret.
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Integer(_) => "integer",
+        Value::Real(_) => "real",
+        Value::Text(_) => "text",
+        Value::Blob(_) => "blob",
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Uuid(_) => "uuid",
+        Value::Timestamp(_) => "timestamp",
     }
 }
 
@@ -108,13 +263,15 @@ mod native {
 
     impl rusqlite::ToSql for Value {
         fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-            Ok(ToSqlOutput::Borrowed(match self {
-                Value::Integer(n) => ValueRef::Integer(*n),
-                Value::Real(x) => ValueRef::Real(*x),
-                Value::Text(s) => ValueRef::Text(s.as_bytes()),
-                Value::Blob(b) => ValueRef::Blob(b),
-                Value::Null => ValueRef::Null,
-            }))
+            Ok(match self {
+                Value::Integer(n) => ToSqlOutput::Borrowed(ValueRef::Integer(*n)),
+                Value::Real(x) => ToSqlOutput::Borrowed(ValueRef::Real(*x)),
+                Value::Text(s) | Value::Uuid(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+                Value::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+                Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+                Value::Bool(b) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(i64::from(*b))),
+                Value::Timestamp(t) => ToSqlOutput::Owned(rusqlite::types::Value::Text(t.to_rfc3339())),
+            })
         }
     }
 
@@ -130,7 +287,7 @@ mod native {
 
     impl Database for rusqlite::Connection {
         fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
-            let fail = |e: rusqlite::Error| DbError(e.to_string());
+            let fail = |e: rusqlite::Error| DbError::failed(e.to_string());
             let mut statement = self.prepare_cached(sql).map_err(fail)?;
             let columns = statement.column_count();
             let mut rows = statement.query(rusqlite::params_from_iter(params)).map_err(fail)?;
@@ -141,5 +298,67 @@ mod native {
             }
             Ok(out)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_in_order() {
+        assert_eq!(
+            postgres_sql("INSERT INTO t (a, b) VALUES (?, ?) RETURNING a"),
+            "INSERT INTO t (a, b) VALUES ($1, $2) RETURNING a"
+        );
+        assert_eq!(postgres_sql("SELECT 1"), "SELECT 1");
+        let many = vec!["?"; 12].join(", ");
+        assert!(postgres_sql(&many).ends_with("$11, $12"));
+    }
+
+    #[test]
+    fn null_safe_comparisons_become_distinct_from() {
+        assert_eq!(
+            postgres_sql("UPDATE s SET r = ? WHERE u = ? AND id IS NOT ? RETURNING id"),
+            "UPDATE s SET r = $1 WHERE u = $2 AND id IS DISTINCT FROM $3 RETURNING id"
+        );
+        assert_eq!(postgres_sql("WHERE a is  not\n?"), "WHERE a IS DISTINCT FROM $1");
+        assert_eq!(postgres_sql("WHERE a IS ?"), "WHERE a IS NOT DISTINCT FROM $1");
+        // Only the keywords: a column named `this` or `is_not` is no `IS`.
+        assert_eq!(postgres_sql("WHERE this = ? AND is_not = ?"), "WHERE this = $1 AND is_not = $2");
+        assert_eq!(postgres_sql("WHERE a IS NULL AND b = ?"), "WHERE a IS NULL AND b = $1");
+    }
+
+    #[test]
+    fn quoted_question_marks_are_not_placeholders() {
+        assert_eq!(postgres_sql("SELECT '?', \"a?\" FROM t WHERE x = ?"), "SELECT '?', \"a?\" FROM t WHERE x = $1");
+        assert_eq!(postgres_sql("SELECT 'it''s ?' WHERE x = ?"), "SELECT 'it''s ?' WHERE x = $1");
+        assert_eq!(postgres_sql("SELECT 1 -- why?\nWHERE x = ?"), "SELECT 1 -- why?\nWHERE x = $1");
+    }
+
+    #[test]
+    fn typed_parameters_are_stored_by_sqlite_as_text_and_integers() {
+        let t = Timestamp::from_unix(1_769_077_800);
+        assert_eq!(*Value::from(t).for_sqlite(), Value::Text("2026-01-22T10:30:00Z".into()));
+        assert_eq!(*Value::from(true).for_sqlite(), Value::Integer(1));
+        assert_eq!(*Value::uuid("a").for_sqlite(), Value::Text("a".into()));
+        assert_eq!(Value::opt_uuid(None), Value::Null);
+    }
+
+    #[test]
+    fn unavailability_is_told_from_failure_by_sqlstate() {
+        for code in ["08006", "08001", "57P01", "57P03", "53300"] {
+            assert!(sqlstate_is_unavailable(code), "{code}");
+        }
+        for code in ["23505", "42P01", "22P02", "57014", "57P04", "40001"] {
+            assert!(!sqlstate_is_unavailable(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn errors_name_the_kind_of_a_value_never_the_value() {
+        let row = Row(vec![Value::Text("s3cr3t".into())]);
+        let err = row.integer(0).expect_err("text is no integer");
+        assert!(!err.to_string().contains("s3cr3t"), "{err}");
     }
 }

@@ -40,10 +40,18 @@ pub enum AuthError {
     /// The deployment's settings are unsafe or invalid.
     #[error("Service misconfigured: {0}")]
     Misconfigured(String),
+    /// Storage cannot be reached now (a database restart, a suspended compute, no free
+    /// connection); the same request may succeed after [`UNAVAILABLE_RETRY_SECONDS`]. The
+    /// message is for logs, not for callers.
+    #[error("Service unavailable: {0}")]
+    Unavailable(String),
     /// Storage (or another dependency) failed. The message is for logs, not for callers.
     #[error("Internal error: {0}")]
     Internal(String),
 }
+
+/// The `Retry-After` of [`AuthError::Unavailable`], in seconds.
+pub const UNAVAILABLE_RETRY_SECONDS: u32 = 2;
 
 impl AuthError {
     /// Shorthand for [`AuthError::InvalidInput`].
@@ -63,6 +71,7 @@ impl AuthError {
             AuthError::NotFound => "NOT_FOUND",
             AuthError::RateLimited { .. } => "RATE_LIMITED",
             AuthError::Misconfigured(_) => "MISCONFIGURED",
+            AuthError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             AuthError::Internal(_) => "INTERNAL_ERROR",
         }
     }
@@ -77,6 +86,7 @@ impl AuthError {
             AuthError::NotFound => 404,
             AuthError::RateLimited { .. } => 429,
             AuthError::Misconfigured(_) | AuthError::Internal(_) => 500,
+            AuthError::Unavailable(_) => 503,
         }
     }
 
@@ -84,6 +94,7 @@ impl AuthError {
     pub fn detail(&self) -> String {
         match self {
             AuthError::Misconfigured(_) => "Service misconfigured".to_owned(),
+            AuthError::Unavailable(_) => "Service temporarily unavailable; retry shortly".to_owned(),
             AuthError::Internal(_) => "Internal server error".to_owned(),
             other => other.to_string(),
         }
@@ -92,7 +103,10 @@ impl AuthError {
 
 impl From<crate::db::DbError> for AuthError {
     fn from(err: crate::db::DbError) -> AuthError {
-        AuthError::Internal(format!("storage: {}", err.0))
+        match err {
+            crate::db::DbError::Unavailable(message) => AuthError::Unavailable(format!("storage: {message}")),
+            crate::db::DbError::Failed(message) => AuthError::Internal(format!("storage: {message}")),
+        }
     }
 }
 
@@ -111,6 +125,9 @@ mod tests {
         let err = AuthError::Internal("storage: UNIQUE constraint failed: users.email".into());
         assert_eq!(err.detail(), "Internal server error");
         assert_eq!(err.status(), 500);
+        let err = AuthError::from(crate::db::DbError::Unavailable("connection refused to db.internal".into()));
+        assert_eq!((err.status(), err.code()), (503, "SERVICE_UNAVAILABLE"));
+        assert!(!err.detail().contains("db.internal"));
         let err = AuthError::Misconfigured("jwt_secret: too short".into());
         assert_eq!(err.detail(), "Service misconfigured");
     }

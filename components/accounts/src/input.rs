@@ -147,9 +147,32 @@ impl Name {
     }
 }
 
+/// Whether `id` is a UUID in the one form itsor writes and compares: 36 characters,
+/// lower-case hex digits with hyphens after the 8th, 12th, 16th and 20th. Ids that come
+/// from a request (a token's claims, a path) are checked with this before they reach a
+/// query: a PostgreSQL `uuid` parameter cannot carry anything else, and SQLite compares
+/// ids as text, so both backends see exactly the same ids.
+pub fn is_uuid(id: &str) -> bool {
+    id.len() == 36
+        && id.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uuids_are_checked_in_their_one_written_form() {
+        let id = uuid::Uuid::new_v4().to_string();
+        assert!(is_uuid(&id), "{id}");
+        assert!(is_uuid("00000000-0000-0000-0000-000000000000"));
+        for bad in ["", "u1", &id.to_uppercase(), &id.replace('-', ""), &format!("{id} "), "0000000-00000-0000-0000-000000000000"] {
+            assert!(!is_uuid(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn emails_are_trimmed_and_lower_cased() {

@@ -19,7 +19,7 @@ pub mod store;
 pub mod tasks;
 pub mod token;
 
-pub use error::AuthError;
+pub use error::{AuthError, UNAVAILABLE_RETRY_SECONDS};
 pub use service::{Accounts, Client, Login, SessionView};
 pub use store::{Session, User};
 pub use tasks::{Task, Tasks};

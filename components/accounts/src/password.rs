@@ -4,6 +4,21 @@
 //! policy still verify; [`Verified::needs_rehash`] tells the caller to upgrade them. When an
 //! account does not exist, [`PasswordPolicy::burn`] spends the same work as a real
 //! verification, so response time does not reveal which e-mails are registered.
+//!
+//! # Adopted bcrypt hashes
+//!
+//! Users carried over from the seed's FastAPI backend have bcrypt hashes (`$2a$`, `$2b$`,
+//! `$2y$`, any cost; the seed uses cost 12). They verify as bcrypt always has, and always
+//! ask for a rehash, so their first successful login replaces them with Argon2id. Two
+//! properties of bcrypt hold until then, and end with that login:
+//!
+//! - bcrypt reads only a password's first 72 bytes, so a password that differs from the
+//!   real one only after byte 72 is accepted too, exactly as the seed's backend accepted
+//!   it. The Argon2id hash made at that login covers the whole password, and from then on
+//!   such a password is refused.
+//! - a bcrypt verification takes bcrypt's time (cost 12: about 0.25 s natively), not
+//!   Argon2id's, so a login to an account not yet migrated is measurably slower than one
+//!   to an unknown address. Unknown and migrated accounts stay indistinguishable.
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -60,6 +75,10 @@ impl PasswordPolicy {
     /// Checks `password` against the stored PHC string in constant time; `None` when it does
     /// not match (or the stored value is not a usable hash).
     pub fn verify(&self, password: &[u8], stored: &str) -> Option<Verified> {
+        if is_bcrypt(stored) {
+            // `verify` compares in constant time; it fails on malformed hashes.
+            return bcrypt::verify(password, stored).ok().filter(|ok| *ok).map(|_| Verified { needs_rehash: true });
+        }
         let hash = PasswordHash::new(stored).ok()?;
         self.hasher().ok()?.verify_password(password, &hash).ok()?;
         Some(Verified { needs_rehash: !self.made(&hash) })
@@ -82,6 +101,19 @@ impl PasswordPolicy {
             && hash.algorithm.as_str() == "argon2id"
             && hash.version == Some(u32::from(Version::V0x13))
     }
+}
+
+/// Whether `stored` is a bcrypt hash in modular crypt format: `$2a$`, `$2b$`, `$2x$` or
+/// `$2y$`, two cost digits, `$`, and 53 characters of salt and hash.
+pub fn is_bcrypt(stored: &str) -> bool {
+    let bytes = stored.as_bytes();
+    bytes.len() == 60
+        && stored.starts_with("$2")
+        && matches!(bytes[2], b'a' | b'b' | b'x' | b'y')
+        && bytes[3] == b'$'
+        && bytes[4].is_ascii_digit()
+        && bytes[5].is_ascii_digit()
+        && bytes[6] == b'$'
 }
 
 #[cfg(test)]
@@ -107,6 +139,41 @@ mod tests {
         assert_eq!(WEAK.verify(b" with spaces ", &hash), Some(Verified { needs_rehash: false }));
         assert_eq!(WEAK.verify(b"with spaces", &hash), None);
         assert_eq!(WEAK.verify(b" with spaces ", "not a phc string"), None);
+    }
+
+    /// Made by Python's `bcrypt` 5.0 (the seed's backend library):
+    /// `bcrypt.hashpw(password, bcrypt.gensalt(rounds, prefix))`; the `$2y$` one is the
+    /// `$2b$` hash under PHP's name for the same algorithm.
+    const SEED_HASHES: &[(&str, &str)] = &[
+        ("correct horse battery", "$2b$04$y6zqMDjg.Y7IJb3ZxCrdWugwhuv5WbvpEuiDz/X5Qlyw4E7sk3eCq"),
+        ("correct horse battery", "$2a$04$vgDVzeRTR8CiG1D9HoLOXOS3KPFW/7MoAnfCgapWEBzfeQhAa.1mW"),
+        ("correct horse battery", "$2y$04$y6zqMDjg.Y7IJb3ZxCrdWugwhuv5WbvpEuiDz/X5Qlyw4E7sk3eCq"),
+        ("correct horse battery", "$2b$12$Qz6D3ypR5nrGUMMKLwRFQekKMxlV.0lugffmpenyIn7P2oD9bd/6O"),
+    ];
+
+    #[test]
+    fn bcrypt_hashes_verify_and_always_ask_for_rehash() {
+        for (password, hash) in SEED_HASHES {
+            assert!(is_bcrypt(hash), "{hash}");
+            assert_eq!(OWASP_2025.verify(password.as_bytes(), hash), Some(Verified { needs_rehash: true }), "{hash}");
+            assert_eq!(OWASP_2025.verify(b"correct horse batterx", hash), None, "{hash}");
+        }
+        assert!(!is_bcrypt("$2b$04$short"));
+        assert!(!is_bcrypt("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"));
+        assert_eq!(OWASP_2025.verify(b"x", "$2b$04$!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"), None);
+    }
+
+    #[test]
+    fn bcrypt_reads_72_bytes_and_the_rehash_reads_them_all() {
+        let long = "a".repeat(72);
+        let hash = bcrypt::hash_with_salt(format!("{long}-the-real-end"), 4, [7; 16]).expect("hashes").to_string();
+        let other_end = format!("{long}-another-end");
+        // Before the first login: bcrypt's truncation, as the seed's backend had it.
+        assert!(WEAK.verify(other_end.as_bytes(), &hash).is_some());
+        // The rehash at that login covers the whole password.
+        let rehashed = WEAK.hash(&pw(&format!("{long}-the-real-end"))).expect("hashes");
+        assert!(WEAK.verify(other_end.as_bytes(), &rehashed).is_none());
+        assert!(WEAK.verify(format!("{long}-the-real-end").as_bytes(), &rehashed).is_some());
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use crate::clock::Timestamp;
 use crate::config::Settings;
 use crate::db::Database;
-use crate::input::{Email, Name, Password};
+use crate::input::{is_uuid, Email, Name, Password};
 use crate::limits::{Bucket, Limiter};
 use crate::password::PasswordPolicy;
 use crate::store::{Session, Store, User};
@@ -198,9 +198,16 @@ impl<D: Database> Accounts<D> {
         Ok(Login { user, access_token, expires_in, expires_at: session.expires_at })
     }
 
+    /// A token's claims, once its signature and times check out and it names its user and
+    /// session by UUID (ours always do; see [`crate::input::is_uuid`]).
+    fn verified_claims(&self, token: &str) -> Result<Claims, AuthError> {
+        let claims = self.signer.verify(token)?;
+        if is_uuid(&claims.sub) && is_uuid(&claims.sid) { Ok(claims) } else { Err(AuthError::InvalidToken) }
+    }
+
     /// The user and claims behind a token whose session is live.
     fn session_of(&self, token: &str) -> Result<(User, Claims), AuthError> {
-        let claims = self.signer.verify(token)?;
+        let claims = self.verified_claims(token)?;
         let session = self.store.session_of_user(&claims.sid, &claims.sub)?.ok_or(AuthError::InvalidToken)?;
         if session.revoked {
             return Err(AuthError::InvalidToken);
@@ -225,7 +232,7 @@ impl<D: Database> Accounts<D> {
     /// Revokes the token's session. Revoking twice, or logging out with an expired token,
     /// succeeds; a token that is not ours is [`AuthError::InvalidToken`].
     pub fn logout(&self, token: &str) -> Result<(), AuthError> {
-        match self.signer.verify(token) {
+        match self.verified_claims(token) {
             Ok(claims) => {
                 self.store.revoke_session(&claims.sid, &claims.sub, Timestamp::now())?;
                 Ok(())
@@ -273,7 +280,11 @@ impl<D: Database> Accounts<D> {
     /// [`AuthError::NotFound`].
     pub fn revoke_session(&self, token: &str, session_id: &str) -> Result<(), AuthError> {
         let (user, _) = self.session_of(token)?;
-        if self.store.revoke_session(session_id, &user.id, Timestamp::now())? { Ok(()) } else { Err(AuthError::NotFound) }
+        if is_uuid(session_id) && self.store.revoke_session(session_id, &user.id, Timestamp::now())? {
+            Ok(())
+        } else {
+            Err(AuthError::NotFound)
+        }
     }
 }
 

@@ -62,6 +62,13 @@ pub(crate) struct SessionOfUser {
     pub revoked: bool,
 }
 
+/// A time the logic formatted itself, as a typed parameter.
+fn stored_time(rfc3339: &str) -> Result<Value, DbError> {
+    Timestamp::parse_rfc3339(rfc3339)
+        .map(Value::from)
+        .map_err(|_| DbError::failed("a timestamp to store is malformed"))
+}
+
 /// Typed access to the account tables.
 pub(crate) struct Store<D> {
     db: D,
@@ -83,12 +90,12 @@ impl<D: Database> Store<D> {
             "INSERT INTO users (id, email, password_hash, name, created_at, updated_at) \
              VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING RETURNING id",
             &[
-                user.id.as_str().into(),
+                Value::uuid(&user.id),
                 user.email.as_str().into(),
                 password_hash.into(),
                 user.name.as_deref().into(),
-                user.created_at.as_str().into(),
-                user.updated_at.as_str().into(),
+                stored_time(&user.created_at)?,
+                stored_time(&user.updated_at)?,
             ],
         )?;
         Ok(!rows.is_empty())
@@ -105,7 +112,7 @@ impl<D: Database> Store<D> {
     pub fn set_password_hash(&self, user_id: &str, hash: &str, now: Timestamp) -> Result<(), DbError> {
         self.db.query(
             "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
-            &[hash.into(), now.to_rfc3339().into(), user_id.into()],
+            &[hash.into(), now.into(), Value::uuid(user_id)],
         )?;
         Ok(())
     }
@@ -115,10 +122,10 @@ impl<D: Database> Store<D> {
             "INSERT INTO sessions (id, user_id, created_at, expires_at, user_agent, client_addr) \
              VALUES (?, ?, ?, ?, ?, ?)",
             &[
-                session.id.as_str().into(),
-                session.user_id.as_str().into(),
-                session.created_at.as_str().into(),
-                session.expires_at.as_str().into(),
+                Value::uuid(&session.id),
+                Value::uuid(&session.user_id),
+                stored_time(&session.created_at)?,
+                stored_time(&session.expires_at)?,
                 session.user_agent.as_deref().into(),
                 session.client_addr.as_deref().into(),
             ],
@@ -131,7 +138,7 @@ impl<D: Database> Store<D> {
         let rows = self.db.query(
             "SELECT id, user_id, created_at, expires_at, user_agent, client_addr FROM sessions \
              WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC, id",
-            &[user_id.into(), now.to_rfc3339().into()],
+            &[Value::uuid(user_id), now.into()],
         )?;
         rows.iter()
             .map(|row| {
@@ -151,7 +158,7 @@ impl<D: Database> Store<D> {
     pub fn revoke_sessions_except(&self, user_id: &str, keep: Option<&str>, now: Timestamp) -> Result<usize, DbError> {
         let rows = self.db.query(
             "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ? RETURNING id",
-            &[Value::from(now.to_rfc3339()), user_id.into(), keep.into()],
+            &[now.into(), Value::uuid(user_id), Value::opt_uuid(keep)],
         )?;
         Ok(rows.len())
     }
@@ -162,13 +169,13 @@ impl<D: Database> Store<D> {
             "SELECT {USER_COLUMNS}, s.expires_at, s.revoked_at IS NOT NULL \
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ? AND s.user_id = ?"
         );
-        let rows = self.db.query(&sql, &[sid.into(), user_id.into()])?;
+        let rows = self.db.query(&sql, &[Value::uuid(sid), Value::uuid(user_id)])?;
         rows.first()
             .map(|row| {
                 Ok(SessionOfUser {
                     user: user_from(row, 0)?,
                     expires_at: row.text(5)?,
-                    revoked: row.integer(6)? != 0,
+                    revoked: row.boolean(6)?,
                 })
             })
             .transpose()
@@ -179,7 +186,7 @@ impl<D: Database> Store<D> {
     pub fn sweep_expired_sessions(&self, now: Timestamp, batch: u32) -> Result<usize, DbError> {
         let rows = self.db.query(
             "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at <= ? LIMIT ?) RETURNING id",
-            &[Value::from(now.to_rfc3339()), i64::from(batch).into()],
+            &[now.into(), i64::from(batch).into()],
         )?;
         Ok(rows.len())
     }
@@ -188,7 +195,7 @@ impl<D: Database> Store<D> {
     pub fn revoke_session(&self, sid: &str, user_id: &str, now: Timestamp) -> Result<bool, DbError> {
         let rows = self.db.query(
             "UPDATE sessions SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL RETURNING id",
-            &[Value::from(now.to_rfc3339()), sid.into(), user_id.into()],
+            &[now.into(), Value::uuid(sid), Value::uuid(user_id)],
         )?;
         Ok(!rows.is_empty())
     }

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::clock::Timestamp;
 use crate::db::{Database, Row, Value};
+use crate::input::is_uuid;
 use crate::AuthError;
 
 /// The longest title, in characters.
@@ -102,7 +103,7 @@ fn task_from(row: &Row) -> Result<Task, AuthError> {
         user_id: row.text(1)?,
         title: row.text(2)?,
         description: row.opt_text(3)?,
-        completed: row.integer(4)? != 0,
+        completed: row.boolean(4)?,
         created_at: row.text(5)?,
         updated_at: row.text(6)?,
     })
@@ -124,8 +125,8 @@ impl<'o, D: Database> Tasks<'o, D> {
     pub fn list(&self, page: Page) -> Result<Vec<Task>, AuthError> {
         let page = page.validated()?;
         let (filter, mut params) = match page.completed {
-            Some(done) => (" AND completed = ?", vec![Value::from(self.owner), Value::from(done)]),
-            None => ("", vec![Value::from(self.owner)]),
+            Some(done) => (" AND completed = ?", vec![Value::uuid(self.owner), Value::from(done)]),
+            None => ("", vec![Value::uuid(self.owner)]),
         };
         params.extend([Value::Integer(i64::from(page.limit)), Value::Integer(i64::from(page.offset))]);
         let sql = format!(
@@ -137,26 +138,26 @@ impl<'o, D: Database> Tasks<'o, D> {
 
     /// Creates a task.
     pub fn create(&self, raw_title: &str, raw_description: Option<&str>) -> Result<Task, AuthError> {
-        let now = Timestamp::now().to_rfc3339();
+        let now = Timestamp::now();
         let task = Task {
             id: uuid::Uuid::new_v4().to_string(),
             user_id: self.owner.to_owned(),
             title: title(raw_title)?,
             description: description(raw_description)?,
             completed: false,
-            created_at: now.clone(),
-            updated_at: now,
+            created_at: now.to_rfc3339(),
+            updated_at: now.to_rfc3339(),
         };
         self.db.query(
             &format!("INSERT INTO tasks ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"),
             &[
-                task.id.as_str().into(),
-                task.user_id.as_str().into(),
+                Value::uuid(&task.id),
+                Value::uuid(&task.user_id),
                 task.title.as_str().into(),
                 task.description.as_deref().into(),
                 task.completed.into(),
-                task.created_at.as_str().into(),
-                task.updated_at.as_str().into(),
+                now.into(),
+                now.into(),
             ],
         )?;
         Ok(task)
@@ -164,9 +165,12 @@ impl<'o, D: Database> Tasks<'o, D> {
 
     /// One task, or [`AuthError::NotFound`] when the owner has no such task.
     pub fn get(&self, id: &str) -> Result<Task, AuthError> {
+        if !is_uuid(id) {
+            return Err(AuthError::NotFound);
+        }
         let rows = self.db.query(
             &format!("SELECT {COLUMNS} FROM tasks WHERE id = ? AND user_id = ?"),
-            &[id.into(), self.owner.into()],
+            &[Value::uuid(id), Value::uuid(self.owner)],
         )?;
         rows.first().map(task_from).unwrap_or(Err(AuthError::NotFound))
     }
@@ -188,9 +192,9 @@ impl<'o, D: Database> Tasks<'o, D> {
                 title.unwrap_or(current.title).into(),
                 description.unwrap_or(current.description).as_deref().into(),
                 patch.completed.unwrap_or(current.completed).into(),
-                Timestamp::now().to_rfc3339().into(),
-                id.into(),
-                self.owner.into(),
+                Timestamp::now().into(),
+                Value::uuid(id),
+                Value::uuid(self.owner),
             ],
         )?;
         rows.first().map(task_from).unwrap_or(Err(AuthError::NotFound))
@@ -198,9 +202,13 @@ impl<'o, D: Database> Tasks<'o, D> {
 
     /// Deletes a task.
     pub fn delete(&self, id: &str) -> Result<(), AuthError> {
-        let rows = self
-            .db
-            .query("DELETE FROM tasks WHERE id = ? AND user_id = ? RETURNING id", &[id.into(), self.owner.into()])?;
+        if !is_uuid(id) {
+            return Err(AuthError::NotFound);
+        }
+        let rows = self.db.query(
+            "DELETE FROM tasks WHERE id = ? AND user_id = ? RETURNING id",
+            &[Value::uuid(id), Value::uuid(self.owner)],
+        )?;
         if rows.is_empty() { Err(AuthError::NotFound) } else { Ok(()) }
     }
 }

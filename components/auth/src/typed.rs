@@ -69,6 +69,7 @@ impl From<AuthError> for wit::Error {
             // (never a secret: neither message ever carries one), where HTTP clients get a
             // generic detail.
             AuthError::Misconfigured(message) => wit::Error::Misconfigured(message),
+            AuthError::Unavailable(message) => wit::Error::Unavailable(message),
             AuthError::Internal(message) => wit::Error::Internal(message),
         }
     }

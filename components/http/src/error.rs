@@ -72,6 +72,9 @@ impl From<AuthError> for ApiError {
                 api.headers.push(("www-authenticate", "Bearer".into()));
             }
             AuthError::RateLimited { retry_after } => api.headers.push(("retry-after", retry_after.to_string())),
+            AuthError::Unavailable(_) => {
+                api.headers.push(("retry-after", itsor_accounts::UNAVAILABLE_RETRY_SECONDS.to_string()));
+            }
             _ => {}
         }
         api

@@ -17,7 +17,7 @@ use anyhow::Context as _;
 use clap::Parser;
 
 use itsor::cli::ListenArgs;
-use itsor::config::{ComponentVariables, Environment, ServeConfig};
+use itsor::config::{ComponentVariables, DatabaseTarget, Environment, ServeConfig};
 use itsor::native::NativeApp;
 use itsor::{migrate, server, sqlite};
 
@@ -50,10 +50,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     variables.validate()?;
     let flags = cli.listen.overrides(None);
     let config = ServeConfig::resolve(&env, &flags, None)?;
-    for version in migrate::run(&config.database)? {
+    let DatabaseTarget::Sqlite(path) = &config.database else {
+        anyhow::bail!("itsor-native, the benchmark reference, serves SQLite only");
+    };
+    for version in migrate::run(path)? {
         tracing::info!(version, "applied migration");
     }
-    let database = sqlite::Database::prepare(&config.database)?;
+    let database = sqlite::Database::prepare(path)?;
     tracing::warn!("itsor-native is a benchmark reference: no sandbox, do not deploy");
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -2,8 +2,10 @@
 //! and assertions on the error contract.
 
 pub mod api;
+pub mod db;
 pub mod http;
 pub mod jwt;
+pub mod postgres;
 pub mod server;
 
 #[allow(unused_imports)]
@@ -250,14 +252,13 @@ impl Server {
         assert_invalid_token(&resp);
     }
 
-    /// Opens the server's SQLite file directly (for checks and for tampering).
+    /// Opens the server's SQLite file directly, for the SQLite-only modules; the others use
+    /// [`Server::database`], which works on both backends.
     pub fn db(&self) -> rusqlite::Connection {
-        let path = self.db_path();
-        assert!(
-            path.exists(),
-            "the database file {} does not exist",
-            path.display()
-        );
+        let db::TestDatabase::Sqlite(path) = self.database() else {
+            panic!("this test reads the SQLite file and cannot run with {}=postgres", db::BACKEND_VAR)
+        };
+        assert!(path.exists(), "the database file {} does not exist", path.display());
         let conn = rusqlite::Connection::open(&path).expect("open the server's database");
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .expect("set busy timeout");
@@ -322,6 +323,17 @@ pub fn rfc3339_utc(value: &Value) -> i64 {
     );
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|e| panic!("timestamp {s:?} does not parse as RFC 3339: {e}"))
+        .unix_timestamp()
+}
+
+/// A time as a database stores it, as Unix seconds: SQLite's RFC 3339 text
+/// (`2026-01-22T10:30:00Z`) or PostgreSQL's `timestamp` text (`2026-01-22 10:30:00`).
+#[track_caller]
+pub fn stored_time(text: &str) -> i64 {
+    let iso = text.replacen(' ', "T", 1);
+    let iso = if iso.ends_with('Z') { iso } else { format!("{iso}Z") };
+    time::OffsetDateTime::parse(&iso, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|e| panic!("stored time {text:?} does not parse: {e}"))
         .unix_timestamp()
 }
 

@@ -3,7 +3,9 @@
 //! - Environment: every itsor setting is removed from the inherited environment and set
 //!   explicitly (defaults below, overrides through [`Builder::env`]); the working directory
 //!   is the temporary directory, so no developer `.env` is read.
-//! - The database is `<tmp>/itsor.db`; [`Server::restart`] keeps it.
+//! - The database is `<tmp>/itsor.db`, or with `ITSOR_E2E_DATABASE=postgres` a database of
+//!   its own in the shared PostgreSQL cluster (see [`super::db`]); [`Server::restart`]
+//!   keeps it.
 //! - All servers of one run share `ITSOR_CACHE_DIR` (`$TMPDIR/itsor-e2e-cache`, or
 //!   `ITSOR_E2E_CACHE_DIR`), and the first start is serialised so the component is compiled
 //!   once rather than by every parallel test at the same time.
@@ -190,6 +192,10 @@ impl Server {
     /// [`TEST_SECRET`], everything else at the host's defaults.
     pub fn builder() -> Builder {
         let mut env = BTreeMap::new();
+        if super::db::backend() == super::db::Backend::Postgres {
+            let url = super::postgres::shared().create_database();
+            env.insert("BACKEND_DATABASE_URL".to_owned(), Some(url));
+        }
         env.insert("BACKEND_ENV".to_owned(), Some("test".to_owned()));
         env.insert("JWT_SECRET".to_owned(), Some(TEST_SECRET.to_owned()));
         Builder {
@@ -204,9 +210,17 @@ impl Server {
         self.proc.as_ref().expect("server running").addr
     }
 
-    /// The SQLite file of this server.
+    /// The SQLite file of this server (when it stores in the default file).
     pub fn db_path(&self) -> PathBuf {
         self.dir.path().join("itsor.db")
+    }
+
+    /// This server's database, on either backend.
+    pub fn database(&self) -> super::db::TestDatabase {
+        match self.env.get("BACKEND_DATABASE_URL") {
+            Some(Some(url)) => super::db::TestDatabase::from_url(url),
+            _ => super::db::TestDatabase::Sqlite(self.db_path()),
+        }
     }
 
     /// Sends a request and parses the response; panics when there is none (with the

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { WASIShim } from '@bytecodealliance/preview2-shim/instantiation';
 
 import { GENERATED_DIR, MIGRATIONS_DIR, STAMP_FILE, requireComponent, sha256 } from './paths.mjs';
+import { postgresImport } from './postgres-host.mjs';
 import { createDatabase, sqliteImport } from './sqlite-host.mjs';
 import { variablesImport } from './variables-host.mjs';
 
@@ -50,10 +51,12 @@ async function getCoreModule(name) {
  * @param {Record<string,string>} [options.variables] merged over DEFAULT_VARIABLES;
  *   a key set to undefined is left undefined for the component.
  * @param {(sql: string, params: unknown[]) => void} [options.onSql] sees every statement.
+ * @param {string[]} [options.postgresOpened] collects the addresses passed to the
+ *   `spin:postgres` stub's `open`.
  * @returns {Promise<{ accounts: object, db: object, variables: object }>} `accounts` is the
  *   `itsor:auth/accounts` export; `db` the sql.js database behind it.
  */
-export async function instantiateItsor({ variables = {}, onSql } = {}) {
+export async function instantiateItsor({ variables = {}, onSql, postgresOpened } = {}) {
   const { instantiate } = await loadBindings();
   const db = await createDatabase(MIGRATIONS_DIR);
   const vars = { ...DEFAULT_VARIABLES, ...variables };
@@ -62,6 +65,7 @@ export async function instantiateItsor({ variables = {}, onSql } = {}) {
   }).getImportObject();
   const platform = {
     'spin:sqlite/sqlite': sqliteImport(db, { log: onSql }),
+    'spin:postgres/postgres': postgresImport({ opened: postgresOpened }),
     'fermyon:spin/variables': variablesImport(vars),
     'itsor:auth/types': {},
   };
@@ -70,6 +74,7 @@ export async function instantiateItsor({ variables = {}, onSql } = {}) {
   const imports = { ...wasi };
   for (const [name, value] of Object.entries(platform)) imports[name] = value;
   imports['spin:sqlite/sqlite@3.0.0'] = platform['spin:sqlite/sqlite'];
+  imports['spin:postgres/postgres@4.0.0'] = platform['spin:postgres/postgres'];
   imports['fermyon:spin/variables@2.0.0'] = platform['fermyon:spin/variables'];
   imports['itsor:auth/types@0.1.0'] = {};
   const root = await instantiate(getCoreModule, imports);

@@ -158,4 +158,15 @@ describe('per-instance platform', () => {
     assert.equal(typeof err.val, 'string');
     assert.ok(!err.val.includes(secret), 'the message must not contain the secret');
   });
+
+  test('a postgres:// database_url stores through spin:postgres: the stub refuses, the call is `unavailable`', async () => {
+    const opened = [];
+    const url = 'postgresql://itsor:pw@db.invalid/itsor';
+    const { accounts, db } = await instantiateItsor({ variables: { database_url: url }, postgresOpened: opened });
+    const err = componentErrorOf(() => accounts.signup('ada@example.com', PASSWORD, undefined));
+    assert.equal(err.tag, 'unavailable');
+    assert.deepEqual(opened, [url], 'the component opened exactly the configured address');
+    assert.ok(!err.val.includes('pw@'), 'the message must not contain the URL');
+    assert.equal(db.exec('SELECT COUNT(*) FROM users')[0].values[0][0], 0, 'nothing went to SQLite');
+  });
 });
