@@ -4,11 +4,17 @@
 CARGO ?= cargo
 COMPONENT_PROFILE := component
 
-.PHONY: install build component fixtures host migrate dev serve test test-embeddings fuzz bench profile clean
+.PHONY: install postgres build component fixtures host migrate dev serve test test-embeddings fuzz bench profile clean
 
 ## install: the Rust target for the Wasm component
 install:
 	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+
+## postgres: PostgreSQL's server binaries, for the tests (each run starts its own throw-away
+## cluster; nothing is configured system-wide). Debian 12 ships PostgreSQL 15.
+postgres:
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
 
 ## component: the .wasm (wasm32-wasip2, size- and speed-optimised profile)
 component: install
@@ -25,7 +31,8 @@ host:
 ## build: component and host
 build: component host
 
-## migrate: apply pending migrations to BACKEND_DATABASE_URL (default ./backend/itsor.db)
+## migrate: apply pending migrations to BACKEND_DATABASE_URL (or DATABASE_URL): a SQLite
+## file (default ./backend/itsor.db) or a postgresql:// database
 migrate: build
 	$(CARGO) run --release -q -p itsor -- migrate
 
@@ -35,11 +42,15 @@ dev: build
 
 serve: dev
 
-## test: unit tests of every crate, the end-to-end suite against the real binary, and the
-## embeddings of the same .wasm from JavaScript (jco) and Python (wasmtime-py). The e2e
-## timing measurements run last, alone and one at a time (see tests/e2e/timing.rs).
-test: component fixtures
+## test: unit tests of every crate, the end-to-end suite against the real binary (on SQLite;
+## the multi-host and adoption tests on PostgreSQL), the e2e modules that touch storage once
+## more on PostgreSQL, and the embeddings of the same .wasm from JavaScript (jco) and Python
+## (wasmtime-py). The e2e timing measurements run last, alone and one at a time (see
+## tests/e2e/timing.rs).
+E2E_ON_POSTGRES := flow:: api:: tasks:: limits:: tokens:: concurrency:: attacks:: adoption::
+test: component fixtures postgres
 	$(CARGO) test --release --workspace --exclude itsor-auth --exclude itsor-misbehave --exclude itsor-bench -- --skip timing::
+	ITSOR_E2E_DATABASE=postgres $(CARGO) test --release -p itsor --test e2e -- $(E2E_ON_POSTGRES)
 	$(CARGO) test --release -p itsor --test e2e timing:: -- --test-threads=1
 	$(MAKE) test-embeddings
 

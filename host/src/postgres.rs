@@ -146,6 +146,9 @@ pub async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
     config.application_name("itsor migrate");
+    // `CREATE ... IF NOT EXISTS` on an existing object is a NOTICE, not news.
+    let options = config.get_options().unwrap_or_default().to_owned();
+    config.options(format!("{options} -c client_min_messages=warning").trim());
     let target = describe(&config);
     let fail = |e: tokio_postgres::Error| anyhow::anyhow!("cannot connect to PostgreSQL at {target}: {e}");
     let client = if config.get_ssl_mode() == SslMode::Disable {

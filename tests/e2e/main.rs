@@ -8,6 +8,7 @@
 
 mod support;
 
+mod adoption;
 mod aliases;
 mod api;
 mod attacks;
@@ -18,6 +19,7 @@ mod flow;
 mod hardening;
 mod input;
 mod limits;
+mod scaleout;
 mod security;
 mod spin_manifest;
 mod startup;

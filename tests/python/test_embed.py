@@ -4,6 +4,9 @@ The host side is written here in Python:
 
 * `spin:sqlite/sqlite@3.0.0` on the standard library's `sqlite3` (a real SQLite file with
   `migrations/*.sql` applied), including the host-defined `connection` resource;
+* `spin:postgres/postgres@4.0.0` as a stub whose `open` always fails with
+  `connection-failed` (the component imports it, and calls it only when its `database_url`
+  variable is a postgres:// URL; Python's PostgreSQL drivers are no part of this test);
 * `fermyon:spin/variables@2.0.0` from a plain dict;
 * WASI 0.2 (and the `wasi:http/types` the HTTP export needs) from wasmtime itself.
 
@@ -61,11 +64,13 @@ COMPONENT = component_path()
 MIGRATIONS = REPO / "migrations"
 
 SQLITE = "spin:sqlite/sqlite@3.0.0"
+POSTGRES = "spin:postgres/postgres@4.0.0"
 VARIABLES = "fermyon:spin/variables@2.0.0"
 ACCOUNTS = "itsor:auth/accounts@0.1.0"
 
-# The host's identifier of the `connection` resource type (any u32 unique to this host).
+# The host's identifiers of the `connection` resource types (any u32 unique to this host).
 CONNECTION_TYPE = 1
+PG_CONNECTION_TYPE = 2
 
 
 # --------------------------------------------------------------------------------------
@@ -173,6 +178,33 @@ class SqliteHost:
                 sqlite.add_func("[method]connection.changes", self.changes)
 
 
+class PostgresStub:
+    """`spin:postgres/postgres@4.0.0`, refusing every connection; records the addresses."""
+
+    def __init__(self) -> None:
+        self.opened: list = []
+
+    # [static]connection.open: func(address: string) -> result<connection, error>
+    def open(self, store: Any, address: str) -> Any:
+        self.opened.append(address)
+        return Variant("connection-failed", "PostgreSQL is not available in this embedding")
+
+    # query/execute: unreachable without a connection.
+    def unreachable(self, store: Any, conn: ResourceAny, statement: str, params: list) -> Any:
+        return Variant("other", "unreachable: no connection can be opened")
+
+    def drop(self, store: Any, rep: int) -> None:
+        pass
+
+    def define(self, linker: Linker) -> None:
+        with linker.root() as root:
+            with root.add_instance(POSTGRES) as postgres:
+                postgres.add_resource("connection", ResourceType.host(PG_CONNECTION_TYPE), self.drop)
+                postgres.add_func("[static]connection.open", self.open)
+                postgres.add_func("[method]connection.query", self.unreachable)
+                postgres.add_func("[method]connection.execute", self.unreachable)
+
+
 class VariablesHost:
     """`fermyon:spin/variables@2.0.0` from a dict."""
 
@@ -259,11 +291,13 @@ class Embedded:
         self.sqlite = SqliteHost(self.db_path)
         self.sqlite.apply_migrations()
         self.variables = VariablesHost(variables)
+        self.postgres = PostgresStub()
 
         linker = Linker(engine)
         linker.add_wasip2()
         linker.add_wasi_http()  # the component also exports wasi:http/incoming-handler
         self.sqlite.define(linker)
+        self.postgres.define(linker)
         self.variables.define(linker)
 
         self.store = Store(engine)
@@ -427,8 +461,18 @@ def test_variables_come_from_the_dict(make: Callable[..., Embedded]) -> None:
     assert err.code == "misconfigured"
     # The payload is the caller-safe text (components/auth/src/typed.rs), never the secret.
     assert isinstance(err.payload, str) and "too-short" not in err.payload
-    assert host.variables.asked[:2] == ["backend_env", "jwt_secret"]
+    assert {"database_url", "backend_env", "jwt_secret"} <= set(host.variables.asked)
     assert host.query("SELECT COUNT(*) FROM users") == [(0,)]
+
+
+def test_a_postgres_database_url_goes_to_spin_postgres(make: Callable[..., Embedded]) -> None:
+    url = "postgresql://itsor:pw@db.invalid/itsor"
+    host = make({**SETTINGS, "database_url": url})
+    err = error_of(lambda: host.accounts.signup("a@example.com", PASSWORD, None))
+    assert err.code == "unavailable"
+    assert isinstance(err.payload, str) and "pw@" not in err.payload
+    assert host.postgres.opened == [url], "the component opened exactly the configured address"
+    assert host.query("SELECT COUNT(*) FROM users") == [(0,)], "nothing went to SQLite"
 
 
 def test_sqlite_host_errors_reach_the_guest(make: Callable[..., Embedded]) -> None:

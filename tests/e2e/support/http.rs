@@ -301,7 +301,14 @@ impl Reader<'_> {
             return false;
         }
         let mut chunk = [0u8; 16 * 1024];
-        match self.stream.read(&mut chunk) {
+        // A signal (the test process reaps killed children) may interrupt a read: retry it.
+        let read = loop {
+            match self.stream.read(&mut chunk) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                other => break other,
+            }
+        };
+        match read {
             Ok(0) => {
                 self.eof = true;
                 false

@@ -70,12 +70,21 @@ fn cache_dir() -> PathBuf {
         .unwrap_or_else(|| std::env::temp_dir().join("itsor-e2e-cache"))
 }
 
+/// The command-line flags of `itsor serve`.
+#[derive(Debug, Clone, Copy)]
+struct Flags {
+    /// `--port 0 --host 127.0.0.1`.
+    listen: bool,
+    /// `--no-migrate`.
+    no_migrate: bool,
+}
+
 /// Configures a server before starting it.
 #[derive(Debug, Clone)]
 pub struct Builder {
     env: BTreeMap<String, Option<String>>,
     dotenv: Option<String>,
-    listen_flags: bool,
+    flags: Flags,
 }
 
 impl Builder {
@@ -94,7 +103,13 @@ impl Builder {
     /// Runs `itsor serve` without `--port 0 --host 127.0.0.1`, so that `HOST`/`PORT` (or
     /// the defaults) decide where it listens.
     pub fn without_listen_flags(mut self) -> Builder {
-        self.listen_flags = false;
+        self.flags.listen = false;
+        self
+    }
+
+    /// Runs `itsor serve --no-migrate`.
+    pub fn no_migrate(mut self) -> Builder {
+        self.flags.no_migrate = true;
         self
     }
 
@@ -108,11 +123,11 @@ impl Builder {
     #[track_caller]
     pub fn start(self) -> Server {
         let dir = self.prepare();
-        let proc = Proc::start(dir.path(), &self.env, self.listen_flags);
+        let proc = Proc::start(dir.path(), &self.env, self.flags);
         Server {
             proc: Some(proc),
             env: self.env,
-            listen_flags: self.listen_flags,
+            flags: self.flags,
             dir,
         }
     }
@@ -122,7 +137,7 @@ impl Builder {
     /// killed).
     pub fn run_expecting_exit(self) -> Exit {
         let dir = self.prepare();
-        let (mut child, out, ready) = spawn(dir.path(), &self.env, self.listen_flags);
+        let (mut child, out, ready) = spawn(dir.path(), &self.env, self.flags);
         let deadline = Instant::now() + EXIT_TIMEOUT;
         let mut started = false;
         let status = loop {
@@ -177,7 +192,7 @@ pub struct Exit {
 pub struct Server {
     proc: Option<Proc>,
     env: BTreeMap<String, Option<String>>,
-    listen_flags: bool,
+    flags: Flags,
     dir: tempfile::TempDir,
 }
 
@@ -201,7 +216,7 @@ impl Server {
         Builder {
             env,
             dotenv: None,
-            listen_flags: true,
+            flags: Flags { listen: true, no_migrate: false },
         }
     }
 
@@ -237,6 +252,20 @@ impl Server {
         match http::try_raw(self.addr(), bytes, false) {
             Ok(resp) => resp,
             Err(e) => panic!("no HTTP response from itsor: {e}\n{}", self.diagnostics()),
+        }
+    }
+
+    /// Sends a request; `Err` when no response came (the server is gone, say).
+    pub fn try_send(&self, req: Request) -> Result<Response, String> {
+        http::try_raw(self.addr(), &req.to_bytes(self.addr()), false)
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash or a lost machine would; its output
+    /// stays readable.
+    pub fn kill(&mut self) {
+        if let Some(proc) = self.proc.as_mut() {
+            let _ = proc.child.kill();
+            let _ = proc.child.wait();
         }
     }
 
@@ -282,7 +311,7 @@ impl Server {
         if let Some(mut proc) = self.proc.take() {
             proc.stop();
         }
-        self.proc = Some(Proc::start(self.dir.path(), &self.env, self.listen_flags));
+        self.proc = Some(Proc::start(self.dir.path(), &self.env, self.flags));
     }
 
     /// Like [`Server::restart`], with one environment variable changed.
@@ -330,13 +359,13 @@ impl Proc {
     /// Spawns and waits for the ready line. The first successful start of the run holds a
     /// lock so that only one process compiles the component.
     #[track_caller]
-    fn start(dir: &Path, env: &BTreeMap<String, Option<String>>, listen_flags: bool) -> Proc {
+    fn start(dir: &Path, env: &BTreeMap<String, Option<String>>, flags: Flags) -> Proc {
         let mut warm = WARM.lock().unwrap_or_else(|e| e.into_inner());
         if *warm {
             drop(warm);
-            Proc::start_now(dir, env, listen_flags, START_TIMEOUT)
+            Proc::start_now(dir, env, flags, START_TIMEOUT)
         } else {
-            let proc = Proc::start_now(dir, env, listen_flags, FIRST_START_TIMEOUT);
+            let proc = Proc::start_now(dir, env, flags, FIRST_START_TIMEOUT);
             *warm = true;
             proc
         }
@@ -346,10 +375,10 @@ impl Proc {
     fn start_now(
         dir: &Path,
         env: &BTreeMap<String, Option<String>>,
-        listen_flags: bool,
+        flags: Flags,
         timeout: Duration,
     ) -> Proc {
-        let (mut child, out, ready) = spawn(dir, env, listen_flags);
+        let (mut child, out, ready) = spawn(dir, env, flags);
         let failure = match ready.recv_timeout(timeout) {
             Ok(addr) => match parse_ready(&addr) {
                 Some(addr) => return Proc { child, addr, out },
@@ -415,13 +444,16 @@ impl Output {
 fn spawn(
     dir: &Path,
     env: &BTreeMap<String, Option<String>>,
-    listen_flags: bool,
+    flags: Flags,
 ) -> (Child, Output, Receiver<String>) {
     let cache = cache_dir();
     std::fs::create_dir_all(&cache).expect("create the shared cache dir");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_itsor"));
     cmd.arg("serve");
-    if listen_flags {
+    if flags.no_migrate {
+        cmd.arg("--no-migrate");
+    }
+    if flags.listen {
         cmd.args(["--port", "0", "--host", "127.0.0.1"]);
     }
     cmd.current_dir(dir)
