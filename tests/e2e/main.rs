@@ -19,6 +19,7 @@ mod flow;
 mod hardening;
 mod input;
 mod limits;
+mod postgres_provider;
 mod scaleout;
 mod security;
 mod spin_manifest;

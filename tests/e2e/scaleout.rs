@@ -60,7 +60,8 @@ fn racing_signups_of_one_email_over_three_hosts_create_one_account() {
 
 #[test]
 fn a_logout_on_one_host_ends_the_session_on_every_host() {
-    let url = postgres::shared().create_database();
+    // The test cluster trusts loopback, so any password works; it must never be printed.
+    let url = postgres::shared().create_database().replace("postgres@", "postgres:pw-never-logged@");
     let hosts = hosts(&url, 3, &[]);
     hosts[0].signup_ok("ada@example.com", "correct horse battery");
     let login = hosts[1].login_ok("ada@example.com", "correct horse battery");
@@ -72,6 +73,11 @@ fn a_logout_on_one_host_ends_the_session_on_every_host() {
     for host in &hosts[1..] {
         assert_invalid_token(&host.me_bearer(&login.token));
         assert_invalid_token(&host.me_cookie(&login.token));
+    }
+    for host in &hosts {
+        let (stdout, stderr) = host.output();
+        assert!(!format!("{stdout}{stderr}").contains("pw-never-logged"), "the URL's password was printed:\n{stderr}");
+        assert!(stderr.contains("database=postgresql://127.0.0.1:"), "the host names the database it serves:\n{stderr}");
     }
 }
 
