@@ -70,7 +70,7 @@ fuzz:
 ## bench: load-tests itsor (Wasm, fresh instance per request) against the native reference
 ## on loopback with wrk (installed if missing); not part of the tests. BENCH_ARGS passes
 ## options, e.g. `make bench BENCH_ARGS="--duration 5"`; see docs/BENCHMARKS.md.
-bench: component
+bench: component postgres
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(CARGO) build --release -p itsor -p itsor-bench
 	@# 1,000 held connections need file descriptors on both ends.

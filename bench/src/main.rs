@@ -1,19 +1,25 @@
 //! `itsor-bench`, run by `make bench`: `itsor serve` (the Wasm component, a fresh instance
 //! per request) against `itsor-native` (the same logic compiled natively, the reference),
-//! on loopback, under `wrk`.
+//! on loopback, under `wrk`; and `itsor serve` on PostgreSQL against itself on SQLite.
 //!
 //! Steps, each on a fresh temporary directory:
 //!
 //! 1. one SQLite database per engine, migrated by `itsor migrate` and seeded with the same
 //!    users ([`seed`]); both servers started with the same settings ([`server_env`]);
+//!    with `--databases postgres` (the default includes it), one more `itsor serve` on a
+//!    database of a private throw-away PostgreSQL cluster ([`pg`]), migrated, seeded and
+//!    configured the same way (`itsor-native` stores in SQLite only);
 //! 2. a bearer token and 20 tasks for user 1 through each server's API; one request per
-//!    scenario to both engines, compared ([`parity`]);
-//! 3. every load scenario ([`scenarios`]) on each engine: a short warm-up, then a measured
-//!    `wrk` run once the machine is quiet ([`machine::wait_until_quiet`]);
-//! 4. `/auth/me` again after growing the users table to `--big-users` rows;
+//!    scenario to both engines, compared ([`parity`]), and to wasm on both databases;
+//! 3. every load scenario ([`scenarios`]) on each engine, and the `--postgres-scenarios`
+//!    on PostgreSQL right after the same scenario on SQLite: a short warm-up, then a
+//!    measured `wrk` run once the machine is quiet ([`machine::wait_until_quiet`]); then
+//!    the PostgreSQL server and cluster stop;
+//! 4. `/auth/me` again after growing the users table to `--big-users` rows (SQLite);
 //! 5. `--held-connections` idle keep-alive connections (server memory from `/proc`), then
-//!    `wrk` at that many connections;
-//! 6. start-up to the first `200`: with an empty compiled-component cache, then cached;
+//!    `wrk` at that many connections (SQLite);
+//! 6. start-up to the first `200`: with an empty compiled-component cache, then cached
+//!    (SQLite);
 //! 7. the report: printed, and written to `<target>/bench/report.md`.
 //!
 //! Rate limits would turn a login benchmark into a `429` benchmark, since every request
@@ -24,6 +30,7 @@
 mod client;
 mod extras;
 mod machine;
+mod pg;
 mod report;
 mod seed;
 mod server;
@@ -37,8 +44,9 @@ use anyhow::{Context as _, bail};
 use clap::Parser;
 
 use crate::client::{Req, send};
+use crate::pg::Postgres;
 use crate::report::{Report, Run, Startup};
-use crate::server::{Engine, Server, ServerSpec};
+use crate::server::{Database, Engine, Server, ServerSpec, Store};
 use crate::wrk::{Load, LoadResult, Scenario};
 
 /// The signing secret both servers use (local only; at least 32 bytes).
@@ -88,6 +96,13 @@ struct Cli {
     /// Engines to run.
     #[arg(long, value_delimiter = ',', default_values = ["wasm", "native"])]
     engines: Vec<Engine>,
+    /// Databases to run on: `sqlite` (every engine), `postgres` (a private throw-away
+    /// cluster; the wasm engine only, `itsor-native` stores in SQLite only).
+    #[arg(long, value_delimiter = ',', default_values = ["sqlite", "postgres"])]
+    databases: Vec<Database>,
+    /// Scenarios also run on PostgreSQL (those `--scenarios` selects, too).
+    #[arg(long, value_delimiter = ',', default_values = ["me-bearer", "login"])]
+    postgres_scenarios: Vec<String>,
     /// Measurements to skip: big, held, startup.
     #[arg(long, value_delimiter = ',')]
     skip: Vec<String>,
@@ -125,6 +140,22 @@ impl Cli {
 
     fn wants(&self, scenario: &str) -> bool {
         self.scenarios.is_empty() || self.scenarios.iter().any(|s| s == scenario)
+    }
+
+    fn on(&self, database: Database) -> bool {
+        self.databases.contains(&database)
+    }
+
+    /// Whether `scenario` runs on PostgreSQL as well.
+    fn wants_on_postgres(&self, scenario: &str) -> bool {
+        self.wants(scenario) && self.postgres_scenarios.iter().any(|s| s == scenario)
+    }
+
+    /// Whether to start PostgreSQL at all: a PostgreSQL scenario, and the engine serving it.
+    fn wants_postgres(&self) -> bool {
+        self.on(Database::Postgres)
+            && self.engines.contains(&Engine::Wasm)
+            && self.postgres_scenarios.iter().any(|s| self.wants(s))
     }
 }
 
@@ -187,16 +218,30 @@ fn server_env(cli: &Cli) -> anyhow::Result<Vec<(String, String)>> {
     Ok(env)
 }
 
-/// One engine under test: its server and the credentials of user 1 on it.
+/// One engine under test on one database: its server and the credentials of user 1 on it.
 struct Target {
     spec: ServerSpec,
     server: Option<Server>,
     token: String,
+    /// The PostgreSQL cluster's processes (on PostgreSQL), whose CPU time is measured too.
+    database_processes: Option<pg::Processes>,
 }
 
 impl Target {
     fn engine(&self) -> Engine {
         self.spec.engine
+    }
+
+    fn database(&self) -> Database {
+        self.spec.store.database()
+    }
+
+    /// `wasm`, `native` (on SQLite), `wasm on postgres`.
+    fn label(&self) -> String {
+        match self.database() {
+            Database::Sqlite => self.engine().to_string(),
+            database => format!("{} on {database}", self.engine()),
+        }
     }
 
     fn server(&self) -> anyhow::Result<&Server> {
@@ -289,14 +334,17 @@ fn create_tasks(addr: std::net::SocketAddr, token: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sends each scenario's request once to both engines and lists the differences.
-fn parity(targets: &[Target], users: u32) -> anyhow::Result<Vec<String>> {
-    let [a, b] = targets else {
-        return Ok(Vec::new());
-    };
+/// Sends each scenario's request that `compared` accepts once to both targets and lists
+/// the differences.
+fn parity(
+    a: &Target,
+    b: &Target,
+    users: u32,
+    compared: impl Fn(&str) -> bool,
+) -> anyhow::Result<Vec<String>> {
     let mut differences = Vec::new();
     let (sa, sb) = (scenarios(&a.token, users), scenarios(&b.token, users));
-    for (x, y) in sa.iter().zip(&sb) {
+    for (x, y) in sa.iter().zip(&sb).filter(|(x, _)| compared(x.name)) {
         let request =
             |target: &Target, scenario: &Scenario| -> anyhow::Result<client::HttpResponse> {
                 let headers: Vec<(&str, &str)> = scenario
@@ -340,16 +388,77 @@ fn parity(targets: &[Target], users: u32) -> anyhow::Result<Vec<String>> {
             differences.push(format!(
                 "{}: {} {} {:?} vs {} {} {:?}",
                 x.name,
-                a.engine(),
+                a.label(),
                 ra.status,
                 ra.headers,
-                b.engine(),
+                b.label(),
                 rb.status,
                 rb.headers
             ));
         }
     }
     Ok(differences)
+}
+
+/// Seeds `spec`'s database, starts its server, and creates user 1's token and tasks.
+fn prepare(
+    spec: ServerSpec,
+    paths: &Paths,
+    users: u32,
+    hash: &str,
+    database_processes: Option<pg::Processes>,
+) -> anyhow::Result<Target> {
+    seed::migrate(&paths.itsor, &spec.store)?;
+    seed::insert_users(&spec.store, 1, users, hash)?;
+    let (server, took) = Server::start(&spec)?;
+    let target = Target {
+        spec,
+        server: Some(server),
+        token: String::new(),
+        database_processes,
+    };
+    let addr = target.server()?.addr;
+    eprintln!(
+        "itsor-bench: {} listening on {addr} after {:.0} ms",
+        target.label(),
+        took.as_secs_f64() * 1e3
+    );
+    let token = login(addr, 1)?;
+    create_tasks(addr, &token)?;
+    Ok(Target { token, ..target })
+}
+
+/// The targets in the order each scenario runs on them: wasm on PostgreSQL right after wasm
+/// on SQLite, so that the two runs compared are the closest in time.
+fn load_order<'a>(targets: &'a [Target], on_postgres: Option<&'a Target>) -> Vec<&'a Target> {
+    let mut order: Vec<&Target> = targets.iter().collect();
+    if let Some(target) = on_postgres {
+        let after_wasm = targets
+            .iter()
+            .position(|t| t.engine() == Engine::Wasm)
+            .map_or(targets.len(), |i| i + 1);
+        order.insert(after_wasm, target);
+    }
+    order
+}
+
+/// The report's line on the PostgreSQL set-up.
+fn postgres_line(cli: &Cli, cluster: &Postgres, env: &[(String, String)]) -> String {
+    let pool = env
+        .iter()
+        .find(|(k, _)| k == "ITSOR_PG_POOL_SIZE")
+        .map_or_else(|| "the host's default".to_owned(), |(_, v)| v.clone());
+    let scenarios: Vec<&str> = cli
+        .postgres_scenarios
+        .iter()
+        .map(String::as_str)
+        .filter(|name| cli.wants(name))
+        .collect();
+    format!(
+        "PostgreSQL: {}, a private throw-away cluster on 127.0.0.1 (new `initdb`, fsync=off, full_page_writes=off, no TLS) on the same machine, so it shares the CPUs with the servers and wrk; served by `itsor serve` only (itsor-native stores in SQLite only), same environment as on SQLite, ITSOR_PG_POOL_SIZE: {pool}; same users and tasks; scenarios run on it: {}",
+        cluster.version,
+        scenarios.join(", ")
+    )
 }
 
 /// A warm-up (unmeasured), then a measured run once the machine is quiet.
@@ -373,17 +482,29 @@ fn measure(
         )?;
     }
     let quiet = machine::wait_until_quiet();
+    let database_cpu = || -> anyhow::Result<Option<Duration>> {
+        target
+            .database_processes
+            .map(|processes| processes.cpu_time())
+            .transpose()
+    };
     let cpu_before = target.server()?.cpu_time()?;
+    let database_before = database_cpu()?;
     let mut result = wrk::run(addr, scenario, load, dir)?;
     let cpu = target.server()?.cpu_time()?.saturating_sub(cpu_before);
-    if result.requests > 0 {
-        result.server_cpu_us = cpu.as_secs_f64() * 1e6 / result.requests as f64;
-    }
+    let database = database_cpu()?
+        .zip(database_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    result.server_cpu_us = per_request(cpu, result.requests);
+    result.database_cpu_us = database.map(|cpu| per_request(cpu, result.requests));
     result.server_rss_kib = target.server()?.memory()?.rss_kib;
+    let database_note = result
+        .database_cpu_us
+        .map_or_else(String::new, |us| format!(" + PostgreSQL {us:.1}"));
     eprintln!(
-        "  {:<11} {:<6} c={:<4} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  CPU {:>8.1} µs/req  errors {}",
+        "  {:<11} {:<16} c={:<4} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  CPU {:>8.1}{database_note} µs/req  errors {}",
         scenario.name,
-        target.engine(),
+        target.label(),
         load.connections,
         result.rps(),
         result.p50_ms,
@@ -395,6 +516,15 @@ fn measure(
         eprintln!("    (server log tail)\n{}", target.server()?.log_tail());
     }
     Ok((result, quiet))
+}
+
+/// `cpu` spread over `requests`, in µs (0 without requests).
+fn per_request(cpu: Duration, requests: u64) -> f64 {
+    if requests > 0 {
+        cpu.as_secs_f64() * 1e6 / requests as f64
+    } else {
+        0.0
+    }
 }
 
 fn now_utc() -> String {
@@ -494,49 +624,81 @@ fn bench(
         .clone()
         .unwrap_or_else(|| workdir.join("cache-main"));
     let mut targets = Vec::new();
-    for &engine in &cli.engines {
-        let database = workdir.join(format!("{engine}.db"));
-        seed::migrate(&paths.itsor, &database)?;
-        seed::insert_users(&database, 1, cli.users, &hash)?;
-        let spec = ServerSpec {
-            engine,
-            binary: match engine {
-                Engine::Wasm => paths.itsor.clone(),
-                Engine::Native => paths.native.clone(),
-            },
-            component: paths.component.clone(),
-            database,
-            cache_dir: main_cache.clone(),
-            workdir: workdir.to_path_buf(),
-            env: env.to_vec(),
-            log: workdir.join(format!("{engine}.log")),
-        };
-        let (server, took) = Server::start(&spec)?;
-        eprintln!(
-            "itsor-bench: {engine} listening on {} after {:.0} ms",
-            server.addr,
-            took.as_secs_f64() * 1e3
-        );
-        let token = login(server.addr, 1)?;
-        create_tasks(server.addr, &token)?;
-        targets.push(Target {
-            spec,
-            server: Some(server),
-            token,
-        });
+    let spec = |engine: Engine, store: Store| ServerSpec {
+        engine,
+        binary: match engine {
+            Engine::Wasm => paths.itsor.clone(),
+            Engine::Native => paths.native.clone(),
+        },
+        component: paths.component.clone(),
+        log: workdir.join(match store.database() {
+            Database::Sqlite => format!("{engine}.log"),
+            database => format!("{engine}-{database}.log"),
+        }),
+        store,
+        cache_dir: main_cache.clone(),
+        workdir: workdir.to_path_buf(),
+        env: env.to_vec(),
+    };
+    let engines = if cli.on(Database::Sqlite) {
+        cli.engines.as_slice()
+    } else {
+        &[]
+    };
+    for &engine in engines {
+        let store = Store::Sqlite(workdir.join(format!("{engine}.db")));
+        targets.push(prepare(spec(engine, store), paths, cli.users, &hash, None)?);
     }
-    report.parity = parity(&targets, cli.users)?;
+    if let [a, b] = targets.as_slice() {
+        report.parity = parity(a, b, cli.users, |_| true)?;
+    }
     if !report.parity.is_empty() {
         eprintln!(
             "itsor-bench: the engines answered differently:\n{}",
             report.parity.join("\n")
         );
     }
+    let mut postgres = None;
+    let mut on_postgres = None;
+    if cli.wants_postgres() {
+        eprintln!("itsor-bench: starting a throw-away PostgreSQL cluster");
+        let cluster = Postgres::start()?;
+        let store = Store::Postgres(cluster.create_database()?);
+        let target = prepare(
+            spec(Engine::Wasm, store),
+            paths,
+            cli.users,
+            &hash,
+            Some(cluster.processes),
+        )?;
+        report.setup.push(postgres_line(cli, &cluster, env));
+        if let Some(wasm) = targets.iter().find(|t| t.engine() == Engine::Wasm) {
+            let compared: Vec<String> = scenarios("", cli.users)
+                .iter()
+                .map(|s| s.name.to_owned())
+                .filter(|name| cli.wants_on_postgres(name))
+                .collect();
+            let differences = parity(wasm, &target, cli.users, |name| cli.wants_on_postgres(name))?;
+            if !differences.is_empty() {
+                eprintln!(
+                    "itsor-bench: wasm answered differently on PostgreSQL:\n{}",
+                    differences.join("\n")
+                );
+            }
+            report.postgres_parity = Some((compared, differences));
+        }
+        postgres = Some(cluster);
+        on_postgres = Some(target);
+    }
 
     eprintln!("itsor-bench: load runs");
     let names: Vec<&'static str> = scenarios("", cli.users).iter().map(|s| s.name).collect();
+    let order = load_order(&targets, on_postgres.as_ref());
     for name in names.into_iter().filter(|name| cli.wants(name)) {
-        for target in &targets {
+        for &target in &order {
+            if target.database() == Database::Postgres && !cli.wants_on_postgres(name) {
+                continue;
+            }
             let Some(scenario) = scenarios(&target.token, cli.users)
                 .into_iter()
                 .find(|s| s.name == name)
@@ -558,6 +720,7 @@ fn bench(
             report.runs.push(Run {
                 scenario: name.to_owned(),
                 engine: target.engine(),
+                database: target.database(),
                 connections: load.connections,
                 result,
                 quiet,
@@ -573,6 +736,13 @@ fn bench(
             scenario.name, scenario.what, scenario.expect
         ));
     }
+    // Done with PostgreSQL: nothing of it runs beside the measurements that follow.
+    if let Some(server) = on_postgres.and_then(|mut target| target.server.take()) {
+        server.stop();
+    }
+    if let Some(cluster) = postgres {
+        cluster.stop()?;
+    }
 
     if !cli.skips("big") && cli.big_users > cli.users {
         eprintln!(
@@ -580,9 +750,8 @@ fn bench(
             cli.big_users
         );
         for target in &targets {
-            let took =
-                seed::insert_users(&target.spec.database, cli.users + 1, cli.big_users, &hash)?;
-            let users = seed::count_users(&target.spec.database)?;
+            let took = seed::insert_users(&target.spec.store, cli.users + 1, cli.big_users, &hash)?;
+            let users = seed::count_users(&target.spec.store)?;
             eprintln!(
                 "  {}: {users} users ({:.1} s)",
                 target.engine(),

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::extras::Held;
 use crate::machine::{Info, Quiet};
-use crate::server::{Engine, Memory};
+use crate::server::{Database, Engine, Memory};
 use crate::wrk::LoadResult;
 
 /// One measured load run.
@@ -15,6 +15,8 @@ pub struct Run {
     pub scenario: String,
     /// Engine.
     pub engine: Engine,
+    /// Where the server stored.
+    pub database: Database,
     /// Connections.
     pub connections: u32,
     /// What wrk saw.
@@ -55,6 +57,9 @@ pub struct Report {
     pub wasm_bytes: Option<u64>,
     /// Responses that differed between the engines (empty: identical).
     pub parity: Vec<String>,
+    /// Wasm on PostgreSQL against wasm on SQLite: the scenarios compared and the responses
+    /// that differed (`None`: no such comparison).
+    pub postgres_parity: Option<(Vec<String>, Vec<String>)>,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -63,6 +68,26 @@ fn ms(d: Duration) -> f64 {
 
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
+}
+
+/// One row of the SQLite vs PostgreSQL table: `run`'s scenario on `database`, measured as
+/// `r`, with `ratio` in the last column.
+fn postgres_row(out: &mut String, run: &Run, database: Database, r: &LoadResult, ratio: &str) {
+    let database_cpu = r
+        .database_cpu_us
+        .map_or_else(|| "–".to_owned(), |us| format!("{us:.0}"));
+    let _ = writeln!(
+        out,
+        "| {} | {database} | {} | {:.0} | {:.2} | {:.2} | {} | {:.0} | {database_cpu} | {:.1} | {ratio} |",
+        run.scenario,
+        run.connections,
+        r.rps(),
+        r.p50_ms,
+        r.p99_ms,
+        r.errors(),
+        r.server_cpu_us,
+        mib(r.server_rss_kib)
+    );
 }
 
 /// Describes the machine for the report.
@@ -77,10 +102,17 @@ pub fn machine_lines(info: &Info) -> Vec<String> {
 }
 
 impl Report {
+    /// The SQLite run of `scenario` on `engine` (the main table's).
     fn result_of(&self, scenario: &str, engine: Engine) -> Option<&LoadResult> {
+        self.result_on(scenario, engine, Database::Sqlite)
+    }
+
+    fn result_on(&self, scenario: &str, engine: Engine, database: Database) -> Option<&LoadResult> {
         self.runs
             .iter()
-            .find(|run| run.scenario == scenario && run.engine == engine)
+            .find(|run| {
+                run.scenario == scenario && run.engine == engine && run.database == database
+            })
             .map(|run| &run.result)
     }
 
@@ -92,6 +124,7 @@ impl Report {
             let _ = writeln!(out, "- {line}");
         }
         self.load_table(&mut out);
+        self.postgres_table(&mut out);
         self.big_table(&mut out);
         self.held_table(&mut out);
         self.startup_table(&mut out);
@@ -113,14 +146,15 @@ impl Report {
                 let _ = writeln!(out, "- {line}");
             }
         }
+        self.postgres_parity_lines(&mut out);
         let noisy: Vec<String> = self
             .runs
             .iter()
             .filter(|run| !run.quiet.quiet)
             .map(|run| {
                 format!(
-                    "{} / {} ({:.0}% CPU busy before)",
-                    run.scenario, run.engine, run.quiet.busy_percent
+                    "{} / {} on {} ({:.0}% CPU busy before)",
+                    run.scenario, run.engine, run.database, run.quiet.busy_percent
                 )
             })
             .collect();
@@ -141,7 +175,11 @@ impl Report {
             "| scenario | engine | conns | req/s | p50 ms | p99 ms | errors | server CPU µs/req | RSS after MiB | wasm/native req/s |"
         );
         let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-        for run in &self.runs {
+        for run in self
+            .runs
+            .iter()
+            .filter(|run| run.database == Database::Sqlite)
+        {
             let r = &run.result;
             let ratio = match run.engine {
                 Engine::Wasm => self
@@ -167,6 +205,58 @@ impl Report {
                 mib(r.server_rss_kib),
                 ratio
             );
+        }
+    }
+
+    /// The wasm host's runs on PostgreSQL, each after the same scenario on SQLite.
+    fn postgres_table(&self, out: &mut String) {
+        let on_postgres: Vec<&Run> = self
+            .runs
+            .iter()
+            .filter(|run| run.database == Database::Postgres)
+            .collect();
+        if on_postgres.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "\n## SQLite vs PostgreSQL (wasm)\n");
+        let _ = writeln!(
+            out,
+            "| scenario | database | conns | req/s | p50 ms | p99 ms | errors | server CPU µs/req | PostgreSQL CPU µs/req | RSS after MiB | postgres/sqlite req/s |"
+        );
+        let _ = writeln!(
+            out,
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
+        for run in on_postgres {
+            let sqlite = self.result_on(&run.scenario, run.engine, Database::Sqlite);
+            if let Some(base) = sqlite {
+                postgres_row(out, run, Database::Sqlite, base, "");
+            }
+            let ratio = sqlite
+                .filter(|base| base.rps() > 0.0)
+                .map_or_else(String::new, |base| {
+                    format!("{:.2}×", run.result.rps() / base.rps())
+                });
+            postgres_row(out, run, Database::Postgres, &run.result, &ratio);
+        }
+    }
+
+    /// What the PostgreSQL parity check found, if it ran.
+    fn postgres_parity_lines(&self, out: &mut String) {
+        let Some((scenarios, differences)) = &self.postgres_parity else {
+            return;
+        };
+        if differences.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nOn PostgreSQL the wasm host answered as on SQLite for {} (same status, headers but `date`, and body; login: same status and header names).",
+                scenarios.join(", ")
+            );
+        } else {
+            let _ = writeln!(out, "\nWasm on PostgreSQL vs on SQLite:\n");
+            for line in differences {
+                let _ = writeln!(out, "- {line}");
+            }
         }
     }
 

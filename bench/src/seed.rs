@@ -1,8 +1,10 @@
-//! Test data: users inserted straight into SQLite, all with one pre-computed password hash.
+//! Test data: users inserted straight into the database (SQLite or PostgreSQL), all with one
+//! pre-computed password hash.
 //!
 //! Hashing a password costs tens of milliseconds, so a million sign-ups through the API
 //! would take hours. Instead the schema is created by `itsor migrate` and rows are inserted
-//! in one transaction. Every user shares [`PASSWORD`]; its hash is made once with the
+//! in one transaction. Both databases get the same rows: on PostgreSQL the id is a `uuid`
+//! and the times are `timestamp`s (the same instant, parsed by the server). Every user shares [`PASSWORD`]; its hash is made once with the
 //! product's own policy (`itsor_accounts::password::OWASP_2025`), so logins verify exactly
 //! as for a user who signed up, and no hash is ever flagged for an upgrade.
 //!
@@ -10,6 +12,8 @@
 
 use std::path::Path;
 use std::process::Command;
+
+use crate::server::Store;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -18,6 +22,8 @@ use itsor_accounts::password::OWASP_2025;
 
 /// Every seeded user's password.
 pub const PASSWORD: &str = "bench-password-1";
+/// Every seeded user's creation and update time (UTC; PostgreSQL's `timestamp` drops the `Z`).
+const STAMP: &str = "2025-01-01T00:00:00Z";
 
 /// The e-mail of user `i`.
 pub fn email(i: u32) -> String {
@@ -38,10 +44,10 @@ pub fn password_hash() -> anyhow::Result<String> {
 }
 
 /// Creates the schema with `itsor migrate`, as a fresh deployment would.
-pub fn migrate(itsor: &Path, database: &Path) -> anyhow::Result<()> {
+pub fn migrate(itsor: &Path, store: &Store) -> anyhow::Result<()> {
     let output = Command::new(itsor)
         .args(["migrate", "--database-url"])
-        .arg(crate::server::database_url(database))
+        .arg(store.url())
         .env_clear()
         .output()
         .with_context(|| format!("cannot run {} migrate", itsor.display()))?;
@@ -55,13 +61,19 @@ pub fn migrate(itsor: &Path, database: &Path) -> anyhow::Result<()> {
 }
 
 /// Inserts users `first..=last` in one transaction; returns how long it took.
-pub fn insert_users(
-    database: &Path,
-    first: u32,
-    last: u32,
-    hash: &str,
-) -> anyhow::Result<Duration> {
+pub fn insert_users(store: &Store, first: u32, last: u32, hash: &str) -> anyhow::Result<Duration> {
     let started = Instant::now();
+    match store {
+        Store::Sqlite(path) => insert_into_sqlite(path, first, last, hash)
+            .with_context(|| format!("cannot seed {}", path.display()))?,
+        Store::Postgres(url) => {
+            insert_into_postgres(url, first, last, hash).context("cannot seed PostgreSQL")?;
+        }
+    }
+    Ok(started.elapsed())
+}
+
+fn insert_into_sqlite(database: &Path, first: u32, last: u32, hash: &str) -> anyhow::Result<()> {
     let mut conn = rusqlite::Connection::open(database)?;
     conn.busy_timeout(Duration::from_secs(30))?;
     let tx = conn.transaction()?;
@@ -70,26 +82,52 @@ pub fn insert_users(
             "INSERT INTO users (id, email, password_hash, name, created_at, updated_at) \
              VALUES (?, ?, ?, ?, ?, ?)",
         )?;
-        let stamp = "2025-01-01T00:00:00Z";
         for i in first..=last {
             insert.execute(rusqlite::params![
                 user_id(i),
                 email(i),
                 hash,
                 format!("Bench User {i}"),
-                stamp,
-                stamp
+                STAMP,
+                STAMP
             ])?;
         }
     }
     tx.commit()?;
-    Ok(started.elapsed())
+    Ok(())
+}
+
+fn insert_into_postgres(url: &str, first: u32, last: u32, hash: &str) -> anyhow::Result<()> {
+    let mut client = postgres::Client::connect(url, postgres::NoTls)?;
+    let mut tx = client.transaction()?;
+    // Texts cast by the server, so the crate needs no `uuid` or time types.
+    let insert = tx.prepare(
+        "INSERT INTO users (id, email, password_hash, name, created_at, updated_at) \
+         VALUES ($1::text::uuid, $2, $3, $4, $5::text::timestamp, $5::text::timestamp)",
+    )?;
+    for i in first..=last {
+        let (id, email, name) = (user_id(i), email(i), format!("Bench User {i}"));
+        tx.execute(&insert, &[&id, &email, &hash, &name, &STAMP])?;
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 /// How many users the database holds.
-pub fn count_users(database: &Path) -> anyhow::Result<u64> {
-    let conn = rusqlite::Connection::open(database)?;
-    Ok(conn.query_row("SELECT count(*) FROM users", [], |row| row.get(0))?)
+pub fn count_users(store: &Store) -> anyhow::Result<u64> {
+    match store {
+        Store::Sqlite(path) => {
+            let conn = rusqlite::Connection::open(path)?;
+            Ok(conn.query_row("SELECT count(*) FROM users", [], |row| row.get(0))?)
+        }
+        Store::Postgres(url) => {
+            let mut client = postgres::Client::connect(url, postgres::NoTls)?;
+            let count: i64 = client
+                .query_one("SELECT count(*) FROM users", &[])?
+                .try_get(0)?;
+            Ok(u64::try_from(count)?)
+        }
+    }
 }
 
 #[cfg(test)]

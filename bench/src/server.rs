@@ -1,9 +1,10 @@
-//! Starting, measuring and stopping the two servers under test.
+//! Starting, measuring and stopping the servers under test.
 //!
 //! Each server runs with a cleared environment (only what [`ServerSpec`] sets), in the
 //! bench's temporary directory (so no `.env` is picked up), on `127.0.0.1` with a port the
 //! OS picks; the port is read from the `itsor listening on http://ADDR` line both binaries
-//! print once they serve. Their logs go to a file beside the database.
+//! print once they serve. Their logs go to a file beside the database. A server stores in
+//! a SQLite file or, `itsor serve` only, in a PostgreSQL database ([`Store`]).
 
 use std::fmt;
 use std::io::{BufRead, BufReader};
@@ -32,6 +33,51 @@ impl fmt::Display for Engine {
     }
 }
 
+/// Which kind of database a server stores in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Database {
+    /// A SQLite file, opened in the server's process.
+    Sqlite,
+    /// A PostgreSQL server (a private throw-away cluster on loopback); `itsor serve` only.
+    Postgres,
+}
+
+impl fmt::Display for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Database::Sqlite => "sqlite",
+            Database::Postgres => "postgres",
+        })
+    }
+}
+
+/// Where one server keeps its data.
+#[derive(Debug, Clone)]
+pub enum Store {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, by its `postgresql://` URL.
+    Postgres(String),
+}
+
+impl Store {
+    /// The `--database-url` both binaries take.
+    pub fn url(&self) -> String {
+        match self {
+            Store::Sqlite(path) => database_url(path),
+            Store::Postgres(url) => url.clone(),
+        }
+    }
+
+    /// Which kind of database it is.
+    pub fn database(&self) -> Database {
+        match self {
+            Store::Sqlite(_) => Database::Sqlite,
+            Store::Postgres(_) => Database::Postgres,
+        }
+    }
+}
+
 /// How long a server may take to print its listening line (a cold compile included).
 const START_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long a server may take to exit after SIGTERM before it is killed.
@@ -46,8 +92,8 @@ pub struct ServerSpec {
     pub binary: PathBuf,
     /// The component (wasm only).
     pub component: PathBuf,
-    /// The SQLite file.
-    pub database: PathBuf,
+    /// Where it stores.
+    pub store: Store,
     /// The compiled-component cache (wasm only).
     pub cache_dir: PathBuf,
     /// Working directory (holds no `.env`).
@@ -98,7 +144,7 @@ impl Server {
         };
         command
             .args(["--host", "127.0.0.1", "--port", "0", "--database-url"])
-            .arg(database_url(&spec.database))
+            .arg(spec.store.url())
             .env_clear()
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
             .env("ITSOR_CACHE_DIR", &spec.cache_dir)
@@ -157,24 +203,7 @@ impl Server {
 
     /// CPU time the server has used so far (user + system, all threads).
     pub fn cpu_time(&self) -> anyhow::Result<Duration> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
-        // `pid (comm) state ppid ...`: utime and stime are fields 14 and 15 (1-based), i.e.
-        // the 12th and 13th after the closing parenthesis (`state` being the 1st).
-        let after = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest)
-            .unwrap_or_default();
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let field = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|f| f.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        let ticks = field(11) + field(12);
-        Ok(Duration::from_secs_f64(
-            ticks as f64 / clock_ticks_per_second(),
-        ))
+        Ok(ProcStat::read(self.pid())?.cpu_time(false))
     }
 
     /// The last lines of its log.
@@ -243,6 +272,55 @@ fn read_listening_line(
             }
         }
     })
+}
+
+/// The fields of `/proc/PID/stat` the bench reads.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcStat {
+    /// Parent process id.
+    pub ppid: u32,
+    /// User and system time of the process itself, clock ticks.
+    own_ticks: u64,
+    /// User and system time of its children it has waited for, clock ticks.
+    children_ticks: u64,
+}
+
+impl ProcStat {
+    /// Reads `/proc/PID/stat`.
+    pub fn read(pid: u32) -> anyhow::Result<ProcStat> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .with_context(|| format!("cannot read /proc/{pid}/stat"))?;
+        // `pid (comm) state ppid ...`: ppid is field 4 (1-based), utime, stime, cutime and
+        // cstime fields 14 to 17, i.e. the 2nd and the 12th to 15th after the closing
+        // parenthesis (`state` being the 1st).
+        let after = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest)
+            .unwrap_or_default();
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let field = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        Ok(ProcStat {
+            ppid: u32::try_from(field(1)).unwrap_or(0),
+            own_ticks: field(11) + field(12),
+            children_ticks: field(13) + field(14),
+        })
+    }
+
+    /// CPU time (user + system, all threads), with that of its exited children if asked.
+    pub fn cpu_time(&self, with_children: bool) -> Duration {
+        let ticks = self.own_ticks
+            + if with_children {
+                self.children_ticks
+            } else {
+                0
+            };
+        Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second())
+    }
 }
 
 /// `getconf CLK_TCK` (100 on every Linux this runs on; asked once to be sure).

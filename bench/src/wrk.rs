@@ -61,6 +61,9 @@ pub struct LoadResult {
     pub server_cpu_us: f64,
     /// Server resident memory right after the run, KiB; filled in by the caller.
     pub server_rss_kib: u64,
+    /// CPU time of the PostgreSQL server's processes per completed request, µs; filled in
+    /// by the caller. `None` on SQLite, whose work is in the server's own CPU time.
+    pub database_cpu_us: Option<f64>,
 }
 
 impl LoadResult {
@@ -203,6 +206,7 @@ fn parse(stdout: &str) -> anyhow::Result<LoadResult> {
         socket_errors: field("socket_errors")?,
         server_cpu_us: 0.0,
         server_rss_kib: 0,
+        database_cpu_us: None,
     })
 }
 

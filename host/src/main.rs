@@ -268,9 +268,21 @@ mod tests {
             config::ENV_REQUEST_TIMEOUT,
             config::ENV_BODY_TIMEOUT,
             config::ENV_HEADER_TIMEOUT,
+            config::ENV_PG_POOL_SIZE,
         ] {
             assert!(help.contains(host_var));
         }
+    }
+
+    #[test]
+    fn the_pool_size_in_the_help_matches_the_code() {
+        let help = environment_help();
+        let expected = format!(
+            "(1 to {}); hosts x this must stay under the server's max_connections\n                           [default: {}]",
+            config::MAX_PG_POOL_SIZE,
+            itsor::postgres::DEFAULT_POOL_SIZE
+        );
+        assert!(help.contains(&expected), "{expected:?} not in:\n{help}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! # Design
 //!
 //! At start-up [`App::new`] links everything the component may import into one
-//! [`Linker`] (WASI 0.2, `wasi:http`, and the two Spin interfaces of world
+//! [`Linker`] (WASI 0.2, `wasi:http`, and the three Spin interfaces of world
 //! `itsor:auth/platform`) and pre-instantiates the component into a [`ProxyPre`]: import
 //! resolution and type checks happen once, and a component that does not fit is refused
 //! before the server listens. `ProxyPre` looks the `wasi:http/incoming-handler` export up by

@@ -95,3 +95,23 @@ fn embeds_no_preview_1_adapter() {
          (jsonwebtoken's `rust_crypto` feature, getrandom 0.2, ...)"
     );
 }
+
+/// Spin 4.0.2's published WIT files that `wit/deps/` copies, with the SHA-256 of each as
+/// published (`git show v4.0.2:<path> | sha256sum` in spinframework/spin): an edited copy
+/// would let the component and Spin disagree on names or types.
+const SPIN_WIT: &[(&str, &str, &str)] = &[
+    ("spin-postgres@4.0.0/postgres.wit", "wit/deps/spin-postgres@4.0.0/postgres.wit", "a5c11ba0962812b670d52ab0dbdab5af0df1a460f671cdf5157cbe8e0abf8b8f"),
+    ("spin-sqlite@3.0.0/sqlite.wit", "wit/deps/spin-sqlite@3.0.0/sqlite.wit", "c019c0d0c19617ceac35081008f1b8cd5811d7582faddddf51cfdbfd08a210ae"),
+    ("spin-variables@2.0.0/variables.wit", "wit/deps/spin@2.0.0/variables.wit", "eefddabbedf8f71899ffc6a1499ed4b5ed0d2d4dbff1aa40525b8eb2a743fff2"),
+];
+
+#[test]
+fn the_spin_wit_is_spins_published_files_verbatim() {
+    use sha2::{Digest, Sha256};
+    for (ours, theirs, sha256) in SPIN_WIT {
+        let path = format!("{}/../wit/deps/{ours}", env!("CARGO_MANIFEST_DIR"));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let digest: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(&digest, sha256, "wit/deps/{ours} differs from Spin 4.0.2's {theirs}");
+    }
+}

@@ -161,6 +161,7 @@ fn killing_a_host_mid_traffic_loses_no_acknowledged_signup() {
     thread::sleep(Duration::from_millis(300));
     hosts[0].lock().expect("host").kill();
     let acknowledged: Vec<String> = clients.into_iter().flat_map(|c| c.join().expect("a client panicked")).collect();
+    eprintln!("kill: {} of {} sign-ups acknowledged, host A killed after 300 ms", acknowledged.len(), CLIENTS * PER_CLIENT);
     assert!(acknowledged.len() >= CLIENTS * PER_CLIENT * 2 / 3 - CLIENTS, "the survivors kept serving: {} acknowledged", acknowledged.len());
     assert!(hosts[0].lock().expect("host").try_send(get("/auth/me")).is_err(), "host A is gone ({addrs:?})");
     let db = TestDatabase::Postgres(url);
@@ -181,6 +182,7 @@ fn while_the_database_is_down_requests_get_503_and_every_host_recovers_without_a
     let login = hosts[1].login_ok("ada@example.com", "correct horse battery");
 
     cluster.stop();
+    let mut slowest = Duration::ZERO;
     for host in &hosts {
         for request in [
             get("/auth/me").bearer(&login.token),
@@ -189,13 +191,16 @@ fn while_the_database_is_down_requests_get_503_and_every_host_recovers_without_a
         ] {
             let started = Instant::now();
             let resp = host.send(request);
+            slowest = slowest.max(started.elapsed());
             assert!(started.elapsed() < Duration::from_secs(timeout + 1), "answered after {:?}", started.elapsed());
             assert_error(&resp, 503, "SERVICE_UNAVAILABLE");
             assert!(resp.header("retry-after").is_some_and(|s| s.parse::<u32>().is_ok()), "{}", resp.describe());
         }
     }
 
+    eprintln!("outage: every request answered 503 within {slowest:?}");
     cluster.resume();
+    let resumed = Instant::now();
     for host in &hosts {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -208,6 +213,7 @@ fn while_the_database_is_down_requests_get_503_and_every_host_recovers_without_a
             thread::sleep(Duration::from_millis(200));
         }
     }
+    eprintln!("outage: both hosts served again {:?} after the server was back", resumed.elapsed());
     hosts[1].signup_ok("bob@example.com", "correct horse battery");
     hosts[0].login_ok("bob@example.com", "correct horse battery");
 }

@@ -50,17 +50,6 @@ impl Value {
     pub fn opt_uuid(id: Option<&str>) -> Value {
         id.map_or(Value::Null, Value::uuid)
     }
-
-    /// The value as SQLite stores it: UUIDs and instants as text, booleans as 0 or 1.
-    pub fn for_sqlite(&self) -> std::borrow::Cow<'_, Value> {
-        use std::borrow::Cow;
-        match self {
-            Value::Bool(b) => Cow::Owned(Value::Integer(i64::from(*b))),
-            Value::Uuid(id) => Cow::Owned(Value::Text(id.clone())),
-            Value::Timestamp(t) => Cow::Owned(Value::Text(t.to_rfc3339())),
-            other => Cow::Borrowed(other),
-        }
-    }
 }
 
 impl From<Timestamp> for Value {
@@ -338,11 +327,21 @@ mod tests {
 
     #[test]
     fn typed_parameters_are_stored_by_sqlite_as_text_and_integers() {
+        let db = rusqlite::Connection::open_in_memory().expect("opens");
         let t = Timestamp::from_unix(1_769_077_800);
-        assert_eq!(*Value::from(t).for_sqlite(), Value::Text("2026-01-22T10:30:00Z".into()));
-        assert_eq!(*Value::from(true).for_sqlite(), Value::Integer(1));
-        assert_eq!(*Value::uuid("a").for_sqlite(), Value::Text("a".into()));
-        assert_eq!(Value::opt_uuid(None), Value::Null);
+        let rows = db
+            .query("SELECT ?, typeof(?), ?, ?, ?", &[t.into(), t.into(), true.into(), Value::uuid("a"), Value::opt_uuid(None)])
+            .expect("runs");
+        assert_eq!(
+            rows,
+            [Row(vec![
+                Value::Text("2026-01-22T10:30:00Z".into()),
+                Value::Text("text".into()),
+                Value::Integer(1),
+                Value::Text("a".into()),
+                Value::Null,
+            ])]
+        );
     }
 
     #[test]

@@ -85,7 +85,7 @@ impl Database for SpinDatabase {
         match self {
             SpinDatabase::Sqlite(cell) => {
                 let connection = connected(cell, || sqlite::Connection::open("default"), sqlite_error)?;
-                let params: Vec<sqlite::Value> = params.iter().map(|v| to_sqlite(&v.for_sqlite())).collect();
+                let params: Vec<sqlite::Value> = params.iter().map(to_sqlite).collect();
                 let result = connection.execute(sql, &params).map_err(sqlite_error)?;
                 Ok(result.rows.into_iter().map(|row| Row(row.values.into_iter().map(from_sqlite).collect())).collect())
             }
@@ -99,6 +99,8 @@ impl Database for SpinDatabase {
     }
 }
 
+/// A parameter as SQLite stores it: UUIDs and instants as text, booleans as 0 or 1 (as the
+/// native seam in `itsor_accounts::db` does).
 fn to_sqlite(value: &Value) -> sqlite::Value {
     match value {
         Value::Integer(n) => sqlite::Value::Integer(*n),
@@ -106,7 +108,6 @@ fn to_sqlite(value: &Value) -> sqlite::Value {
         Value::Text(s) | Value::Uuid(s) => sqlite::Value::Text(s.clone()),
         Value::Blob(b) => sqlite::Value::Blob(b.clone()),
         Value::Null => sqlite::Value::Null,
-        // `for_sqlite` has already turned these into text and integers.
         Value::Bool(b) => sqlite::Value::Integer(i64::from(*b)),
         Value::Timestamp(t) => sqlite::Value::Text(t.to_rfc3339()),
     }
@@ -172,13 +173,18 @@ fn from_postgres(value: postgres::DbValue) -> Result<Value, DbError> {
 
 /// Storage errors without what PostgreSQL may quote from rows: a database error's
 /// `detail` and `as-text` can hold values (`Key (email)=(...) already exists`), so only its
-/// SQLSTATE and message are kept. Connection failures and the SQLSTATEs of a server that
+/// SQLSTATE and message are kept (only the SQLSTATE for data exceptions, whose messages
+/// quote the input). Connection failures and the SQLSTATEs of a server that
 /// cannot serve now are [`DbError::Unavailable`].
 fn postgres_error(err: postgres::Error) -> DbError {
     match err {
         postgres::Error::ConnectionFailed(message) => DbError::Unavailable(message),
         postgres::Error::QueryFailed(postgres::QueryError::DbError(e)) if sqlstate_is_unavailable(&e.code) => {
             DbError::Unavailable(format!("{} ({})", e.message, e.code))
+        }
+        // Class 22 (data exception) messages quote the offending input: the code only.
+        postgres::Error::QueryFailed(postgres::QueryError::DbError(e)) if e.code.starts_with("22") => {
+            DbError::failed(format!("data exception ({})", e.code))
         }
         postgres::Error::QueryFailed(postgres::QueryError::DbError(e)) => DbError::failed(format!("{} ({})", e.message, e.code)),
         // Without a database error the failure is the client's: a broken connection (which
