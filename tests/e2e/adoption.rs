@@ -164,3 +164,13 @@ fn serve_no_migrate_leaves_the_schema_to_itsor_migrate() {
     let (ok, stderr) = migrate(&url);
     assert!(ok, "migrating again is a no-op: {stderr}");
 }
+
+#[test]
+fn the_seeds_database_url_variable_selects_postgresql() {
+    let url = postgres::shared().create_database();
+    let server = Server::builder().unset("BACKEND_DATABASE_URL").env("DATABASE_URL", &url).start();
+    let user = server.signup_ok("ada@example.com", SEED_PASSWORD);
+    let db = TestDatabase::Postgres(url);
+    assert_eq!(db.value("SELECT id::text FROM users", &[]).as_deref(), user["id"].as_str());
+    assert!(!server.db_path().exists(), "nothing was stored in SQLite");
+}

@@ -217,3 +217,26 @@ fn while_the_database_is_down_requests_get_503_and_every_host_recovers_without_a
     hosts[1].signup_ok("bob@example.com", "correct horse battery");
     hosts[0].login_ok("bob@example.com", "correct horse battery");
 }
+
+#[test]
+fn a_host_opens_at_most_its_pool_size_of_connections_however_many_requests_run() {
+    const LOGINS: usize = 12;
+    let url = postgres::shared().create_database();
+    let host = Arc::new(Server::builder().env("BACKEND_DATABASE_URL", &url).env("ITSOR_PG_POOL_SIZE", "2").env("RATE_LIMIT_AUTH_REQUESTS", "0").env("RATE_LIMIT_LOGIN_FAILURES", "0").start());
+    host.signup_ok("ada@example.com", "correct horse battery");
+    let barrier = Arc::new(Barrier::new(LOGINS));
+    let logins: Vec<_> = (0..LOGINS)
+        .map(|_| {
+            let (host, barrier) = (Arc::clone(&host), Arc::clone(&barrier));
+            thread::spawn(move || {
+                barrier.wait();
+                host.login("ada@example.com", "correct horse battery")
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = logins.into_iter().map(|h| h.join().expect("a login thread panicked").status).collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let db = TestDatabase::Postgres(url);
+    let open = db.count("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'itsor' AND datname = current_database()", &[]);
+    assert!((1..=2).contains(&open), "{open} connections for a pool of 2");
+}
