@@ -31,6 +31,7 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime")
 }
 
+#[allow(clippy::result_large_err)] // the WIT error, as the provider returns it
 fn query(runtime: &tokio::runtime::Runtime, host: &mut PostgresHost, url: &str, sql: &str, params: Vec<ParameterValue>) -> Result<RowSet, Error> {
     runtime.block_on(async {
         let conn = host.open(url.to_owned()).await.expect("open the configured database");

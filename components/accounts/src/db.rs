@@ -301,7 +301,7 @@ mod tests {
             "INSERT INTO t (a, b) VALUES ($1, $2) RETURNING a"
         );
         assert_eq!(postgres_sql("SELECT 1"), "SELECT 1");
-        let many = vec!["?"; 12].join(", ");
+        let many = ["?"; 12].join(", ");
         assert!(postgres_sql(&many).ends_with("$11, $12"));
     }
 

@@ -156,7 +156,9 @@ impl Cluster {
             c.args(["-c", &script]);
             c
         };
-        command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start the watchdog");
+        // Never waited for: it outlives this process on purpose.
+        #[allow(clippy::zombie_processes)]
+        let _watchdog = command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start the watchdog");
     }
 
     /// The URL of database `name` (no TLS: loopback).
