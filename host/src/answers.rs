@@ -43,13 +43,19 @@ pub fn error_body(status: StatusCode, code: &str, detail: &str) -> String {
 
 /// A host-made error answer in the shape every response uses.
 pub fn error_response(status: StatusCode, code: &str, detail: &str) -> Response<HyperOutgoingBody> {
-    let body = Full::new(Bytes::from(error_body(status, code, detail)))
+    body_response(status, "application/json", error_body(status, code, detail))
+}
+
+/// A host-made answer of `body` (a probe's JSON, the metrics exposition), with the headers
+/// every response has.
+pub fn body_response(status: StatusCode, content_type: &'static str, body: String) -> Response<HyperOutgoingBody> {
+    let body = Full::new(Bytes::from(body))
         .map_err(|never: Infallible| match never {})
         .boxed_unsync();
     let mut response = Response::new(body);
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     set_nosniff(headers);
     response

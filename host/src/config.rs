@@ -66,6 +66,14 @@ pub const ENV_BODY_TIMEOUT: &str = "ITSOR_BODY_TIMEOUT_SECONDS";
 /// Environment variable: how long a client may take to send a request's headers, and how
 /// long an idle keep-alive connection stays open ([`Limits::header_timeout`]).
 pub const ENV_HEADER_TIMEOUT: &str = "ITSOR_HEADER_TIMEOUT_SECONDS";
+/// Environment variable: how long after SIGTERM connections are still accepted, with
+/// `/readyz` already `503` ([`Limits::drain_delay`]).
+pub const ENV_DRAIN_DELAY: &str = "ITSOR_DRAIN_SECONDS";
+/// Environment variable: how long in-flight requests may take to finish once connections
+/// are refused ([`Limits::shutdown_timeout`]).
+pub const ENV_SHUTDOWN_TIMEOUT: &str = "ITSOR_SHUTDOWN_SECONDS";
+/// Environment variable: where Prometheus metrics are served ([`ServeConfig::metrics_addr`]).
+pub const ENV_METRICS_ADDR: &str = "ITSOR_METRICS_ADDR";
 
 /// Default of `ITSOR_REQUEST_TIMEOUT_SECONDS`.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -73,6 +81,11 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default of `ITSOR_HEADER_TIMEOUT_SECONDS`.
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default of `ITSOR_DRAIN_SECONDS`: a few of a load balancer's probe intervals.
+pub const DEFAULT_DRAIN_DELAY: Duration = Duration::from_secs(5);
+/// Default of `ITSOR_SHUTDOWN_SECONDS`: the request timeout's default, so a request that
+/// started just before the signal can finish.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest any of the `*_TIMEOUT_SECONDS` settings may be.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 
@@ -231,7 +244,7 @@ impl Environment {
     }
 
     /// The value of `name`, treating an empty value as unset.
-    fn non_empty(&self, name: &str) -> Option<&str> {
+    pub fn non_empty(&self, name: &str) -> Option<&str> {
         self.get(name).filter(|v| !v.is_empty())
     }
 }
@@ -344,6 +357,8 @@ pub struct ServeConfig {
     pub cache_dir: Option<PathBuf>,
     /// Concurrency and time limits of request handling.
     pub limits: Limits,
+    /// Where `/metrics` is served (`ITSOR_METRICS_ADDR`, `host:port`); `None`: nowhere.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// How much of the server one request, or all of them together, may take.
@@ -371,6 +386,13 @@ pub struct Limits {
     /// previous response on a keep-alive connection (`ITSOR_HEADER_TIMEOUT_SECONDS`, default
     /// [`DEFAULT_HEADER_TIMEOUT`]); past it the connection is closed without an answer.
     pub header_timeout: Duration,
+    /// How long after SIGTERM (or SIGINT) the server keeps accepting connections with
+    /// `/readyz` already `503`, so load balancers stop sending traffic first
+    /// (`ITSOR_DRAIN_SECONDS`, default [`DEFAULT_DRAIN_DELAY`]).
+    pub drain_delay: Duration,
+    /// How long in-flight requests may then take to finish before the process exits
+    /// (`ITSOR_SHUTDOWN_SECONDS`, default [`DEFAULT_SHUTDOWN_TIMEOUT`]).
+    pub shutdown_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -381,6 +403,8 @@ impl Default for Limits {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             body_timeout: DEFAULT_BODY_TIMEOUT,
             header_timeout: DEFAULT_HEADER_TIMEOUT,
+            drain_delay: DEFAULT_DRAIN_DELAY,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
 }
@@ -407,6 +431,8 @@ impl Limits {
             request_timeout: timeout(ENV_REQUEST_TIMEOUT, defaults.request_timeout)?,
             body_timeout: timeout(ENV_BODY_TIMEOUT, defaults.body_timeout)?,
             header_timeout: timeout(ENV_HEADER_TIMEOUT, defaults.header_timeout)?,
+            drain_delay: timeout(ENV_DRAIN_DELAY, defaults.drain_delay)?,
+            shutdown_timeout: timeout(ENV_SHUTDOWN_TIMEOUT, defaults.shutdown_timeout)?,
         })
     }
 }
@@ -502,6 +528,7 @@ impl ServeConfig {
             component,
             cache_dir: cache_dir(env),
             limits: Limits::from_env(env)?,
+            metrics_addr: metrics_addr(env)?,
         })
     }
 }
@@ -525,6 +552,19 @@ fn is_loopback(host: &str) -> bool {
         || host
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.to_canonical().is_loopback())
+}
+
+/// `ITSOR_METRICS_ADDR`: an IP address and port (`127.0.0.1:9464`, `[::]:9464`).
+pub fn metrics_addr(env: &Environment) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+    env.non_empty(ENV_METRICS_ADDR)
+        .map(|value| {
+            value.trim().parse().map_err(|_| ConfigError::Limit {
+                env_var: ENV_METRICS_ADDR,
+                expected: "an IP address and port, such as 127.0.0.1:9464".to_owned(),
+                value: value.to_owned(),
+            })
+        })
+        .transpose()
 }
 
 /// `ITSOR_PG_POOL_SIZE`: a whole number from 1 to [`MAX_PG_POOL_SIZE`].
@@ -832,10 +872,13 @@ mod tests {
             (ENV_REQUEST_TIMEOUT, "2"),
             (ENV_BODY_TIMEOUT, "0.5"),
             (ENV_HEADER_TIMEOUT, " 3 "),
+            (ENV_DRAIN_DELAY, "0.25"),
+            (ENV_SHUTDOWN_TIMEOUT, "12"),
+            (ENV_METRICS_ADDR, "127.0.0.1:9464"),
         ]);
-        let limits = ServeConfig::resolve(&env, &Overrides::default(), None)
-            .unwrap()
-            .limits;
+        let config = ServeConfig::resolve(&env, &Overrides::default(), None).unwrap();
+        assert_eq!(config.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
+        let limits = config.limits;
         assert_eq!(
             limits,
             Limits {
@@ -844,8 +887,12 @@ mod tests {
                 request_timeout: Duration::from_secs(2),
                 body_timeout: Duration::from_millis(500),
                 header_timeout: Duration::from_secs(3),
+                drain_delay: Duration::from_millis(250),
+                shutdown_timeout: Duration::from_secs(12),
             }
         );
+        let bad = Environment::from_pairs([(ENV_METRICS_ADDR, "localhost")]);
+        assert!(metrics_addr(&bad).unwrap_err().to_string().starts_with(ENV_METRICS_ADDR));
         // Empty means unset.
         let env = Environment::from_pairs([(ENV_MAX_CONCURRENT, ""), (ENV_BODY_TIMEOUT, "")]);
         assert_eq!(Limits::from_env(&env).unwrap(), Limits::default());

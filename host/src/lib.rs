@@ -9,6 +9,9 @@
 //! * [`engine`]: the wasmtime engine, its epoch clock and the compiled-component cache;
 //! * [`server`]: the HTTP server, one fresh component instance per request;
 //! * [`answers`]: the answers the host makes itself, hyper's automatic ones made JSON;
+//! * [`ops`]: the probes (`/healthz`, `/readyz`) and the metrics endpoint, answered by the
+//!   host; [`metrics`]: the Prometheus metrics; [`logging`]: text or JSON logs and the
+//!   request id;
 //! * [`guest`]: one request's store, and how its run is driven;
 //! * [`platform`]: the component's Spin imports, [`sqlite`], [`postgres`] and
 //!   [`variables`], linked into any store, plus typed bindings of its `itsor:auth/accounts`
@@ -24,8 +27,11 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod guest;
+pub mod logging;
+pub mod metrics;
 pub mod migrate;
 pub mod native;
+pub mod ops;
 pub mod platform;
 pub mod postgres;
 pub mod server;
@@ -50,17 +56,4 @@ pub mod bindings {
     });
 }
 
-/// Sends logs to stderr, filtered by `RUST_LOG` from `env` (default `info`); used by every
-/// binary of this crate.
-pub fn init_logging(env: &config::Environment) {
-    use tracing_subscriber::EnvFilter;
-    let filter = env
-        .get("RUST_LOG")
-        .and_then(|spec| EnvFilter::try_new(spec).ok())
-        .unwrap_or_else(|| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-}
+pub use logging::init as init_logging;

@@ -45,6 +45,13 @@ Environment (read from the process and from ./.env; the process wins; flags win 
                            64 headers and 16 KiB, else 431), and the keep-alive idle
                            timeout; then the connection is closed  [default: 10]
                            (the three timeouts take seconds, fractions allowed: 0.5)
+  ITSOR_DRAIN_SECONDS      after SIGTERM, how long connections are still accepted with
+                           /readyz already 503  [default: 5]
+  ITSOR_SHUTDOWN_SECONDS   then, how long in-flight requests may take to finish
+                           [default: 30]
+  ITSOR_METRICS_ADDR       where Prometheus metrics are served (GET /metrics), e.g.
+                           127.0.0.1:9464  [default: nowhere]
+  ITSOR_LOG_FORMAT         text or json (one object per line)  [default: text]
   RUST_LOG                 log filter for stderr (e.g. debug, itsor=debug)  [default: info]";
 
 /// What each component setting means, for `--help` (the list itself comes from
@@ -224,17 +231,45 @@ fn serve(env: &Environment, args: ServeArgs) -> anyhow::Result<()> {
         // Nothing else runs on the runtime yet: compiling here blocks no request.
         let component =
             engine::load_component(&engine, &config.component, config.cache_dir.as_deref())?;
-        let app =
-            server::App::new(&engine, &component, storage, variables)?.with_limits(config.limits);
+        let app = Arc::new(
+            server::App::new(&engine, &component, storage, variables)?.with_limits(config.limits),
+        );
+        let stop = drain_on_signal(app.readiness(), config.limits.drain_delay);
+        if let Some(addr) = config.metrics_addr {
+            let metrics = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen for metrics on {addr} ({})", config::ENV_METRICS_ADDR))?;
+            println!("itsor metrics on http://{}{}", metrics.local_addr()?, itsor::ops::METRICS);
+            let endpoint = Arc::new(server::MetricsEndpoint::new(Arc::clone(&app)));
+            let (stop, limits) = (stop.clone(), config.limits);
+            tokio::spawn(async move {
+                if let Err(error) = server::serve_with(metrics, endpoint, &limits, stopped(stop)).await {
+                    tracing::warn!(%error, "the metrics listener failed");
+                }
+            });
+        }
         server::announce(&listener)?;
-        server::serve_with(
-            listener,
-            Arc::new(app),
-            &config.limits,
-            server::shutdown_signal(),
-        )
-        .await
+        server::serve_with(listener, app, &config.limits, stopped(stop)).await
     })
+}
+
+/// On the first SIGINT or SIGTERM: `/readyz` turns `503` at once, and `drain_delay` later
+/// the returned receiver says stop (no new connections; in-flight requests finish).
+fn drain_on_signal(readiness: Arc<itsor::ops::Readiness>, drain_delay: std::time::Duration) -> tokio::sync::watch::Receiver<bool> {
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        server::shutdown_signal().await;
+        readiness.drain();
+        tracing::info!(delay = ?drain_delay, "draining: /readyz is 503; new connections are refused after the delay");
+        tokio::time::sleep(drain_delay).await;
+        let _ = stop.send(true);
+    });
+    stopping
+}
+
+/// Resolves once `stop` says so (or its sender is gone).
+async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
 }
 
 #[cfg(test)]
@@ -269,6 +304,10 @@ mod tests {
             config::ENV_BODY_TIMEOUT,
             config::ENV_HEADER_TIMEOUT,
             config::ENV_PG_POOL_SIZE,
+            config::ENV_DRAIN_DELAY,
+            config::ENV_SHUTDOWN_TIMEOUT,
+            config::ENV_METRICS_ADDR,
+            itsor::logging::ENV_LOG_FORMAT,
         ] {
             assert!(help.contains(host_var));
         }
@@ -319,6 +358,14 @@ mod tests {
             format!(
                 "closed  [default: {}]",
                 config::DEFAULT_HEADER_TIMEOUT.as_secs()
+            ),
+            format!(
+                "/readyz already 503  [default: {}]",
+                config::DEFAULT_DRAIN_DELAY.as_secs()
+            ),
+            format!(
+                "may take to finish\n                           [default: {}]",
+                config::DEFAULT_SHUTDOWN_TIMEOUT.as_secs()
             ),
         ];
         for text in expected {

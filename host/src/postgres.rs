@@ -252,6 +252,28 @@ impl HostConnection for PostgresHost {
     }
 
     async fn query(&mut self, conn: Resource<PgConnection>, statement: String, params: Vec<ParameterValue>) -> Result<RowSet, Error> {
+        let started = Instant::now();
+        let result = self.run_query(conn, statement, params).await;
+        crate::metrics::metrics().statement("postgres", started.elapsed(), result.is_ok());
+        result
+    }
+
+    async fn execute(&mut self, conn: Resource<PgConnection>, statement: String, params: Vec<ParameterValue>) -> Result<u64, Error> {
+        let started = Instant::now();
+        let result = self.run_execute(conn, statement, params).await;
+        crate::metrics::metrics().statement("postgres", started.elapsed(), result.is_ok());
+        result
+    }
+
+    async fn drop(&mut self, conn: Resource<PgConnection>) -> wasmtime::Result<()> {
+        // Dropping an unknown handle is the guest's bug, not a reason to trap the request.
+        let _ = self.connections.delete(conn);
+        Ok(())
+    }
+}
+
+impl PostgresHost {
+    async fn run_query(&mut self, conn: Resource<PgConnection>, statement: String, params: Vec<ParameterValue>) -> Result<RowSet, Error> {
         let pool = self.pool(&conn)?.clone();
         check_statement(&statement)?;
         let params = to_sql_parameters(&params)?;
@@ -277,7 +299,7 @@ impl HostConnection for PostgresHost {
         Ok(RowSet { columns, rows: out })
     }
 
-    async fn execute(&mut self, conn: Resource<PgConnection>, statement: String, params: Vec<ParameterValue>) -> Result<u64, Error> {
+    async fn run_execute(&mut self, conn: Resource<PgConnection>, statement: String, params: Vec<ParameterValue>) -> Result<u64, Error> {
         let pool = self.pool(&conn)?.clone();
         check_statement(&statement)?;
         let params = to_sql_parameters(&params)?;
@@ -285,12 +307,6 @@ impl HostConnection for PostgresHost {
         let client = pool.client(deadline).await?;
         let prepared = within(deadline, client.prepare_cached(&statement)).await?.map_err(query_failed)?;
         within(deadline, client.execute(&prepared, &refs(&params))).await?.map_err(query_failed)
-    }
-
-    async fn drop(&mut self, conn: Resource<PgConnection>) -> wasmtime::Result<()> {
-        // Dropping an unknown handle is the guest's bug, not a reason to trap the request.
-        let _ = self.connections.delete(conn);
-        Ok(())
     }
 }
 

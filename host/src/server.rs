@@ -73,12 +73,18 @@
 //! after finishing it.) In every case the server carries on: a guest can never take the
 //! host down, and its instance slot is released by the deadline at the latest.
 //!
-//! Each request is logged once, at `info`: method, path (never the query string), status and
-//! duration, or "request abandoned by the client" when the client went away before its
-//! answer. Header values, bodies and tokens are never logged.
+//! Each request is logged once, at `info`: method, route template (never the path, whose
+//! segments are ids, nor the query string), status, duration and request id, or "request
+//! abandoned by the client" when the client went away before its answer. Header values,
+//! bodies and tokens are never logged. The request id (`X-Request-Id`, see
+//! [`crate::logging::request_id`]) is returned on every response. The probes `/healthz` and
+//! `/readyz` are answered by [`crate::ops`] before any instance exists, and logged at
+//! `debug`. Every answer is counted in [`crate::metrics`].
 //!
-//! SIGINT and SIGTERM stop accepting connections, let in-flight requests finish (up to
-//! [`SHUTDOWN_GRACE`]) and return.
+//! When the `shutdown` future given to [`serve_with`] resolves (`main` resolves it
+//! [`Limits::drain_delay`] after SIGINT or SIGTERM, once `/readyz` has turned `503`), the
+//! server stops accepting connections, lets in-flight requests finish (up to
+//! [`Limits::shutdown_timeout`]) and returns.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -112,14 +118,14 @@ use crate::answers::{JsonAutomaticAnswers, raw_error, set_nosniff};
 use crate::config::{ComponentVariables, Limits};
 use crate::engine::MAX_INSTANCES;
 use crate::guest::{GuestBody, GuestRun, Outcome, RequestState};
+use crate::logging::REQUEST_ID_HEADER;
+use crate::metrics::metrics;
+use crate::ops::{Probe, Readiness};
 use crate::storage::Storage;
 pub use itsor_http::MAX_BODY_BYTES;
 
 /// The header carrying the client's socket address to the component.
 pub const CLIENT_ADDR_HEADER: &str = "spin-client-addr";
-
-/// How long in-flight requests may take to finish after a shutdown signal.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// The most headers a request may have (hyper answers `431` beyond).
 pub const MAX_HEADERS: usize = 64;
@@ -152,49 +158,62 @@ pub struct App {
     variables: Arc<ComponentVariables>,
     limits: Limits,
     slots: Arc<Semaphore>,
+    readiness: Arc<Readiness>,
 }
 
-/// A request's one access-log line (method, path without the query, status, duration),
-/// written when it is answered, or, if the client goes away first (hyper then drops the
-/// request), as "request abandoned by the client" when dropped.
+/// What a request is known by in logs and metrics: no path, no id, nothing secret.
 struct AccessLog {
     method: http::Method,
-    path: String,
+    /// The route template, a probe's path, or `unmatched`.
+    route: &'static str,
+    request_id: String,
     started: Instant,
     answered: bool,
 }
 
+/// The route label of paths no route serves.
+const UNMATCHED: &str = "unmatched";
+
 impl AccessLog {
     fn new<B>(req: &Request<B>) -> AccessLog {
+        let path = req.uri().path();
+        let route = Probe::of(path)
+            .map(Probe::path)
+            .or_else(|| itsor_http::route_template(path))
+            .unwrap_or(UNMATCHED);
         AccessLog {
             method: req.method().clone(),
-            path: req.uri().path().to_owned(),
+            route,
+            request_id: crate::logging::request_id(req.headers().get(REQUEST_ID_HEADER).map(HeaderValue::as_bytes)),
             started: Instant::now(),
             answered: false,
         }
     }
 
+    fn duration_ms(&self) -> f64 {
+        self.started.elapsed().as_secs_f64() * 1000.0
+    }
+
+    /// The one access line (at `debug` for probes), and the request's metrics.
     fn answered(mut self, status: StatusCode) {
         self.answered = true;
-        tracing::info!(
-            method = %self.method,
-            path = %self.path,
-            status = status.as_u16(),
-            duration = ?self.started.elapsed(),
-            "request"
-        );
+        metrics().request(self.route, self.method.as_str(), status.as_u16(), self.started.elapsed());
+        let (method, route, status, duration_ms, request_id) =
+            (self.method.as_str(), self.route, status.as_u16(), self.duration_ms(), self.request_id.as_str());
+        if Probe::of(route).is_some() {
+            tracing::debug!(method, route, status, duration_ms, request_id, "request");
+        } else {
+            tracing::info!(method, route, status, duration_ms, request_id, "request");
+        }
     }
 }
 
 impl Drop for AccessLog {
     fn drop(&mut self) {
         if !self.answered {
-            tracing::info!(
-                method = %self.method,
-                path = %self.path,
-                duration = ?self.started.elapsed(),
-                "request abandoned by the client"
-            );
+            let (method, route, duration_ms, request_id) =
+                (self.method.as_str(), self.route, self.duration_ms(), self.request_id.as_str());
+            tracing::info!(method, route, duration_ms, request_id, "request abandoned by the client");
         }
     }
 }
@@ -234,7 +253,21 @@ impl App {
             variables: Arc::new(variables),
             limits: Limits::default(),
             slots: Arc::new(Semaphore::new(MAX_INSTANCES as usize)),
+            readiness: Arc::default(),
         })
+    }
+
+    /// The readiness `/readyz` reports; [`Readiness::drain`] it on shutdown.
+    pub fn readiness(&self) -> Arc<Readiness> {
+        Arc::clone(&self.readiness)
+    }
+
+    /// Sets the gauges read at scrape time (instances in use, and their cap).
+    pub fn refresh_gauges(&self) {
+        let max = i64::from(self.limits.max_concurrent);
+        let free = i64::try_from(self.slots.available_permits()).unwrap_or(max);
+        metrics().instances_max.set(max);
+        metrics().instances_in_use.set((max - free).max(0));
     }
 
     /// The same app with these limits; `max_concurrent` is kept within 1 and the pool's
@@ -263,28 +296,37 @@ impl App {
         mut req: Request<Incoming>,
     ) -> Response<HyperOutgoingBody> {
         let log = AccessLog::new(&req);
-        let (method, path) = (&log.method, &log.path);
+        if let Some(probe) = Probe::of(req.uri().path()) {
+            let mut response = crate::ops::answer(probe, req.method(), &self.storage, &self.readiness).await;
+            set_request_id(response.headers_mut(), &log.request_id);
+            log.answered(response.status());
+            return response;
+        }
+        let (method, route) = (&log.method, log.route);
         set_client_addr(req.headers_mut(), peer);
         ensure_host(&mut req, local);
         let response = match buffer_body(req, MAX_BODY_BYTES, self.limits.body_timeout).await {
             Err(rejection) => {
-                tracing::debug!(%method, %path, reason = %rejection, "request body refused");
+                tracing::debug!(%method, route, reason = %rejection, "request body refused");
                 rejection.into_response()
             }
             Ok(req) => match self.slot().await {
                 None => {
-                    tracing::warn!(%method, %path, "no instance slot became free within {SLOT_WAIT:?}");
+                    tracing::warn!(%method, route, "no instance slot became free within {SLOT_WAIT:?}");
+                    metrics().slot_refused();
                     service_unavailable()
                 }
                 Some(permit) => match self.run_guest(permit, req).await {
                     Ok(response) => response,
                     Err(GuestFailure::TimedOut) => {
-                        tracing::warn!(%method, %path, limit = ?self.limits.request_timeout, "the component did not answer in time");
+                        tracing::warn!(%method, route, limit = ?self.limits.request_timeout, "the component did not answer in time");
+                        metrics().killed_at_deadline();
                         timeout_error()
                     }
                     Err(GuestFailure::Failed(error)) => {
-                        tracing::warn!(%method, %path, error = %summarize(&error), "request failed in the component");
-                        tracing::debug!(%method, %path, error = ?error, "request failure details");
+                        tracing::warn!(%method, route, error = %summarize(&error), "request failed in the component");
+                        tracing::debug!(%method, route, error = ?error, "request failure details");
+                        metrics().trapped();
                         internal_error()
                     }
                 },
@@ -292,6 +334,7 @@ impl App {
         };
         let mut response = response;
         set_nosniff(response.headers_mut());
+        set_request_id(response.headers_mut(), &log.request_id);
         log.answered(response.status());
         response
     }
@@ -352,7 +395,9 @@ impl App {
         let mut run = GuestRun::new(async move {
             let _permit = permit;
             let guest = async {
+                let started = Instant::now();
                 let proxy = pre.instantiate_async(&mut store).await?;
+                metrics().instantiated(started.elapsed());
                 proxy
                     .wasi_http_incoming_handler()
                     .call_handle(&mut store, req, out)
@@ -696,13 +741,47 @@ pub async fn serve_with<H: Handler>(
     }
     drop(listener);
     tracing::info!("shutting down: waiting for in-flight requests");
+    let grace = limits.shutdown_timeout;
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("all connections closed"),
-        () = tokio::time::sleep(SHUTDOWN_GRACE) => {
-            tracing::warn!("some connections were still open after {SHUTDOWN_GRACE:?}");
+        () = tokio::time::sleep(grace) => {
+            tracing::warn!("some connections were still open after {grace:?}");
         }
     }
     Ok(())
+}
+
+/// Sets `X-Request-Id` (a well-formed id, so it is a valid header value).
+fn set_request_id(headers: &mut HeaderMap, id: &str) {
+    if let Ok(value) = HeaderValue::from_str(id) {
+        headers.insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+    }
+}
+
+/// The metrics listener's handler: `GET /metrics` only (see [`crate::ops`]).
+pub struct MetricsEndpoint {
+    app: Arc<App>,
+}
+
+impl MetricsEndpoint {
+    /// The metrics of `app`'s process, with `app`'s gauges.
+    pub fn new(app: Arc<App>) -> MetricsEndpoint {
+        MetricsEndpoint { app }
+    }
+}
+
+impl Handler for MetricsEndpoint {
+    type Body = HyperOutgoingBody;
+
+    fn handle(
+        self: Arc<Self>,
+        _peer: SocketAddr,
+        _local: SocketAddr,
+        req: Request<Incoming>,
+    ) -> impl Future<Output = Response<HyperOutgoingBody>> + Send {
+        let response = crate::ops::answer_metrics(&req, || self.app.refresh_gauges());
+        std::future::ready(response)
+    }
 }
 
 /// Answers a connection over [`Limits::max_connections`] with a JSON `503` and closes it,

@@ -267,6 +267,7 @@ impl HostConnection for SqliteHost {
         parameters: Vec<Value>,
     ) -> Result<QueryResult, Error> {
         let mut state = self.state(&conn)?;
+        let started = Instant::now();
         STATEMENT_DEADLINE.with(|deadline| deadline.set(self.deadline));
         let result = match &self.database {
             Some(database) => database
@@ -275,7 +276,9 @@ impl HostConnection for SqliteHost {
             None => Err(Error::NoSuchDatabase),
         };
         STATEMENT_DEADLINE.with(|deadline| deadline.set(None));
-        let result = result??;
+        let result = result.and_then(|r| r);
+        crate::metrics::metrics().statement("sqlite", started.elapsed(), result.is_ok());
+        let result = result?;
         if let Ok(slot) = self.connections.get_mut(&conn) {
             *slot = state;
         }

@@ -171,6 +171,6 @@ fn a_signup_whose_client_hangs_up_mid_hash_is_still_completed() {
     let again = server.signup("gone@example.com", "password-of-a-ghost");
     assert_status(&again, 409);
     server.log_line("the abandoned request's access-log line", |line| {
-        line.contains("request abandoned by the client") && line.contains("path=/auth/signup")
+        line.contains("request abandoned by the client") && line.contains("route=\"/auth/signup\"")
     });
 }

@@ -96,7 +96,7 @@ fn a_trapping_guest_is_a_json_500_and_the_server_carries_on() {
     assert_ok(&server);
     // The trap is logged.
     server.log_line("the trap", |line| {
-        line.contains("request failed in the component") && line.contains("path=/trap")
+        line.contains("request failed in the component") && line.contains("route=\"unmatched\"")
     });
 }
 

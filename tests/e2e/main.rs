@@ -19,6 +19,7 @@ mod flow;
 mod hardening;
 mod input;
 mod limits;
+mod operations;
 mod postgres_provider;
 mod scaleout;
 mod security;

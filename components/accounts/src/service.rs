@@ -88,6 +88,12 @@ impl<D: Database> Accounts<D> {
         &self.settings
     }
 
+    /// Whether storage answers a trivial statement: the component's own health probe.
+    pub fn check_storage(&self) -> Result<(), AuthError> {
+        self.store.database().query("SELECT 1", &[])?;
+        Ok(())
+    }
+
     fn limiter(&self) -> Limiter<&D> {
         Limiter::new(self.store.database())
     }

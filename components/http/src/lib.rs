@@ -18,4 +18,4 @@ mod routes;
 pub use error::ApiError;
 pub use message::{Body, Request, Response, MAX_BODY_BYTES};
 pub use platform::Platform;
-pub use routes::handle;
+pub use routes::{handle, route_template};

@@ -58,6 +58,10 @@ const CLEARED_NAMES: &[&str] = &[
     "ITSOR_HEADER_TIMEOUT_SECONDS",
     "ITSOR_PG_POOL_SIZE",
     "ITSOR_E2E_DATABASE",
+    "ITSOR_METRICS_ADDR",
+    "ITSOR_LOG_FORMAT",
+    "ITSOR_DRAIN_SECONDS",
+    "ITSOR_SHUTDOWN_SECONDS",
     "RUST_LOG",
     "CORS_ORIGINS",
 ];
@@ -268,6 +272,41 @@ impl Server {
         if let Some(proc) = self.proc.as_mut() {
             let _ = proc.child.kill();
             let _ = proc.child.wait();
+        }
+    }
+
+    /// The metrics listener's address, from the line `itsor metrics on http://ADDR/metrics`
+    /// (servers started with `ITSOR_METRICS_ADDR`).
+    #[track_caller]
+    pub fn metrics_addr(&self) -> SocketAddr {
+        let (stdout, _) = self.output();
+        stdout
+            .lines()
+            .find_map(|line| line.strip_prefix("itsor metrics on http://"))
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|addr| addr.parse().ok())
+            .unwrap_or_else(|| panic!("the server announced no metrics address:\n{stdout}"))
+    }
+
+    /// Sends SIGTERM, as an orchestrator stopping the host does.
+    pub fn terminate(&self) {
+        let pid = self.proc.as_ref().expect("server running").child.id();
+        let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().expect("run kill");
+        assert!(status.success(), "kill -TERM {pid} failed");
+    }
+
+    /// Waits up to `timeout` for the process to exit; its status, or `None` if it still runs.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        let proc = self.proc.as_mut().expect("server started");
+        loop {
+            if let Some(status) = proc.child.try_wait().expect("poll the child") {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(20));
         }
     }
 

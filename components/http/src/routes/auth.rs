@@ -111,3 +111,12 @@ fn user_json(user: &User) -> serde_json::Value {
         "updated_at": user.updated_at,
     })
 }
+
+/// `GET /api/auth/health` (and `/auth/health`): `200 {"status": "ok"}` when the settings are
+/// valid and storage answers, else the error (`503` while the database is unreachable).
+/// The probe of a deployment whose host answers none itself (Spin); `itsor` also answers
+/// `/healthz` and `/readyz` without the component.
+pub fn health<D: Database>(accounts: &Accounts<D>) -> Result<Response, ApiError> {
+    accounts.check_storage()?;
+    Ok(Response::json(200, &json!({ "status": "ok" })))
+}

@@ -30,6 +30,7 @@ enum Route<'p> {
     Session { session_id: &'p str },
     Tasks { user_id: &'p str },
     Task { user_id: &'p str, task_id: &'p str },
+    Health,
 }
 
 impl<'p> Route<'p> {
@@ -48,6 +49,7 @@ impl<'p> Route<'p> {
             ["api", "auth", "signin"] => Route::ApiSignin,
             ["api", "auth", "me"] => Route::ApiMe,
             ["api", "auth", "signout" | "logout"] => Route::ApiSignout,
+            ["auth", "health"] | ["api", "auth", "health"] => Route::Health,
             ["api", user_id, "tasks"] if !user_id.is_empty() => Route::Tasks { user_id },
             ["api", user_id, "tasks", task_id] if !user_id.is_empty() && !task_id.is_empty() => {
                 Route::Task { user_id, task_id }
@@ -56,9 +58,31 @@ impl<'p> Route<'p> {
         })
     }
 
+    /// The route's path template, with `:name` for each parameter: what metrics and logs
+    /// name it by, so ids never appear in either.
+    fn template(self) -> &'static str {
+        match self {
+            Route::Signup => "/auth/signup",
+            Route::Token => "/auth/token",
+            Route::Me => "/auth/me",
+            Route::Logout => "/auth/logout",
+            Route::Password => "/auth/password",
+            Route::LogoutAll => "/auth/logout-all",
+            Route::Sessions => "/auth/sessions",
+            Route::Session { .. } => "/auth/sessions/:session_id",
+            Route::ApiSignup => "/api/auth/signup",
+            Route::ApiSignin => "/api/auth/signin",
+            Route::ApiMe => "/api/auth/me",
+            Route::ApiSignout => "/api/auth/signout",
+            Route::Tasks { .. } => "/api/:user_id/tasks",
+            Route::Task { .. } => "/api/:user_id/tasks/:task_id",
+            Route::Health => "/api/auth/health",
+        }
+    }
+
     fn methods(self) -> &'static [&'static str] {
         match self {
-            Route::Me | Route::ApiMe | Route::Sessions => &["GET"],
+            Route::Me | Route::ApiMe | Route::Sessions | Route::Health => &["GET"],
             Route::Session { .. } => &["DELETE"],
             Route::Tasks { .. } => &["GET", "POST"],
             Route::Task { .. } => &["GET", "PUT", "PATCH", "DELETE"],
@@ -68,8 +92,13 @@ impl<'p> Route<'p> {
 
     /// Whether the route acts on the caller's session (so the cookie may authenticate it).
     fn uses_session(self) -> bool {
-        !matches!(self, Route::Signup | Route::Token | Route::ApiSignup | Route::ApiSignin)
+        !matches!(self, Route::Signup | Route::Token | Route::ApiSignup | Route::ApiSignin | Route::Health)
     }
+}
+
+/// The template of the route that serves `path` (`/api/:user_id/tasks`), if any.
+pub fn route_template(path: &str) -> Option<&'static str> {
+    Route::resolve(path).map(Route::template)
 }
 
 /// Answers `request` on `platform`. Settings are read for every request (CORS needs them);
@@ -127,6 +156,7 @@ fn dispatch<P: Platform>(
         Route::Session { session_id } => sessions::revoke(request, &accounts, session_id),
         Route::Tasks { user_id } => tasks::collection(request, &accounts, user_id),
         Route::Task { user_id, task_id } => tasks::item(request, &accounts, user_id, task_id),
+        Route::Health => auth::health(&accounts),
     }
 }
 

@@ -1,0 +1,147 @@
+//! What load balancers and operators ask the host itself, without the component: liveness
+//! and readiness probes on the public port, and Prometheus metrics on a port of their own.
+//!
+//! # Design
+//!
+//! - `GET /healthz` is `200` while the process serves at all: it touches neither the
+//!   component nor the database, so a slow database never gets a live host restarted.
+//! - `GET /readyz` is `200` when the host should get traffic: the compiled component is
+//!   loaded (always true once the server listens: it is loaded before) and the database
+//!   answers `SELECT 1` within [`READINESS_TIMEOUT`]. Otherwise `503` with a JSON reason
+//!   (`shutting down`, or the database's error, which names no secret). After `SIGTERM` it
+//!   turns `503` first ([`Readiness::drain`]), while requests are still served, so the
+//!   load balancer stops sending traffic before connections are refused.
+//! - Both answer `GET` and `HEAD` only, are not rate limited, and are logged at `debug`,
+//!   not `info`, so a probe every second does not flood the access log.
+//! - `/metrics` is served only on `ITSOR_METRICS_ADDR` (off by default), never on the
+//!   public port: the numbers say how busy the service is and which routes fail.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use http::header::ALLOW;
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use serde_json::json;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+use crate::answers::{body_response, error_response};
+use crate::storage::Storage;
+
+/// The liveness probe's path.
+pub const HEALTHZ: &str = "/healthz";
+/// The readiness probe's path.
+pub const READYZ: &str = "/readyz";
+/// The metrics path on `ITSOR_METRICS_ADDR`.
+pub const METRICS: &str = "/metrics";
+/// How long `/readyz` waits for the database.
+pub const READINESS_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Whether the host is shutting down (and so no longer ready).
+#[derive(Debug, Default)]
+pub struct Readiness {
+    draining: AtomicBool,
+}
+
+impl Readiness {
+    /// From now on `/readyz` answers `503 shutting down`.
+    pub fn drain(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`Readiness::drain`] was called.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+}
+
+/// A probe the host answers itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// `/healthz`.
+    Live,
+    /// `/readyz`.
+    Ready,
+}
+
+impl Probe {
+    /// The probe `path` names, if any.
+    pub fn of(path: &str) -> Option<Probe> {
+        match path {
+            HEALTHZ => Some(Probe::Live),
+            READYZ => Some(Probe::Ready),
+            _ => None,
+        }
+    }
+
+    /// The path, as metrics and logs name it.
+    pub fn path(self) -> &'static str {
+        match self {
+            Probe::Live => HEALTHZ,
+            Probe::Ready => READYZ,
+        }
+    }
+}
+
+/// `GET`/`HEAD` only, else `405` with `Allow`.
+fn read_only(method: &Method) -> Result<(), Response<HyperOutgoingBody>> {
+    if method == Method::GET || method == Method::HEAD {
+        return Ok(());
+    }
+    let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "Method not allowed");
+    response.headers_mut().insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+    Err(response)
+}
+
+fn status_json(status: StatusCode, body: serde_json::Value) -> Response<HyperOutgoingBody> {
+    body_response(status, "application/json", body.to_string())
+}
+
+/// Answers `probe` (see the module documentation).
+pub async fn answer(probe: Probe, method: &Method, storage: &Storage, readiness: &Readiness) -> Response<HyperOutgoingBody> {
+    if let Err(refusal) = read_only(method) {
+        return refusal;
+    }
+    match probe {
+        Probe::Live => status_json(StatusCode::OK, json!({ "status": "ok" })),
+        Probe::Ready if readiness.is_draining() => {
+            status_json(StatusCode::SERVICE_UNAVAILABLE, json!({ "status": "unavailable", "reason": "shutting down" }))
+        }
+        Probe::Ready => match database_answers(storage).await {
+            Ok(()) => status_json(StatusCode::OK, json!({ "status": "ready" })),
+            Err(reason) => status_json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({ "status": "unavailable", "reason": format!("database: {reason}") }),
+            ),
+        },
+    }
+}
+
+/// `SELECT 1` on the deployment's database, within [`READINESS_TIMEOUT`].
+async fn database_answers(storage: &Storage) -> Result<(), String> {
+    match storage {
+        Storage::Sqlite(database) => database
+            .with_connection(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
+            .and_then(|answered| answered)
+            .map_err(|e| e.to_string()),
+        Storage::Postgres(pool) => pool.ping(READINESS_TIMEOUT).await.map_err(|e| match e {
+            crate::bindings::spin::postgres::postgres::Error::ConnectionFailed(message) => message,
+            crate::bindings::spin::postgres::postgres::Error::QueryFailed(_) => "the test query failed".to_owned(),
+            other => format!("{other:?}"),
+        }),
+    }
+}
+
+/// The metrics listener's one route: `GET /metrics`, the exposition of
+/// [`crate::metrics::metrics`]; `refresh` runs first (it sets the gauges read at scrape
+/// time).
+pub fn answer_metrics(req: &Request<Incoming>, refresh: impl FnOnce()) -> Response<HyperOutgoingBody> {
+    if req.uri().path() != METRICS {
+        return error_response(StatusCode::NOT_FOUND, "NOT_FOUND", "Not found");
+    }
+    if let Err(refusal) = read_only(req.method()) {
+        return refusal;
+    }
+    refresh();
+    body_response(StatusCode::OK, crate::metrics::CONTENT_TYPE, crate::metrics::metrics().encode())
+}
