@@ -83,14 +83,14 @@ impl Probe {
     }
 }
 
-/// `GET`/`HEAD` only, else `405` with `Allow`.
-fn read_only(method: &Method) -> Result<(), Response<HyperOutgoingBody>> {
+/// The `405` (with `Allow`) of anything but `GET` and `HEAD`.
+fn refusal_unless_read(method: &Method) -> Option<Response<HyperOutgoingBody>> {
     if method == Method::GET || method == Method::HEAD {
-        return Ok(());
+        return None;
     }
     let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "Method not allowed");
     response.headers_mut().insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
-    Err(response)
+    Some(response)
 }
 
 fn status_json(status: StatusCode, body: serde_json::Value) -> Response<HyperOutgoingBody> {
@@ -99,7 +99,7 @@ fn status_json(status: StatusCode, body: serde_json::Value) -> Response<HyperOut
 
 /// Answers `probe` (see the module documentation).
 pub async fn answer(probe: Probe, method: &Method, storage: &Storage, readiness: &Readiness) -> Response<HyperOutgoingBody> {
-    if let Err(refusal) = read_only(method) {
+    if let Some(refusal) = refusal_unless_read(method) {
         return refusal;
     }
     match probe {
@@ -139,7 +139,7 @@ pub fn answer_metrics(req: &Request<Incoming>, refresh: impl FnOnce()) -> Respon
     if req.uri().path() != METRICS {
         return error_response(StatusCode::NOT_FOUND, "NOT_FOUND", "Not found");
     }
-    if let Err(refusal) = read_only(req.method()) {
+    if let Some(refusal) = refusal_unless_read(req.method()) {
         return refusal;
     }
     refresh();

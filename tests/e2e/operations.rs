@@ -255,3 +255,15 @@ fn sigterm_drains_no_accepted_request_fails_and_the_process_exits_0() {
     let (_, stderr) = server.output();
     assert!(stderr.lines().any(|l| l.contains("draining")), "{stderr}");
 }
+
+#[test]
+fn traps_and_deadline_kills_are_counted() {
+    let server = crate::limits::misbehaving().env("ITSOR_METRICS_ADDR", "127.0.0.1:0").start();
+    assert_status(&server.send(get("/trap")), 500);
+    assert_status(&server.send(get("/loop")), 503);
+    assert_status(&server.send(get("/ok")), 200);
+    let scraped = scrape(&server);
+    assert_eq!(value(&scraped, "itsor_guest_traps_total", &[]), 1.0);
+    assert_eq!(value(&scraped, "itsor_guest_deadline_kills_total", &[]), 1.0);
+    assert_eq!(value(&scraped, "itsor_http_requests_total", &[("route", "unmatched"), ("status", "500")]), 1.0);
+}
