@@ -254,14 +254,18 @@ fn serve(env: &Environment, args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// On the first SIGINT or SIGTERM: `/readyz` turns `503` at once, and `drain_delay` later
-/// the returned receiver says stop (no new connections; in-flight requests finish).
+/// (or at a second signal) the returned receiver says stop (no new connections; in-flight
+/// requests finish).
 fn drain_on_signal(readiness: Arc<itsor::ops::Readiness>, drain_delay: std::time::Duration) -> tokio::sync::watch::Receiver<bool> {
     let (stop, stopping) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         server::shutdown_signal().await;
         readiness.drain();
         tracing::info!(delay = ?drain_delay, "draining: /readyz is 503; new connections are refused after the delay");
-        tokio::time::sleep(drain_delay).await;
+        tokio::select! {
+            () = tokio::time::sleep(drain_delay) => {}
+            () = server::shutdown_signal() => tracing::info!("a second signal: no more draining"),
+        }
         let _ = stop.send(true);
     });
     stopping

@@ -120,7 +120,7 @@ impl Metrics {
         registry.register("signups", "Accounts created", m.signups.clone());
         registry.register("logins", "Logins by outcome: success, failure (unknown e-mail or wrong password, alike) or rate_limited", m.logins.clone());
         registry.register("rate_limited", "Requests refused by a rate limit (429), by route template", m.rate_limited.clone());
-        registry.register("sessions_revoked", "Successful logouts and session revocations", m.sessions_revoked.clone());
+        registry.register("sessions_revoked", "Successful logout and session-revocation requests (a logout-all counts once)", m.sessions_revoked.clone());
         let started = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
         let start_time: Gauge = Gauge::default();
         start_time.set(i64::try_from(started).unwrap_or(i64::MAX));

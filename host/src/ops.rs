@@ -7,8 +7,10 @@
 //!   component nor the database, so a slow database never gets a live host restarted.
 //! - `GET /readyz` is `200` when the host should get traffic: the compiled component is
 //!   loaded (always true once the server listens: it is loaded before) and the database
-//!   answers `SELECT 1` within [`READINESS_TIMEOUT`]. Otherwise `503` with a JSON reason
-//!   (`shutting down`, or the database's error, which names no secret). After `SIGTERM` it
+//!   answers `SELECT 1` within [`READINESS_TIMEOUT`] (a PostgreSQL pool whose connections
+//!   are all busy is serving, and counts as ready). Otherwise `503` with a JSON reason,
+//!   `shutting down` or `database unreachable` (the cause, which may name the database
+//!   user or host, is logged at `warn`, never sent to the unauthenticated caller). After `SIGTERM` it
 //!   turns `503` first ([`Readiness::drain`]), while requests are still served, so the
 //!   load balancer stops sending traffic before connections are refused.
 //! - Both answer `GET` and `HEAD` only, are not rate limited, and are logged at `debug`,
@@ -109,26 +111,27 @@ pub async fn answer(probe: Probe, method: &Method, storage: &Storage, readiness:
         }
         Probe::Ready => match database_answers(storage).await {
             Ok(()) => status_json(StatusCode::OK, json!({ "status": "ready" })),
-            Err(reason) => status_json(
-                StatusCode::SERVICE_UNAVAILABLE,
-                json!({ "status": "unavailable", "reason": format!("database: {reason}") }),
-            ),
+            Err(cause) => {
+                // The cause (which may name the database user or host) is for the log only.
+                tracing::warn!(%cause, "not ready: the database does not answer");
+                status_json(StatusCode::SERVICE_UNAVAILABLE, json!({ "status": "unavailable", "reason": DATABASE_UNREACHABLE }))
+            }
         },
     }
 }
 
-/// `SELECT 1` on the deployment's database, within [`READINESS_TIMEOUT`].
+/// The reason `/readyz` gives when the database does not answer (the cause goes to the log).
+pub const DATABASE_UNREACHABLE: &str = "database unreachable";
+
+/// `SELECT 1` on the deployment's database, within [`READINESS_TIMEOUT`] (a PostgreSQL pool
+/// whose connections are all busy counts as answering).
 async fn database_answers(storage: &Storage) -> Result<(), String> {
     match storage {
         Storage::Sqlite(database) => database
             .with_connection(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
             .and_then(|answered| answered)
             .map_err(|e| e.to_string()),
-        Storage::Postgres(pool) => pool.ping(READINESS_TIMEOUT).await.map_err(|e| match e {
-            crate::bindings::spin::postgres::postgres::Error::ConnectionFailed(message) => message,
-            crate::bindings::spin::postgres::postgres::Error::QueryFailed(_) => "the test query failed".to_owned(),
-            other => format!("{other:?}"),
-        }),
+        Storage::Postgres(pool) => pool.ready(READINESS_TIMEOUT).await,
     }
 }
 

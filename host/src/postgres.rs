@@ -16,10 +16,13 @@
 //! pooled connection keeps the statements it prepared ([`deadpool_postgres`]'s statement
 //! cache), so a statement is parsed and planned once per connection.
 //!
-//! Because the next statement may run on another connection, nothing may outlive a
+//! Because the next statement may run on another connection, nothing should outlive a
 //! statement on one: only `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `WITH` and `VALUES` are
-//! run. `BEGIN`, `SET`, `RESET`, `SAVEPOINT`, `LISTEN`, `COPY`, DDL and every other command
-//! are refused, as the SQLite provider refuses transactions.
+//! run, and a `SELECT`/`WITH`/`VALUES` may not say `INTO` (`SELECT ... INTO t` creates a
+//! table). `BEGIN`, `SET`, `RESET`, `SAVEPOINT`, `LISTEN`, `COPY`, DDL and every other
+//! command are refused, as the SQLite provider refuses transactions. Functions are not
+//! inspected: `set_config(..., false)` or `pg_advisory_lock` would persist on the pooled
+//! connection, so the database role's grants stay the real boundary (docs/DEPLOYMENT.md).
 //!
 //! **As strict as Spin.** What the component can do here it must be able to do under Spin
 //! 4.0.2, whose outbound PostgreSQL binds each parameter through the Rust type of its WIT
@@ -133,12 +136,23 @@ impl PostgresPool {
         }
     }
 
-    /// Runs `SELECT 1` (for start-up checks and tests).
-    pub async fn ping(&self, timeout: Duration) -> Result<(), Error> {
+    /// Whether the server answers `SELECT 1` within `timeout`, for readiness: a pool whose
+    /// connections are all busy is serving, so it counts as ready without waiting for one.
+    /// The error is for logs (it may name the user).
+    pub async fn ready(&self, timeout: Duration) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
-        let client = self.client(deadline).await?;
-        within(deadline, client.simple_query("SELECT 1")).await?.map_err(query_failed)?;
-        Ok(())
+        let client = match tokio::time::timeout_at(deadline.into(), self.pool.get()).await {
+            Ok(Ok(client)) => client,
+            Ok(Err(e)) => return Err(pool_error(&e)),
+            Err(_) if self.pool.status().size > 0 => return Ok(()),
+            Err(_) => return Err("timed out connecting".to_owned()),
+        };
+        let answered = within(deadline, client.simple_query("SELECT 1")).await;
+        match abandon_if_late(client, answered.map_err(|e| format!("{e:?}"))) {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -279,8 +293,12 @@ impl PostgresHost {
         let params = to_sql_parameters(&params)?;
         let deadline = self.deadline();
         let client = pool.client(deadline).await?;
-        let prepared = within(deadline, client.prepare_cached(&statement)).await?.map_err(query_failed)?;
-        let rows = within(deadline, client.query(&prepared, &refs(&params))).await?.map_err(query_failed)?;
+        let prepared = match within(deadline, client.prepare_cached(&statement)).await {
+            Ok(prepared) => prepared.map_err(query_failed)?,
+            Err(late) => return abandon_if_late(client, Err(late)),
+        };
+        let rows = within(deadline, client.query(&prepared, &refs(&params))).await;
+        let rows = abandon_if_late(client, rows)?.map_err(query_failed)?;
         let columns = prepared
             .columns()
             .iter()
@@ -305,21 +323,45 @@ impl PostgresHost {
         let params = to_sql_parameters(&params)?;
         let deadline = self.deadline();
         let client = pool.client(deadline).await?;
-        let prepared = within(deadline, client.prepare_cached(&statement)).await?.map_err(query_failed)?;
-        within(deadline, client.execute(&prepared, &refs(&params))).await?.map_err(query_failed)
+        let prepared = match within(deadline, client.prepare_cached(&statement)).await {
+            Ok(prepared) => prepared.map_err(query_failed)?,
+            Err(late) => return abandon_if_late(client, Err(late)),
+        };
+        let changed = within(deadline, client.execute(&prepared, &refs(&params))).await;
+        abandon_if_late(client, changed)?.map_err(query_failed)
     }
 }
 
-/// `future`, or a `query-failed` error once `deadline` passes.
+/// `future`, or, once `deadline` passes, `connection-failed` (the database did not answer
+/// in time: the caller answers `503`, as for a server that cannot be reached).
 async fn within<F: std::future::Future>(deadline: Instant, future: F) -> Result<F::Output, Error> {
     tokio::time::timeout_at(deadline.into(), future)
         .await
-        .map_err(|_| Error::QueryFailed(QueryError::Text("the statement was abandoned at the request's deadline".into())))
+        .map_err(|_| Error::ConnectionFailed(ABANDONED.to_owned()))
 }
 
-/// Refuses every command but [`ALLOWED_COMMANDS`] (see the module documentation).
+/// The error of a statement abandoned at the deadline.
+const ABANDONED: &str = "the database did not answer before the request's deadline; the statement was abandoned";
+
+/// Passes `outcome` through; when the statement was abandoned (`Err`: the deadline, not a
+/// database error, which is inside `Ok`), takes its connection out of
+/// the pool (the server may still be running the statement, and the next statement on that
+/// connection would wait behind it), so it closes instead of being reused.
+fn abandon_if_late<T, E>(client: deadpool_postgres::Object, outcome: Result<T, E>) -> Result<T, E> {
+    if outcome.is_err() {
+        drop(deadpool_postgres::Object::take(client));
+    }
+    outcome
+}
+
+/// Refuses every command but [`ALLOWED_COMMANDS`], and `INTO` in a query (see the module
+/// documentation).
 pub fn check_statement(statement: &str) -> Result<(), Error> {
     let command = first_keyword(statement);
+    let is_query = ["SELECT", "WITH", "VALUES"].iter().any(|q| command.eq_ignore_ascii_case(q));
+    if is_query && has_keyword(statement, "INTO") {
+        return Err(Error::Other("SELECT ... INTO is not supported by this host (it creates a table)".to_owned()));
+    }
     if ALLOWED_COMMANDS.iter().any(|allowed| command.eq_ignore_ascii_case(allowed)) {
         Ok(())
     } else {
@@ -328,6 +370,50 @@ pub fn check_statement(statement: &str) -> Result<(), Error> {
             if command.is_empty() { "empty".to_owned() } else { command.to_ascii_uppercase() }
         )))
     }
+}
+
+/// Whether `keyword` appears in `statement` as a word outside quotes and comments.
+fn has_keyword(statement: &str, keyword: &str) -> bool {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut chars = statement.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' => {
+                for inner in chars.by_ref() {
+                    if inner == c {
+                        break;
+                    }
+                }
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                for inner in chars.by_ref() {
+                    if inner == '\n' {
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                let mut last = ' ';
+                for inner in chars.by_ref() {
+                    if last == '*' && inner == '/' {
+                        break;
+                    }
+                    last = inner;
+                }
+            }
+            c if c.is_ascii_alphanumeric() || c == '_' => {
+                word.push(c);
+                continue;
+            }
+            _ => {}
+        }
+        if !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+    }
+    words.push(word);
+    words.iter().any(|w| w.eq_ignore_ascii_case(keyword))
 }
 
 /// The statement's first word, after white space, `--` comments and `/* */` comments (a
@@ -549,6 +635,8 @@ mod tests {
             "DELETE FROM t",
             "WITH x AS (SELECT 1) SELECT * FROM x",
             "(SELECT 1)",
+            "SELECT 'into' AS \"into\" -- into\n FROM t",
+            "INSERT INTO t VALUES (1)",
         ] {
             assert!(check_statement(ok).is_ok(), "{ok}");
         }
@@ -568,6 +656,8 @@ mod tests {
             "",
             "/* SELECT */",
             "-- SELECT",
+            "SELECT * INTO copy FROM users",
+            "with x as (select 1) select * into t from x",
         ] {
             assert!(matches!(check_statement(refused), Err(Error::Other(_))), "{refused}");
         }

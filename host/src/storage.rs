@@ -2,7 +2,8 @@
 //!
 //! `BACKEND_DATABASE_URL` names either a SQLite file or a PostgreSQL server
 //! ([`DatabaseTarget`]). [`Storage::open`] prepares it once at start-up: the file is
-//! created, or the pool is built and one connection is tried; every request's store then
+//! created, or the pool is built (connections open on first use: a database that is down
+//! at start-up makes `/readyz` say so, not the host fail); every request's store then
 //! gets a handle to the same [`Storage`]. The component learns which backend to use from
 //! its `database_url` variable, which the host sets from the same target
 //! ([`crate::config::ComponentVariables::with_database`]), so the two always agree.

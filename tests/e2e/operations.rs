@@ -76,9 +76,10 @@ fn readiness_follows_the_database_and_liveness_does_not() {
     let ready = server.send(get("/readyz"));
     assert!(started.elapsed() < Duration::from_secs(3), "readiness took {:?}", started.elapsed());
     assert_status(&ready, 503);
-    let reason = ready.json()["reason"].as_str().expect("a reason").to_owned();
-    assert!(reason.starts_with("database: "), "{reason}");
-    assert!(!reason.contains("pw-not-in-reasons") && !reason.contains("postgres:"), "{reason}");
+    assert_eq!(ready.json()["reason"], "database unreachable", "the cause stays in the log");
+    server.log_line("the cause", |l| l.contains("not ready: the database does not answer"));
+    let (stdout, stderr) = server.output();
+    assert!(!format!("{stdout}{stderr}").contains("pw-not-in-reasons"), "{stderr}");
     assert_status(&server.send(get("/healthz")), 200);
     let health = server.send(get("/api/auth/health"));
     assert_error(&health, 503, "SERVICE_UNAVAILABLE");
@@ -129,7 +130,8 @@ fn metrics_are_scraped_apart_and_count_requests_by_route_template() {
     };
     assert!(value(&after, "itsor_db_statement_duration_seconds_count", &[("backend", db)]) >= 10.0, "statements on {db}");
     assert_eq!(value(&after, "itsor_instances_max", &[]), 50.0);
-    assert_eq!(value(&after, "itsor_instances_in_use", &[]), 0.0);
+    // The last request's permit may still be on its way back.
+    assert!(value(&after, "itsor_instances_in_use", &[]) <= 1.0);
     assert!(value(&after, "itsor_process_start_time_seconds", &[]) > 1.7e9);
     assert!(after.samples.iter().any(|s| s.metric == "itsor_build_info"), "build info");
     for present in ["itsor_instance_slot_refusals_total", "itsor_guest_traps_total", "itsor_guest_deadline_kills_total"] {

@@ -119,7 +119,8 @@ pub fn sqlstate_is_unavailable(code: &str) -> bool {
 /// Rewrites SQL written for SQLite's `?` placeholders into PostgreSQL's: the n-th `?`
 /// becomes `$n`, and `IS NOT ?` / `IS ?` become `IS DISTINCT FROM $n` /
 /// `IS NOT DISTINCT FROM $n` (PostgreSQL's `IS` takes only `NULL`, `TRUE` and `FALSE`).
-/// Question marks inside quoted strings, quoted identifiers and comments are left alone.
+/// `?NNN` becomes `$NNN`. Question marks inside quoted strings, quoted identifiers and
+/// comments (`--` and `/* */`) are left alone.
 pub fn postgres_sql(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 16);
     let mut placeholders = 0;
@@ -144,10 +145,33 @@ pub fn postgres_sql(sql: &str) -> String {
                     }
                 }
             }
+            '/' if chars.peek() == Some(&'*') => {
+                out.push(c);
+                let mut last = ' ';
+                for inner in chars.by_ref() {
+                    out.push(inner);
+                    if last == '*' && inner == '/' {
+                        break;
+                    }
+                    last = inner;
+                }
+            }
             '?' => {
-                placeholders += 1;
+                // `?NNN` names parameter NNN, as in SQLite; a bare `?` is the next one.
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                    digits.push(d);
+                    chars.next();
+                }
+                let number = if digits.is_empty() {
+                    placeholders += 1;
+                    placeholders.to_string()
+                } else {
+                    digits
+                };
                 rewrite_is_comparison(&mut out);
-                out.push_str(&format!("${placeholders}"));
+                out.push('$');
+                out.push_str(&number);
             }
             _ => out.push(c),
         }
@@ -161,7 +185,7 @@ fn rewrite_is_comparison(out: &mut String) {
     /// The last word of `text` and where it starts.
     fn last_word(text: &str) -> (&str, usize) {
         let text = text.trim_end();
-        let start = text.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+        let start = text.rfind(|c: char| c.is_ascii_whitespace()).map_or(0, |i| i + 1);
         (&text[start..], start)
     }
     let (last, last_start) = last_word(out);
@@ -323,6 +347,15 @@ mod tests {
         assert_eq!(postgres_sql("SELECT '?', \"a?\" FROM t WHERE x = ?"), "SELECT '?', \"a?\" FROM t WHERE x = $1");
         assert_eq!(postgres_sql("SELECT 'it''s ?' WHERE x = ?"), "SELECT 'it''s ?' WHERE x = $1");
         assert_eq!(postgres_sql("SELECT 1 -- why?\nWHERE x = ?"), "SELECT 1 -- why?\nWHERE x = $1");
+        assert_eq!(postgres_sql("SELECT /* why? */ ? /* * / ? */"), "SELECT /* why? */ $1 /* * / ? */");
+    }
+
+    #[test]
+    fn numbered_placeholders_keep_their_numbers() {
+        assert_eq!(postgres_sql("SELECT ?2, ?1, ?10"), "SELECT $2, $1, $10");
+        assert_eq!(postgres_sql("WHERE a = ?1 AND b IS NOT ?2"), "WHERE a = $1 AND b IS DISTINCT FROM $2");
+        // Non-ASCII white space is no separator, and no panic.
+        assert_eq!(postgres_sql("WHERE a\u{3000}IS ?"), "WHERE a\u{3000}IS $1");
     }
 
     #[test]

@@ -103,13 +103,15 @@ impl PasswordPolicy {
     }
 }
 
-/// Whether `stored` is a bcrypt hash in modular crypt format: `$2a$`, `$2b$`, `$2x$` or
-/// `$2y$`, two cost digits, `$`, and 53 characters of salt and hash.
+/// Whether `stored` is a bcrypt hash in modular crypt format: `$2a$`, `$2b$` or `$2y$`, two
+/// cost digits, `$`, and 53 characters of salt and hash. (`$2x$`, crypt_blowfish's
+/// marker for hashes made by its old 8-bit bug, is not one: it cannot be verified the
+/// same way.)
 pub fn is_bcrypt(stored: &str) -> bool {
     let bytes = stored.as_bytes();
     bytes.len() == 60
         && stored.starts_with("$2")
-        && matches!(bytes[2], b'a' | b'b' | b'x' | b'y')
+        && matches!(bytes[2], b'a' | b'b' | b'y')
         && bytes[3] == b'$'
         && bytes[4].is_ascii_digit()
         && bytes[5].is_ascii_digit()
@@ -159,6 +161,7 @@ mod tests {
             assert_eq!(OWASP_2025.verify(b"correct horse batterx", hash), None, "{hash}");
         }
         assert!(!is_bcrypt("$2b$04$short"));
+        assert!(!is_bcrypt(&SEED_HASHES[0].1.replacen("$2b$", "$2x$", 1)));
         assert!(!is_bcrypt("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"));
         assert_eq!(OWASP_2025.verify(b"x", "$2b$04$!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"), None);
     }

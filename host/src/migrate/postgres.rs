@@ -91,6 +91,8 @@ pub async fn apply(client: &mut tokio_postgres::Client, migrations: &[Migration]
 }
 
 async fn apply_locked(client: &mut tokio_postgres::Client, migrations: &[Migration]) -> anyhow::Result<Vec<&'static str>> {
+    // Before anything is created: a table that cannot be adopted changes nothing.
+    check_tables(client).await?;
     client
         .batch_execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -100,7 +102,6 @@ async fn apply_locked(client: &mut tokio_postgres::Client, migrations: &[Migrati
         )
         .await
         .context("cannot create schema_migrations")?;
-    check_tables(client).await?;
     let mut done = Vec::new();
     for migration in migrations {
         let tx = client.transaction().await?;
@@ -141,6 +142,21 @@ pub async fn check_tables(client: &tokio_postgres::Client) -> anyhow::Result<()>
             continue;
         }
         let columns: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        // A required column itsor does not know would fail every insert.
+        let unknown_required = client
+            .query(
+                "SELECT column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = $1 AND is_nullable = 'NO' \
+                 AND column_default IS NULL AND is_identity = 'NO' AND is_generated = 'NEVER'",
+                &[table],
+            )
+            .await?;
+        for row in unknown_required {
+            let column: String = row.get(0);
+            if !expected.iter().any(|(known, _, _)| *known == column) {
+                anyhow::bail!("cannot adopt the existing table {table}: column {column} is NOT NULL without a default, and itsor does not write it");
+            }
+        }
         for (column, types, required) in *expected {
             match columns.iter().find(|(name, _)| name == column) {
                 Some((_, found)) if !types.contains(&found.as_str()) => anyhow::bail!(
