@@ -740,12 +740,12 @@ pub async fn serve_with<H: Handler>(
         });
     }
     drop(listener);
-    tracing::info!("shutting down: waiting for in-flight requests");
+    tracing::info!(listener = %local, "shutting down: waiting for in-flight requests");
     let grace = limits.shutdown_timeout;
     tokio::select! {
-        () = graceful.shutdown() => tracing::info!("all connections closed"),
+        () = graceful.shutdown() => tracing::info!(listener = %local, "all connections closed"),
         () = tokio::time::sleep(grace) => {
-            tracing::warn!("some connections were still open after {grace:?}");
+            tracing::warn!(listener = %local, "some connections were still open after {grace:?}");
         }
     }
     Ok(())
