@@ -286,17 +286,31 @@ impl HostConnection for PostgresHost {
     }
 }
 
+/// A statement ready to run: its checked-out connection, its prepared form, its
+/// parameters and the deadline.
+struct Ready {
+    client: deadpool_postgres::Object,
+    prepared: tokio_postgres::Statement,
+    params: Vec<Param>,
+    deadline: Instant,
+}
+
+/// Checks the statement and its parameters, checks a connection of `pool` out and prepares
+/// the statement on it (from its cache, usually).
+async fn ready(pool: PostgresPool, deadline: Instant, statement: &str, params: &[ParameterValue]) -> Result<Ready, Error> {
+    check_statement(statement)?;
+    let params = to_sql_parameters(params)?;
+    let client = pool.client(deadline).await?;
+    let prepared = match within(deadline, client.prepare_cached(statement)).await {
+        Ok(prepared) => prepared.map_err(query_failed)?,
+        Err(late) => return abandon_if_late(client, Err(late)),
+    };
+    Ok(Ready { client, prepared, params, deadline })
+}
+
 impl PostgresHost {
     async fn run_query(&mut self, conn: Resource<PgConnection>, statement: String, params: Vec<ParameterValue>) -> Result<RowSet, Error> {
-        let pool = self.pool(&conn)?.clone();
-        check_statement(&statement)?;
-        let params = to_sql_parameters(&params)?;
-        let deadline = self.deadline();
-        let client = pool.client(deadline).await?;
-        let prepared = match within(deadline, client.prepare_cached(&statement)).await {
-            Ok(prepared) => prepared.map_err(query_failed)?,
-            Err(late) => return abandon_if_late(client, Err(late)),
-        };
+        let Ready { client, prepared, params, deadline } = ready(self.pool(&conn)?.clone(), self.deadline(), &statement, &params).await?;
         let rows = within(deadline, client.query(&prepared, &refs(&params))).await;
         let rows = abandon_if_late(client, rows)?.map_err(query_failed)?;
         let columns = prepared
@@ -318,15 +332,7 @@ impl PostgresHost {
     }
 
     async fn run_execute(&mut self, conn: Resource<PgConnection>, statement: String, params: Vec<ParameterValue>) -> Result<u64, Error> {
-        let pool = self.pool(&conn)?.clone();
-        check_statement(&statement)?;
-        let params = to_sql_parameters(&params)?;
-        let deadline = self.deadline();
-        let client = pool.client(deadline).await?;
-        let prepared = match within(deadline, client.prepare_cached(&statement)).await {
-            Ok(prepared) => prepared.map_err(query_failed)?,
-            Err(late) => return abandon_if_late(client, Err(late)),
-        };
+        let Ready { client, prepared, params, deadline } = ready(self.pool(&conn)?.clone(), self.deadline(), &statement, &params).await?;
         let changed = within(deadline, client.execute(&prepared, &refs(&params))).await;
         abandon_if_late(client, changed)?.map_err(query_failed)
     }

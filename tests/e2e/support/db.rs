@@ -66,9 +66,7 @@ impl TestDatabase {
                 rows.unwrap_or_else(|e| panic!("{sql}: {e}"))
             }
             TestDatabase::Postgres(url) => {
-                let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect to the test database");
-                let messages = client.simple_query(&inline(sql, params)).unwrap_or_else(|e| panic!("{sql}: {e}"));
-                messages
+                simple_query(url, sql, params)
                     .into_iter()
                     .filter_map(|m| match m {
                         postgres::SimpleQueryMessage::Row(row) => {
@@ -90,9 +88,7 @@ impl TestDatabase {
                 u64::try_from(changed).expect("a row count")
             }
             TestDatabase::Postgres(url) => {
-                let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect to the test database");
-                let messages = client.simple_query(&inline(sql, params)).unwrap_or_else(|e| panic!("{sql}: {e}"));
-                messages
+                simple_query(url, sql, params)
                     .into_iter()
                     .filter_map(|m| match m {
                         postgres::SimpleQueryMessage::CommandComplete(n) => Some(n),
@@ -133,6 +129,14 @@ fn text_of(value: rusqlite::types::ValueRef<'_>) -> Option<String> {
         ValueRef::Real(x) => Some(x.to_string()),
         ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
     }
+}
+
+/// Runs `sql` (its `?N` inlined) on the PostgreSQL database at `url`, in the simple
+/// protocol, where every value comes back as text.
+#[track_caller]
+fn simple_query(url: &str, sql: &str, params: &[&str]) -> Vec<postgres::SimpleQueryMessage> {
+    let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect to the test database");
+    client.simple_query(&inline(sql, params)).unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 /// `sql` with `?N` replaced by `params[N-1]` as a quoted literal (test values only).
