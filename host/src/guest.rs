@@ -4,7 +4,9 @@
 //!
 //! Every request gets its own [`Store`] holding a [`RequestState`]: a [`WasiCtx`] with no
 //! preopened directories, no environment, no arguments and no network (the guest's stdout
-//! and stderr go to the host's stderr, stdout being reserved for the one "listening" line);
+//! and stderr are collected in memory, at most [`GUEST_OUTPUT_BYTES`], and logged by the
+//! host line by line with the request's id once the guest is done, see [`log_output`], so
+//! they reach the log in its format, never the host's stdout);
 //! a [`WasiHttpCtx`] whose hooks ([`DenyOutgoingHttp`]) refuse every outgoing request; the
 //! SQLite, PostgreSQL and variables hosts (only the deployment's database is reachable: the
 //! other provider refuses every `open`); and [`StoreLimits`] capping linear memory at
@@ -33,6 +35,7 @@ use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
 use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
@@ -49,6 +52,7 @@ use crate::variables::VariablesHost;
 /// also a ready-made store state for embedders (`examples/embed.rs`).
 pub struct RequestState {
     wasi: WasiCtx,
+    output: MemoryOutputPipe,
     http: WasiHttpCtx,
     table: ResourceTable,
     hooks: DenyOutgoingHttp,
@@ -61,15 +65,17 @@ pub struct RequestState {
 impl RequestState {
     /// A store's state over `storage`, with the component's `variables`.
     pub fn new(storage: &Storage, variables: Arc<ComponentVariables>) -> RequestState {
+        let output = MemoryOutputPipe::new(GUEST_OUTPUT_BYTES);
         let wasi = WasiCtx::builder()
-            .stdout(tokio::io::stderr())
-            .stderr(tokio::io::stderr())
+            .stdout(output.clone())
+            .stderr(output.clone())
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
         RequestState {
             wasi,
+            output,
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             hooks: DenyOutgoingHttp,
@@ -89,6 +95,11 @@ impl RequestState {
         self.sqlite.set_deadline(deadline);
         self.postgres.set_deadline(deadline);
         self
+    }
+
+    /// What the guest wrote to stdout and stderr (a handle that outlives the store).
+    pub fn output(&self) -> MemoryOutputPipe {
+        self.output.clone()
     }
 
     /// The memory cap, for [`Store::limiter`](wasmtime::Store::limiter).
@@ -127,6 +138,23 @@ impl WasiHttpView for RequestState {
             table: &mut self.table,
             hooks: &mut self.hooks,
         }
+    }
+}
+
+/// The most a guest may write to stdout and stderr in one request; a write beyond fails
+/// (the guest's own business: ours writes a line per failed request).
+pub const GUEST_OUTPUT_BYTES: usize = 256 << 10;
+
+/// The longest guest line logged; the rest of a longer one is cut.
+const MAX_LOGGED_LINE: usize = 2048;
+
+/// Logs what the guest wrote, a `warn` line per line of it (the component writes only why a
+/// request failed: a storage fault, a refused setting's name, a panic), with `request_id`.
+pub fn log_output(output: &MemoryOutputPipe, request_id: &str) {
+    let bytes = output.contents();
+    for line in String::from_utf8_lossy(&bytes).lines().filter(|l| !l.trim().is_empty()) {
+        let line: String = line.chars().take(MAX_LOGGED_LINE).collect();
+        tracing::warn!(target: "itsor::guest", request_id, "{line}");
     }
 }
 

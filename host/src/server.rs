@@ -316,7 +316,7 @@ impl App {
                     metrics().slot_refused();
                     service_unavailable()
                 }
-                Some(permit) => match self.run_guest(permit, req).await {
+                Some(permit) => match self.run_guest(permit, req, &log.request_id).await {
                     Ok(response) => response,
                     Err(GuestFailure::TimedOut) => {
                         tracing::warn!(%method, route, limit = ?self.limits.request_timeout, "the component did not answer in time");
@@ -355,6 +355,7 @@ impl App {
         &self,
         permit: OwnedSemaphorePermit,
         req: Request<Collected<Bytes>>,
+        request_id: &str,
     ) -> Result<Response<HyperOutgoingBody>, GuestFailure> {
         let limit = self.limits.request_timeout;
         let deadline = Instant::now() + limit;
@@ -389,6 +390,7 @@ impl App {
             .new_response_outparam(sender)
             .map_err(failed)?;
         let pre = self.pre.clone();
+        let (output, request_id) = (store.data().output(), request_id.to_owned());
         // A computing guest is interrupted by its epoch deadline; a guest blocked in a host
         // call (a long sleep, say) is not, so the whole guest, response body included, is
         // also dropped shortly after the deadline: the slot never outlives it.
@@ -410,6 +412,7 @@ impl App {
             };
             // The response body's sender goes with the store: the body ends after this.
             drop(store);
+            crate::guest::log_output(&output, &request_id);
             outcome
         });
 

@@ -83,6 +83,8 @@ fn readiness_follows_the_database_and_liveness_does_not() {
     assert_status(&server.send(get("/healthz")), 200);
     let health = server.send(get("/api/auth/health"));
     assert_error(&health, 503, "SERVICE_UNAVAILABLE");
+    // The component's cause reaches the host's log, not the caller.
+    server.log_line("the component's cause", |l| l.contains("itsor::guest") && l.contains("SERVICE_UNAVAILABLE: Service unavailable: storage:"));
     cluster.resume();
     let deadline = Instant::now() + Duration::from_secs(20);
     while server.send(get("/readyz")).status != 200 {
@@ -268,4 +270,8 @@ fn traps_and_deadline_kills_are_counted() {
     assert_eq!(value(&scraped, "itsor_guest_traps_total", &[]), 1.0);
     assert_eq!(value(&scraped, "itsor_guest_deadline_kills_total", &[]), 1.0);
     assert_eq!(value(&scraped, "itsor_http_requests_total", &[("route", "unmatched"), ("status", "500")]), 1.0);
+    // What the guest wrote (its panic message) is logged by the host, with the request id.
+    server.log_line("the guest's panic message", |l| {
+        l.contains("itsor::guest") && l.contains("the fixture traps on request") && l.contains("request_id")
+    });
 }

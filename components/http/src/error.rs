@@ -66,6 +66,12 @@ impl ApiError {
 
 impl From<AuthError> for ApiError {
     fn from(err: AuthError) -> ApiError {
+        if err.status() >= 500 {
+            // The cause is for the operator: on stderr, which hosts log (`itsor` with the
+            // request's id; Spin in the component's log). It never holds a secret or a stored
+            // value (see `AuthError`); callers get only the generic detail.
+            eprintln!("{}: {err}", err.code());
+        }
         let mut api = ApiError::new(err.status(), err.code(), err.detail());
         match err {
             AuthError::InvalidCredentials | AuthError::InvalidToken | AuthError::TokenExpired => {
