@@ -606,9 +606,6 @@ pub fn cache_dir(env: &Environment) -> Option<PathBuf> {
         .map(|home| Path::new(home).join(".cache").join("itsor"))
 }
 
-/// The component variable that selects PostgreSQL.
-const DATABASE_URL_VARIABLE: &str = "database_url";
-
 /// The component's variables, taken once from the environment.
 ///
 /// Keys are the lower-snake-case variable names of [`VARIABLES`]; unset variables are absent.
@@ -646,8 +643,8 @@ impl ComponentVariables {
     #[must_use]
     pub fn with_database(mut self, database: &DatabaseTarget) -> ComponentVariables {
         match database {
-            DatabaseTarget::Postgres(url) => self.values.insert(DATABASE_URL_VARIABLE, url.clone()),
-            DatabaseTarget::Sqlite(_) => self.values.remove(DATABASE_URL_VARIABLE),
+            DatabaseTarget::Postgres(url) => self.values.insert(itsor_accounts::config::DATABASE_URL, url.clone()),
+            DatabaseTarget::Sqlite(_) => self.values.remove(itsor_accounts::config::DATABASE_URL),
         };
         self
     }

@@ -57,6 +57,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+use itsor_accounts::db::code_words;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::config::{Host as PgHostName, SslMode};
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
@@ -98,13 +99,7 @@ impl PostgresPool {
     /// A pool of at most `size` connections to `url`, each with a server-side
     /// `statement_timeout` of `statement_timeout`. Opens no connection yet.
     pub fn new(url: &str, size: u32, statement_timeout: Duration) -> anyhow::Result<PostgresPool> {
-        let mut config = parse_url(url)?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
-        }
-        let options = config.get_options().unwrap_or_default().to_owned();
-        config.options(format!("{options} -c statement_timeout={}", statement_timeout.as_millis()).trim());
-        config.application_name("itsor");
+        let config = client_config(url, "itsor", &format!("statement_timeout={}", statement_timeout.as_millis()))?;
         let target = describe(&config);
         let manager_config = ManagerConfig { recycling_method: RecyclingMethod::Fast };
         let manager = if config.get_ssl_mode() == SslMode::Disable {
@@ -159,14 +154,8 @@ impl PostgresPool {
 /// One connection to `url` outside the pool (for migrations), TLS as for the pool; its
 /// connection task runs on the current Tokio runtime.
 pub async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
-    let mut config = parse_url(url)?;
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(CONNECT_TIMEOUT);
-    }
-    config.application_name("itsor migrate");
     // `CREATE ... IF NOT EXISTS` on an existing object is a NOTICE, not news.
-    let options = config.get_options().unwrap_or_default().to_owned();
-    config.options(format!("{options} -c client_min_messages=warning").trim());
+    let config = client_config(url, "itsor migrate", "client_min_messages=warning")?;
     let target = describe(&config);
     let fail = |e: tokio_postgres::Error| anyhow::anyhow!("cannot connect to PostgreSQL at {target}: {e}");
     let client = if config.get_ssl_mode() == SslMode::Disable {
@@ -179,6 +168,20 @@ pub async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
         client
     };
     Ok(client)
+}
+
+/// The connection settings of `url` for itsor's own connections: the URL's, with
+/// [`CONNECT_TIMEOUT`] unless it sets one, `application_name`, and one more server
+/// `setting` (`name=value`) after the URL's own `options`.
+fn client_config(url: &str, application_name: &str, setting: &str) -> anyhow::Result<tokio_postgres::Config> {
+    let mut config = parse_url(url)?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    let options = config.get_options().unwrap_or_default().to_owned();
+    config.options(format!("{options} -c {setting}").trim());
+    config.application_name(application_name);
+    Ok(config)
 }
 
 /// Parses a `postgres://` URL; the error names neither the user nor the password.
@@ -363,9 +366,10 @@ fn abandon_if_late<T, E>(client: deadpool_postgres::Object, outcome: Result<T, E
 /// Refuses every command but [`ALLOWED_COMMANDS`], and `INTO` in a query (see the module
 /// documentation).
 pub fn check_statement(statement: &str) -> Result<(), Error> {
-    let command = first_keyword(statement);
+    let mut words = code_words(statement);
+    let command = words.next().unwrap_or_default();
     let is_query = ["SELECT", "WITH", "VALUES"].iter().any(|q| command.eq_ignore_ascii_case(q));
-    if is_query && has_keyword(statement, "INTO") {
+    if is_query && words.any(|word| word.eq_ignore_ascii_case("INTO")) {
         return Err(Error::Other("SELECT ... INTO is not supported by this host (it creates a table)".to_owned()));
     }
     if ALLOWED_COMMANDS.iter().any(|allowed| command.eq_ignore_ascii_case(allowed)) {
@@ -376,68 +380,6 @@ pub fn check_statement(statement: &str) -> Result<(), Error> {
             if command.is_empty() { "empty".to_owned() } else { command.to_ascii_uppercase() }
         )))
     }
-}
-
-/// Whether `keyword` appears in `statement` as a word outside quotes and comments.
-fn has_keyword(statement: &str, keyword: &str) -> bool {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut chars = statement.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' | '"' => {
-                for inner in chars.by_ref() {
-                    if inner == c {
-                        break;
-                    }
-                }
-            }
-            '-' if chars.peek() == Some(&'-') => {
-                for inner in chars.by_ref() {
-                    if inner == '\n' {
-                        break;
-                    }
-                }
-            }
-            '/' if chars.peek() == Some(&'*') => {
-                let mut last = ' ';
-                for inner in chars.by_ref() {
-                    if last == '*' && inner == '/' {
-                        break;
-                    }
-                    last = inner;
-                }
-            }
-            c if c.is_ascii_alphanumeric() || c == '_' => {
-                word.push(c);
-                continue;
-            }
-            _ => {}
-        }
-        if !word.is_empty() {
-            words.push(std::mem::take(&mut word));
-        }
-    }
-    words.push(word);
-    words.iter().any(|w| w.eq_ignore_ascii_case(keyword))
-}
-
-/// The statement's first word, after white space, `--` comments and `/* */` comments (a
-/// comment left open yields no word) and any opening parentheses.
-fn first_keyword(statement: &str) -> &str {
-    let mut rest = statement;
-    loop {
-        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
-        if let Some(comment) = rest.strip_prefix("--") {
-            rest = comment.split_once('\n').map_or("", |(_, after)| after);
-        } else if let Some(comment) = rest.strip_prefix("/*") {
-            rest = comment.split_once("*/").map_or("", |(_, after)| after);
-        } else {
-            break;
-        }
-    }
-    let end = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
-    &rest[..end]
 }
 
 type Param = Box<dyn ToSql + Send + Sync>;

@@ -96,8 +96,12 @@ pub const VARIABLES: &[Variable] = &[
     // A `postgres://` or `postgresql://` URL selects PostgreSQL (`spin:postgres`); unset,
     // empty or anything else keeps the host's SQLite `default` database. The `itsor` host
     // sets it from its own database URL; under Spin it comes from the manifest.
-    Variable { name: "database_url", default: None, secret: true },
+    Variable { name: DATABASE_URL, default: None, secret: true },
 ];
+
+/// The variable naming the database: a `postgres://` URL selects PostgreSQL (see
+/// [`is_postgres_url`]); unset or anything else, the host's SQLite `default`.
+pub const DATABASE_URL: &str = "database_url";
 
 /// Whether `url` names a PostgreSQL database (the component then stores through
 /// `spin:postgres`).

@@ -116,6 +116,52 @@ pub fn sqlstate_is_unavailable(code: &str) -> bool {
     code.starts_with("08") || code.starts_with("53") || (code.starts_with("57P") && code != "57P04")
 }
 
+/// A piece of SQL text, as the rewriter and statement checks see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlPiece<'a> {
+    /// Code: keywords, names, operators, placeholders.
+    Code(&'a str),
+    /// A quoted string or identifier, or a `--` or `/* */` comment, delimiters included:
+    /// nothing in it is code.
+    Verbatim(&'a str),
+}
+
+/// Splits `sql` into code and verbatim pieces (an unterminated quote or comment runs to the
+/// end). The delimiters are ASCII, so every piece is a `str` slice.
+pub fn sql_pieces(sql: &str) -> Vec<SqlPiece<'_>> {
+    let bytes = sql.as_bytes();
+    let (mut pieces, mut code_start, mut i) = (Vec::new(), 0, 0);
+    while i < bytes.len() {
+        let end = match (bytes[i], bytes.get(i + 1)) {
+            (quote @ (b'\'' | b'"'), _) => bytes[i + 1..].iter().position(|&b| b == quote).map(|n| i + n + 2),
+            (b'-', Some(b'-')) => bytes[i..].iter().position(|&b| b == b'\n').map(|n| i + n + 1),
+            (b'/', Some(b'*')) => sql[i + 2..].find("*/").map(|n| i + n + 4),
+            _ => {
+                i += 1;
+                continue;
+            }
+        }
+        .unwrap_or(bytes.len());
+        if code_start < i {
+            pieces.push(SqlPiece::Code(&sql[code_start..i]));
+        }
+        pieces.push(SqlPiece::Verbatim(&sql[i..end]));
+        (code_start, i) = (end, end);
+    }
+    if code_start < bytes.len() {
+        pieces.push(SqlPiece::Code(&sql[code_start..]));
+    }
+    pieces
+}
+
+/// The words (runs of ASCII letters, digits and `_`) of `sql`'s code, in order.
+pub fn code_words(sql: &str) -> impl Iterator<Item = &str> {
+    sql_pieces(sql).into_iter().flat_map(|piece| match piece {
+        SqlPiece::Code(code) => code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect(),
+        SqlPiece::Verbatim(_) => Vec::new(),
+    })
+}
+
 /// Rewrites SQL written for SQLite's `?` placeholders into PostgreSQL's: the n-th `?`
 /// becomes `$n`, and `IS NOT ?` / `IS ?` become `IS DISTINCT FROM $n` /
 /// `IS NOT DISTINCT FROM $n` (PostgreSQL's `IS` takes only `NULL`, `TRUE` and `FALSE`).
@@ -124,56 +170,35 @@ pub fn sqlstate_is_unavailable(code: &str) -> bool {
 pub fn postgres_sql(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 16);
     let mut placeholders = 0;
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' | '"' => {
+    for piece in sql_pieces(sql) {
+        let code = match piece {
+            SqlPiece::Verbatim(text) => {
+                out.push_str(text);
+                continue;
+            }
+            SqlPiece::Code(code) => code,
+        };
+        let mut chars = code.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c != '?' {
                 out.push(c);
-                for inner in chars.by_ref() {
-                    out.push(inner);
-                    if inner == c {
-                        break;
-                    }
-                }
+                continue;
             }
-            '-' if chars.peek() == Some(&'-') => {
-                out.push(c);
-                for inner in chars.by_ref() {
-                    out.push(inner);
-                    if inner == '\n' {
-                        break;
-                    }
-                }
+            // `?NNN` names parameter NNN, as in SQLite; a bare `?` is the next one.
+            let mut digits = String::new();
+            while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                digits.push(d);
+                chars.next();
             }
-            '/' if chars.peek() == Some(&'*') => {
-                out.push(c);
-                let mut last = ' ';
-                for inner in chars.by_ref() {
-                    out.push(inner);
-                    if last == '*' && inner == '/' {
-                        break;
-                    }
-                    last = inner;
-                }
-            }
-            '?' => {
-                // `?NNN` names parameter NNN, as in SQLite; a bare `?` is the next one.
-                let mut digits = String::new();
-                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
-                    digits.push(d);
-                    chars.next();
-                }
-                let number = if digits.is_empty() {
-                    placeholders += 1;
-                    placeholders.to_string()
-                } else {
-                    digits
-                };
-                rewrite_is_comparison(&mut out);
-                out.push('$');
-                out.push_str(&number);
-            }
-            _ => out.push(c),
+            let number = if digits.is_empty() {
+                placeholders += 1;
+                placeholders.to_string()
+            } else {
+                digits
+            };
+            rewrite_is_comparison(&mut out);
+            out.push('$');
+            out.push_str(&number);
         }
     }
     out
@@ -348,6 +373,13 @@ mod tests {
         assert_eq!(postgres_sql("SELECT 'it''s ?' WHERE x = ?"), "SELECT 'it''s ?' WHERE x = $1");
         assert_eq!(postgres_sql("SELECT 1 -- why?\nWHERE x = ?"), "SELECT 1 -- why?\nWHERE x = $1");
         assert_eq!(postgres_sql("SELECT /* why? */ ? /* * / ? */"), "SELECT /* why? */ $1 /* * / ? */");
+    }
+
+    #[test]
+    fn code_words_skip_quotes_and_comments() {
+        let words: Vec<&str> = code_words("(SELECT 'into', \"x y\" /* INTO */ -- into\nFROM t_1)").collect();
+        assert_eq!(words, ["SELECT", "FROM", "t_1"]);
+        assert_eq!(code_words("'unterminated INTO").count(), 0);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use std::cell::OnceCell;
 
 use itsor_accounts::clock::Timestamp;
-use itsor_accounts::config::{is_postgres_url, ConfigError, Settings, VariableSource};
+use itsor_accounts::config::{is_postgres_url, ConfigError, Settings, VariableSource, DATABASE_URL};
 use itsor_accounts::db::{postgres_sql, sqlstate_is_unavailable, Database, DbError, Row, Value};
 use itsor_accounts::{Accounts, AuthError};
 use itsor_http::Platform;
@@ -64,7 +64,7 @@ pub enum SpinDatabase {
 impl SpinDatabase {
     /// The backend `database_url` names.
     fn configured() -> SpinDatabase {
-        match variables::get("database_url") {
+        match variables::get(DATABASE_URL) {
             Ok(url) if is_postgres_url(&url) => SpinDatabase::Postgres { url, connection: OnceCell::new() },
             _ => SpinDatabase::Sqlite(OnceCell::new()),
         }

@@ -114,7 +114,9 @@ impl TestDatabase {
     }
 }
 
-fn sqlite(path: &std::path::Path) -> rusqlite::Connection {
+/// Opens a server's SQLite file (which must exist), waiting up to 10 s for its locks.
+#[track_caller]
+pub fn sqlite(path: &std::path::Path) -> rusqlite::Connection {
     assert!(path.exists(), "the database file {} does not exist", path.display());
     let conn = rusqlite::Connection::open(path).expect("open the server's database");
     conn.busy_timeout(std::time::Duration::from_secs(10)).expect("set busy timeout");

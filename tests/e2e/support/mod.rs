@@ -258,11 +258,7 @@ impl Server {
         let db::TestDatabase::Sqlite(path) = self.database() else {
             panic!("this test reads the SQLite file and cannot run with {}=postgres", db::BACKEND_VAR)
         };
-        assert!(path.exists(), "the database file {} does not exist", path.display());
-        let conn = rusqlite::Connection::open(&path).expect("open the server's database");
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .expect("set busy timeout");
-        conn
+        db::sqlite(&path)
     }
 }
 

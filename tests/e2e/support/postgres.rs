@@ -67,17 +67,20 @@ fn bin_dir() -> PathBuf {
     })
 }
 
-/// Runs `program args` as the server user (as root) or as ourselves; panics with its
-/// output if it fails.
-fn run(program: &Path, args: &[&str]) {
-    let mut command = if is_root() {
-        let mut c = Command::new("runuser");
-        c.args(["-u", SERVER_USER, "--"]).arg(program);
-        c
+/// A command running `program` as the server user (as root) or as ourselves.
+fn as_server_user(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    if is_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", SERVER_USER, "--"]).arg(program);
+        command
     } else {
         Command::new(program)
-    };
-    let out = command.args(args).stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
+    }
+}
+
+/// Runs `program args` as the server user; panics with its output if it fails.
+fn run(program: &Path, args: &[&str]) {
+    let out = as_server_user(program).args(args).stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
     assert!(
         out.status.success(),
         "{} {args:?} failed ({}):\n{}{}",
@@ -147,15 +150,8 @@ impl Cluster {
             data = self.data,
             dir = self.dir.display(),
         );
-        let mut command = if is_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", SERVER_USER, "--", "sh", "-c", &script]);
-            c
-        } else {
-            let mut c = Command::new("sh");
-            c.args(["-c", &script]);
-            c
-        };
+        let mut command = as_server_user("sh");
+        command.args(["-c", &script]);
         // Never waited for: it outlives this process on purpose.
         #[allow(clippy::zombie_processes)]
         let _watchdog = command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start the watchdog");
