@@ -201,7 +201,7 @@ fn serve(env: &Environment, args: ServeArgs) -> anyhow::Result<()> {
     let flags = args.listen.overrides(args.component);
     let config = ServeConfig::resolve(env, &flags, exe.as_deref())?;
     let variables = ComponentVariables::from_env(env).with_database(&config.database);
-    variables.validate()?;
+    let settings = variables.validate()?;
     config::check_exposure(env, &config.host)?;
     if !config.component.is_file() {
         anyhow::bail!(
@@ -249,6 +249,10 @@ fn serve(env: &Environment, args: ServeArgs) -> anyhow::Result<()> {
             });
         }
         server::announce(&listener)?;
+        if settings.account_page {
+            // `make dev`'s newcomer opens this first (see README).
+            println!("itsor account page on http://{}/account", listener.local_addr()?);
+        }
         server::serve_with(listener, app, &config.limits, stopped(stop)).await
     })
 }

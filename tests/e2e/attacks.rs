@@ -140,11 +140,13 @@ fn input_cases() -> Vec<Case> {
 fn csrf_cases(login: &Login) -> Vec<Case> {
     let logout_by_cookie = || post("/auth/logout").cookie(COOKIE, &login.token);
     vec![
-        case("cookie-authenticated write without Origin", logout_by_cookie().without_origin(), Expect::Error(403, "CSRF_REJECTED")),
+        case("cookie-authenticated write from Origin: null (a sandboxed frame)", logout_by_cookie().header("Origin", "null"), Expect::Error(403, "CSRF_REJECTED")),
         case("cookie-authenticated write from a foreign Origin", logout_by_cookie().header("Origin", "https://evil.example"), Expect::Error(403, "CSRF_REJECTED")),
+        case("cookie-authenticated write from a sibling site (Sec-Fetch-Site: same-site)", logout_by_cookie().header("Origin", "http://localhost:3001").header("Sec-Fetch-Site", "same-site"), Expect::Error(403, "CSRF_REJECTED")),
         case("cross-site form login", post("/auth/token").form(&[("username", "victim@example.com"), ("password", PASSWORD)]).header("Origin", "https://evil.example"), Expect::Error(403, "CSRF_REJECTED")),
-        case("form login with no Origin at all", post("/auth/token").form(&[("username", "victim@example.com"), ("password", PASSWORD)]).without_origin(), Expect::Error(403, "CSRF_REJECTED")),
+        case("cross-site form login with Sec-Fetch-Site and no Origin", post("/auth/token").form(&[("username", "victim@example.com"), ("password", PASSWORD)]).without_origin().header("Sec-Fetch-Site", "cross-site"), Expect::Error(403, "CSRF_REJECTED")),
         case("Sec-Fetch-Site: cross-site with a cookie", logout_by_cookie().without_origin().header("Sec-Fetch-Site", "cross-site"), Expect::Error(403, "CSRF_REJECTED")),
+        case("cross-site sign-up from a page of another origin", signup(json!({ "email": "csrf-signup@example.com", "password": PASSWORD })).header("Origin", "https://evil.example"), Expect::Error(403, "CSRF_REJECTED")),
     ]
 }
 
@@ -186,17 +188,27 @@ fn every_attack_gets_its_exact_answer_and_the_server_carries_on() {
 fn safe_writes_pass_the_csrf_rule() {
     let server = Server::start();
     server.signup_ok("csrf@example.com", PASSWORD);
-    // Same-origin browsers vouch with Sec-Fetch-Site.
+    // Same-origin browsers vouch with Sec-Fetch-Site; `none` is a typed or bookmarked request.
+    for site in ["same-origin", "none"] {
+        let login = server.login_ok("csrf@example.com", PASSWORD);
+        let resp = server.send(post("/auth/logout").cookie(COOKIE, &login.token).without_origin().header("Sec-Fetch-Site", site));
+        assert_status(&resp, 204);
+    }
+    // An allowed Origin passes, with or without Sec-Fetch-Site.
     let login = server.login_ok("csrf@example.com", PASSWORD);
-    let resp = server.send(post("/auth/logout").cookie(COOKIE, &login.token).without_origin().header("Sec-Fetch-Site", "same-origin"));
-    assert_status(&resp, 204);
-    // An allowed Origin passes.
-    let login = server.login_ok("csrf@example.com", PASSWORD);
-    let resp = server.send(post("/auth/logout").cookie(COOKIE, &login.token).header("Origin", "http://localhost:3000"));
+    let resp = server.send(post("/auth/logout").cookie(COOKIE, &login.token).header("Origin", "http://localhost:3000").header("Sec-Fetch-Site", "same-site"));
     assert_status(&resp, 204);
     // Bearer-authenticated requests are not affected, whatever the Origin.
     let login = server.login_ok("csrf@example.com", PASSWORD);
     let resp = server.send(post("/auth/logout").bearer(&login.token).header("Origin", "https://evil.example"));
     assert_status(&resp, 204);
     assert_invalid_token(&server.me_bearer(&login.token));
+    // Neither Origin nor Sec-Fetch-Site: not a browser (curl, an OAuth2 password-grant
+    // client, a server), so nothing to forge: the form login and a cookie logout pass.
+    let resp = server.send(post("/auth/token").form(&[("username", "csrf@example.com"), ("password", PASSWORD)]).without_origin());
+    assert_status(&resp, 200);
+    let token = resp.json()["access_token"].as_str().expect("a token").to_owned();
+    let resp = server.send(post("/auth/logout").cookie(COOKIE, &token).without_origin());
+    assert_status(&resp, 204);
+    assert_invalid_token(&server.me_bearer(&token));
 }

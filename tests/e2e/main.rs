@@ -12,6 +12,7 @@ mod adoption;
 mod aliases;
 mod api;
 mod attacks;
+mod better_auth;
 mod component;
 mod concurrency;
 mod cors;

@@ -2,7 +2,7 @@
 //! every variable the component reads is declared with the host's default (secrets marked
 //! secret, never defaulted to a value), mapped into the component, and nothing else; the
 //! SQLite manifest gives only the `default` database and no outbound hosts, the PostgreSQL
-//! one no SQLite database and exactly the database host; both serve both route prefixes;
+//! one no SQLite database and exactly the database host; both serve every route prefix;
 //! README's `spin up` applies every migration. Spin itself is not installable here, so this
 //! is what keeps the manifests honest between releases.
 
@@ -63,7 +63,7 @@ fn declares_every_variable_with_the_hosts_default() {
 }
 
 #[test]
-fn serves_both_prefixes_from_the_built_component_with_only_its_database() {
+fn serves_every_prefix_from_the_built_component_with_only_its_database() {
     for (name, _) in MANIFESTS {
         let manifest = manifest(name);
         let routes: Vec<&str> = manifest["trigger"]["http"]
@@ -73,7 +73,7 @@ fn serves_both_prefixes_from_the_built_component_with_only_its_database() {
             .inspect(|trigger| assert_eq!(trigger["component"].as_str(), Some("itsor")))
             .filter_map(|trigger| trigger["route"].as_str())
             .collect();
-        assert_eq!(routes, ["/auth/...", "/api/..."], "{name}");
+        assert_eq!(routes, ["/auth/...", "/api/...", "/account", "/account/..."], "{name}");
         let component = &manifest["component"]["itsor"];
         assert_eq!(component["source"].as_str(), Some("target/wasm32-wasip2/component/itsor_auth.wasm"), "{name}");
         let build = component["build"]["command"].as_str().expect("a build command");

@@ -40,7 +40,9 @@ pub struct Variable {
 /// The development secret: accepted only where `backend_env` is local, dev or test.
 pub const DEV_SECRET: &str = "dev-secret-change-me";
 
-/// The shortest `jwt_secret` accepted outside local/dev/test, in bytes.
+/// The shortest `jwt_secret` accepted outside local/dev/test, in bytes, with `HS256`;
+/// `HS384` and `HS512` need 48 and 64 (the length of their hash, see
+/// [`Algorithm::hash_bytes`]).
 pub const MIN_SECRET_BYTES: usize = 32;
 
 /// The fewest distinct bytes a production `jwt_secret` may have: 32 bytes of one repeated
@@ -83,6 +85,11 @@ pub const VARIABLES: &[Variable] = &[
     var("session_cookie_name", Some("itsor_session")),
     var("session_cookie_secure", Some("false")),
     var("session_cookie_samesite", Some("lax")),
+    // Outside local/dev/test: `__Host-` (bound to this exact host, no `Domain`) or
+    // `__Secure-` (what Better Auth's `getSessionCookie()` recognises).
+    var("session_cookie_prefix", Some(COOKIE_PREFIXES[0])),
+    // `auto`: the account page at /account in local/dev/test only; `on` or `off` decide.
+    var("account_page", Some("auto")),
     var("cors_origins", Some("http://localhost:3000")),
     var("jwt_audience", Some("")),
     var("trusted_proxies", Some("")),
@@ -98,6 +105,11 @@ pub const VARIABLES: &[Variable] = &[
     // sets it from its own database URL; under Spin it comes from the manifest.
     Variable { name: DATABASE_URL, default: None, secret: true },
 ];
+
+/// The cookie-name prefixes a production session cookie may carry, the default first.
+/// Both make browsers insist on `Secure`; `__Host-` also forbids `Domain` and requires
+/// `Path=/`.
+pub const COOKIE_PREFIXES: &[&str] = &["__Host-", "__Secure-"];
 
 /// The variable naming the database: a `postgres://` URL selects PostgreSQL (see
 /// [`is_postgres_url`]); unset or anything else, the host's SQLite `default`.
@@ -178,6 +190,8 @@ pub struct Settings {
     pub login_failures_limit: Limit,
     /// The Argon2id costs new hashes are made with; other hashes are upgraded at login.
     pub password_policy: PasswordPolicy,
+    /// Whether `/account`, the self-service page, is served.
+    pub account_page: bool,
 }
 
 impl fmt::Debug for Settings {
@@ -196,6 +210,7 @@ impl fmt::Debug for Settings {
             .field("auth_requests_limit", &self.auth_requests_limit)
             .field("login_failures_limit", &self.login_failures_limit)
             .field("password_policy", &self.password_policy)
+            .field("account_page", &self.account_page)
             .finish()
     }
 }
@@ -219,15 +234,15 @@ impl Settings {
         };
         let backend_env = get("backend_env").trim().to_ascii_lowercase();
         let jwt_secret = get("jwt_secret");
-        if !is_development(&backend_env) {
-            check_production_secret(&jwt_secret)?;
-        } else if jwt_secret.is_empty() {
-            return Err(invalid("jwt_secret", "must not be empty"));
-        }
         let jwt_algorithm = get("jwt_algorithm")
             .trim()
             .parse::<Algorithm>()
             .map_err(|_| invalid("jwt_algorithm", "must be one of HS256, HS384, HS512"))?;
+        if !is_development(&backend_env) {
+            check_production_secret(&jwt_secret, jwt_algorithm)?;
+        } else if jwt_secret.is_empty() {
+            return Err(invalid("jwt_secret", "must not be empty"));
+        }
         // Spin requires a default for every variable, so an empty value also means unset.
         let access_seconds = match source.get("jwt_access_seconds").filter(|s| !s.trim().is_empty()) {
             Some(seconds) => parse_in_range(&seconds, 1..=MAX_ACCESS_SECONDS)
@@ -256,13 +271,22 @@ impl Settings {
         };
         let cors_origins = parse_origins(&get("cors_origins"))?;
         let development = is_development(&backend_env);
+        let prefix = get("session_cookie_prefix");
+        let prefix = COOKIE_PREFIXES
+            .iter()
+            .find(|known| known.eq_ignore_ascii_case(prefix.trim()))
+            .ok_or_else(|| invalid("session_cookie_prefix", "must be __Host- or __Secure-"))?;
         let mut cookie = CookieSettings { name, secure, same_site };
+        let prefixed = COOKIE_PREFIXES.iter().any(|known| cookie.name.starts_with(known));
         if !development {
-            // Production cookies: HTTPS only and, with `__Host-`, bound to this exact host.
+            // Production cookies: HTTPS only and, by their prefix, never set over plain HTTP.
             cookie.secure = true;
-            if !cookie.name.starts_with("__Host-") {
-                cookie.name = format!("__Host-{}", cookie.name);
+            if !prefixed {
+                cookie.name = format!("{prefix}{}", cookie.name);
             }
+        }
+        if prefixed && !cookie.secure {
+            return Err(invalid("session_cookie_name", "a __Host- or __Secure- name requires session_cookie_secure=true"));
         }
         if cookie.same_site == SameSite::None && !cookie.secure {
             return Err(invalid("session_cookie_samesite", "none requires session_cookie_secure=true"));
@@ -296,7 +320,12 @@ impl Settings {
         if !development && password_policy.weaker_than(&OWASP_2025) {
             return Err(invalid("password_memory_kib", "Argon2id costs below OWASP's (m=19456, t=2, p=1) are for local/dev/test only"));
         }
+        let account_page = match get("account_page").trim().to_ascii_lowercase().as_str() {
+            "auto" => development,
+            other => parse_bool(other).ok_or_else(|| invalid("account_page", "must be auto, on or off"))?,
+        };
         Ok(Settings {
+            account_page,
             backend_env,
             jwt_secret,
             jwt_algorithm,
@@ -368,15 +397,16 @@ fn is_development(backend_env: &str) -> bool {
     DEVELOPMENT_ENVIRONMENTS.contains(&backend_env)
 }
 
-fn check_production_secret(secret: &str) -> Result<(), ConfigError> {
+fn check_production_secret(secret: &str, algorithm: Algorithm) -> Result<(), ConfigError> {
     if secret.is_empty() {
         Err(invalid("jwt_secret", "must be set outside local/dev/test"))
     } else if secret == DEV_SECRET {
         Err(invalid("jwt_secret", "is the development default; set a random secret"))
     } else if PLACEHOLDER_SECRETS.iter().any(|placeholder| secret.trim().eq_ignore_ascii_case(placeholder)) {
         Err(invalid("jwt_secret", "is a placeholder from a guide; set a random secret (openssl rand -base64 32)"))
-    } else if secret.len() < MIN_SECRET_BYTES {
-        Err(invalid("jwt_secret", "must be at least 32 bytes outside local/dev/test"))
+    } else if secret.len() < MIN_SECRET_BYTES.max(algorithm.hash_bytes()) {
+        let least = MIN_SECRET_BYTES.max(algorithm.hash_bytes());
+        Err(invalid("jwt_secret", &format!("must be at least {least} bytes with {algorithm:?} outside local/dev/test")))
     } else if distinct_bytes(secret) < MIN_SECRET_DISTINCT_BYTES {
         Err(invalid("jwt_secret", "has too little variety to be random (fewer than 16 distinct bytes); set a random secret (openssl rand -base64 32)"))
     } else {
@@ -545,6 +575,51 @@ mod tests {
         let err = load(&[("session_cookie_samesite", "none")]).expect_err("refused");
         assert_eq!(err.variable, "session_cookie_samesite");
         assert!(load(&[("session_cookie_samesite", "none"), ("session_cookie_secure", "true")]).is_ok());
+    }
+
+    #[test]
+    fn longer_hashes_need_longer_secrets() {
+        // 44 bytes: enough for HS256, not for HS384 (48) or HS512 (64).
+        let prod = |alg: &str, secret: &str| {
+            load(&[("backend_env", "production"), ("jwt_secret", secret), ("jwt_algorithm", alg)])
+        };
+        assert!(prod("HS256", STRONG).is_ok());
+        for (alg, least) in [("HS384", 48), ("HS512", 64)] {
+            let err = prod(alg, STRONG).expect_err(alg);
+            assert_eq!(err.variable, "jwt_secret");
+            assert!(err.problem.contains(&format!("at least {least} bytes with {alg}")), "{err}");
+            let long = format!("{STRONG}{}", &STRONG[..least - STRONG.len()]);
+            assert!(prod(alg, &long).is_ok(), "{alg} with {least} bytes");
+        }
+    }
+
+    #[test]
+    fn the_production_cookie_prefix_is_chosen() {
+        let prod = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("backend_env", "production"), ("jwt_secret", STRONG)];
+            all.extend_from_slice(pairs);
+            load(&all)
+        };
+        let better_auth = [("session_cookie_name", "better-auth.session_token"), ("session_cookie_prefix", "__Secure-")];
+        let s = prod(&better_auth).expect("loads");
+        assert_eq!(s.cookie.name, "__Secure-better-auth.session_token");
+        assert!(s.cookie.secure);
+        // Already prefixed: kept as it is.
+        assert_eq!(prod(&[("session_cookie_name", "__Secure-s")]).expect("loads").cookie.name, "__Secure-s");
+        assert_eq!(prod(&[("session_cookie_prefix", "none")]).expect_err("refused").variable, "session_cookie_prefix");
+        // Development writes the name as given; a prefixed name needs Secure there too.
+        assert_eq!(load(&better_auth).expect("loads").cookie.name, "better-auth.session_token");
+        assert_eq!(load(&[("session_cookie_name", "__Host-s")]).expect_err("refused").variable, "session_cookie_name");
+    }
+
+    #[test]
+    fn the_account_page_is_for_development_unless_decided() {
+        assert!(load(&[]).expect("loads").account_page);
+        let prod = [("backend_env", "production"), ("jwt_secret", STRONG)];
+        assert!(!load(&prod).expect("loads").account_page);
+        assert!(load(&[prod[0], prod[1], ("account_page", "on")]).expect("loads").account_page);
+        assert!(!load(&[("account_page", "off")]).expect("loads").account_page);
+        assert_eq!(load(&[("account_page", "sometimes")]).expect_err("refused").variable, "account_page");
     }
 
     #[test]

@@ -93,6 +93,15 @@ fn canonical_domain(domain: &str) -> Option<String> {
     acceptable.then_some(ascii)
 }
 
+/// Why a password is refused: fewer than 8 characters.
+pub const PASSWORD_TOO_SHORT: &str = "must be at least 8 characters";
+
+/// Why a password is refused: more than 128 characters.
+pub const PASSWORD_TOO_LONG: &str = "must be at most 128 characters";
+
+/// Why a password change is refused: the current password given is not the current one.
+pub const NOT_THE_CURRENT_PASSWORD: &str = "is not the current password";
+
 /// A password of acceptable length, kept exactly as typed (no trimming, no normalisation).
 pub struct Password(String);
 
@@ -101,9 +110,9 @@ impl Password {
     pub fn parse(raw: &str) -> Result<Password, AuthError> {
         let chars = raw.chars().count();
         if chars < PASSWORD_MIN_CHARS {
-            Err(AuthError::invalid("password", "must be at least 8 characters"))
+            Err(AuthError::invalid("password", PASSWORD_TOO_SHORT))
         } else if chars > PASSWORD_MAX_CHARS {
-            Err(AuthError::invalid("password", "must be at most 128 characters"))
+            Err(AuthError::invalid("password", PASSWORD_TOO_LONG))
         } else {
             Ok(Password(raw.to_owned()))
         }

@@ -9,7 +9,7 @@
 use crate::clock::Timestamp;
 use crate::config::Settings;
 use crate::db::Database;
-use crate::input::{is_uuid, Email, Name, Password};
+use crate::input::{is_uuid, Email, Name, Password, NOT_THE_CURRENT_PASSWORD};
 use crate::limits::{Bucket, Limiter};
 use crate::password::PasswordPolicy;
 use crate::store::{Session, Store, User};
@@ -122,6 +122,18 @@ impl<D: Database> Accounts<D> {
     /// already taken costs the same work as a new one.
     pub fn signup(&self, email: &str, password: &str, name: Option<&str>, client: &Client<'_>) -> Result<User, AuthError> {
         self.count_auth_request(client)?;
+        self.register(email, password, name)
+    }
+
+    /// [`signup`](Accounts::signup), then opens the new account's first session, as a login
+    /// would (without hashing the password a second time): sign-up that signs in.
+    pub fn signup_and_login(&self, email: &str, password: &str, name: Option<&str>, client: &Client<'_>) -> Result<Login, AuthError> {
+        self.count_auth_request(client)?;
+        let user = self.register(email, password, name)?;
+        self.open_session(user, Timestamp::now(), client)
+    }
+
+    fn register(&self, email: &str, password: &str, name: Option<&str>) -> Result<User, AuthError> {
         let email = Email::parse(email)?;
         let password = Password::parse(password)?;
         let name = Name::parse(name)?;
@@ -211,22 +223,33 @@ impl<D: Database> Accounts<D> {
         if is_uuid(&claims.sub) && is_uuid(&claims.sid) { Ok(claims) } else { Err(AuthError::InvalidToken) }
     }
 
-    /// The user and claims behind a token whose session is live.
-    fn session_of(&self, token: &str) -> Result<(User, Claims), AuthError> {
+    /// The user and session behind a token whose session is live.
+    fn session_of(&self, token: &str) -> Result<(User, Session), AuthError> {
         let claims = self.verified_claims(token)?;
-        let session = self.store.session_of_user(&claims.sid, &claims.sub)?.ok_or(AuthError::InvalidToken)?;
-        if session.revoked {
+        let found = self.store.session_of_user(&claims.sid, &claims.sub)?.ok_or(AuthError::InvalidToken)?;
+        if found.revoked {
             return Err(AuthError::InvalidToken);
         }
-        if Timestamp::parse_rfc3339(&session.expires_at)? <= Timestamp::now() {
+        if Timestamp::parse_rfc3339(&found.session.expires_at)? <= Timestamp::now() {
             return Err(AuthError::TokenExpired);
         }
-        Ok((session.user, claims))
+        Ok((found.user, found.session))
     }
 
     /// The user behind a token whose session is live.
     pub fn authenticate(&self, token: &str) -> Result<User, AuthError> {
         self.session_of(token).map(|(user, _)| user)
+    }
+
+    /// The user and the session behind a token whose session is live.
+    pub fn current_session(&self, token: &str) -> Result<(User, Session), AuthError> {
+        self.session_of(token)
+    }
+
+    /// The id of the session a token of ours names, once its signature checks out (the
+    /// session itself may be over).
+    pub fn session_id(&self, token: &str) -> Result<String, AuthError> {
+        self.verified_claims(token).map(|claims| claims.sid)
     }
 
     /// [`authenticate`](Accounts::authenticate), and the user must be `owner_id`.
@@ -255,31 +278,40 @@ impl<D: Database> Accounts<D> {
         Ok(())
     }
 
+    /// Revokes every session of the token's user except this one; returns how many went.
+    pub fn logout_others(&self, token: &str) -> Result<usize, AuthError> {
+        let (user, session) = self.session_of(token)?;
+        Ok(self.store.revoke_sessions_except(&user.id, Some(&session.id), Timestamp::now())?)
+    }
+
     /// Changes the password after checking the current one, and revokes every other
     /// session of the user (the one asking stays signed in). The check counts against the
     /// account's login attempts, before any hashing, exactly as a login does.
     pub fn change_password(&self, token: &str, current: &str, new: &str, client: &Client<'_>) -> Result<(), AuthError> {
-        let (user, claims) = self.session_of(token)?;
+        let (user, session) = self.session_of(token)?;
         self.count_auth_request(client)?;
-        let new = Password::parse(new).map_err(|_| AuthError::invalid("new_password", "must be 8 to 128 characters"))?;
+        let new = Password::parse(new).map_err(|err| match err {
+            AuthError::InvalidInput { message, .. } => AuthError::invalid("new_password", message),
+            other => other,
+        })?;
         let attempts = Bucket::LoginFailures { account: &user.email };
         self.limiter().hit(attempts, self.settings.login_failures_limit)?;
         let credentials = self.store.credentials_by_email(&user.email)?.ok_or(AuthError::InvalidToken)?;
         if self.policy.verify(current.as_bytes(), &credentials.password_hash).is_none() {
-            return Err(AuthError::invalid("current_password", "is not the current password"));
+            return Err(AuthError::invalid("current_password", NOT_THE_CURRENT_PASSWORD));
         }
         self.limiter().clear(attempts)?;
         let now = Timestamp::now();
         self.store.set_password_hash(&user.id, &self.policy.hash(&new)?, now)?;
-        self.store.revoke_sessions_except(&user.id, Some(&claims.sid), now)?;
+        self.store.revoke_sessions_except(&user.id, Some(&session.id), now)?;
         Ok(())
     }
 
     /// The token's user's live sessions, newest first, marking the token's own.
     pub fn sessions(&self, token: &str) -> Result<Vec<SessionView>, AuthError> {
-        let (user, claims) = self.session_of(token)?;
+        let (user, current) = self.session_of(token)?;
         let sessions = self.store.live_sessions(&user.id, Timestamp::now())?;
-        Ok(sessions.into_iter().map(|session| SessionView { current: session.id == claims.sid, session }).collect())
+        Ok(sessions.into_iter().map(|session| SessionView { current: session.id == current.id, session }).collect())
     }
 
     /// Revokes one of the token's user's sessions; anyone else's (or an unknown id) is

@@ -55,10 +55,23 @@ pub(crate) struct Credentials {
     pub password_hash: String,
 }
 
+const SESSION_COLUMNS: &str = "s.id, s.user_id, s.created_at, s.expires_at, s.user_agent, s.client_addr";
+
+fn session_from(row: &Row, at: usize) -> Result<Session, DbError> {
+    Ok(Session {
+        id: row.text(at)?,
+        user_id: row.text(at + 1)?,
+        created_at: row.text(at + 2)?,
+        expires_at: row.text(at + 3)?,
+        user_agent: row.opt_text(at + 4)?,
+        client_addr: row.opt_text(at + 5)?,
+    })
+}
+
 /// A session as stored, joined with its user.
 pub(crate) struct SessionOfUser {
     pub user: User,
-    pub expires_at: String,
+    pub session: Session,
     pub revoked: bool,
 }
 
@@ -136,22 +149,13 @@ impl<D: Database> Store<D> {
     /// The user's live sessions, newest first.
     pub fn live_sessions(&self, user_id: &str, now: Timestamp) -> Result<Vec<Session>, DbError> {
         let rows = self.db.query(
-            "SELECT id, user_id, created_at, expires_at, user_agent, client_addr FROM sessions \
-             WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC, id",
+            &format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions s \
+                 WHERE s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ? ORDER BY s.created_at DESC, s.id"
+            ),
             &[Value::uuid(user_id), now.into()],
         )?;
-        rows.iter()
-            .map(|row| {
-                Ok(Session {
-                    id: row.text(0)?,
-                    user_id: row.text(1)?,
-                    created_at: row.text(2)?,
-                    expires_at: row.text(3)?,
-                    user_agent: row.opt_text(4)?,
-                    client_addr: row.opt_text(5)?,
-                })
-            })
-            .collect()
+        rows.iter().map(|row| session_from(row, 0)).collect()
     }
 
     /// Revokes every live session of the user except `keep`; returns how many.
@@ -166,17 +170,13 @@ impl<D: Database> Store<D> {
     /// The session `sid` if it belongs to `user_id`, with that user.
     pub fn session_of_user(&self, sid: &str, user_id: &str) -> Result<Option<SessionOfUser>, DbError> {
         let sql = format!(
-            "SELECT {USER_COLUMNS}, s.expires_at, s.revoked_at IS NOT NULL \
+            "SELECT {USER_COLUMNS}, {SESSION_COLUMNS}, s.revoked_at IS NOT NULL \
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ? AND s.user_id = ?"
         );
         let rows = self.db.query(&sql, &[Value::uuid(sid), Value::uuid(user_id)])?;
         rows.first()
             .map(|row| {
-                Ok(SessionOfUser {
-                    user: user_from(row, 0)?,
-                    expires_at: row.text(5)?,
-                    revoked: row.boolean(6)?,
-                })
+                Ok(SessionOfUser { user: user_from(row, 0)?, session: session_from(row, 5)?, revoked: row.boolean(11)? })
             })
             .transpose()
     }

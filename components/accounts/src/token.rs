@@ -31,6 +31,18 @@ pub enum Algorithm {
     HS512,
 }
 
+impl Algorithm {
+    /// The length of the algorithm's hash in bytes: the shortest key that does not weaken
+    /// it (RFC 7518 §3.2 requires at least this much).
+    pub fn hash_bytes(self) -> usize {
+        match self {
+            Algorithm::HS256 => 32,
+            Algorithm::HS384 => 48,
+            Algorithm::HS512 => 64,
+        }
+    }
+}
+
 impl FromStr for Algorithm {
     type Err = ();
 

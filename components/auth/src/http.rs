@@ -43,7 +43,12 @@ fn read(request: IncomingRequest) -> Option<Request> {
         Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
         None => (target, None),
     };
-    let headers = request.headers().entries().into_iter().map(|(name, value)| (name.to_ascii_lowercase(), value)).collect();
+    let mut headers: Vec<(String, Vec<u8>)> =
+        request.headers().entries().into_iter().map(|(name, value)| (name.to_ascii_lowercase(), value)).collect();
+    // Hosts pass the authority apart from the headers; the CSRF rule compares it with `Origin`.
+    if let Some(authority) = request.authority().filter(|_| !headers.iter().any(|(name, _)| name == "host")) {
+        headers.push(("host".to_owned(), authority.into_bytes()));
+    }
     let body = if Body::is_taken_by(&method) { read_body(request.consume().ok()?)? } else { Body::Unread };
     Some(Request { method, path, query, headers, body })
 }

@@ -75,7 +75,7 @@ impl Fields {
 
     /// The required string field `name`.
     pub fn string(&self, name: &str) -> Result<&str, AuthError> {
-        self.optional_string(name)?.ok_or_else(|| AuthError::invalid(name, "field required"))
+        self.optional_string(name)?.ok_or_else(|| AuthError::invalid(name, FIELD_REQUIRED))
     }
 
     /// The optional string field `name` (`null` counts as absent).
@@ -108,6 +108,9 @@ impl Fields {
         }
     }
 }
+
+/// Why a field is refused: the body lacks it.
+pub const FIELD_REQUIRED: &str = "field required";
 
 /// The media type of URL-encoded forms.
 pub const FORM: &str = "application/x-www-form-urlencoded";

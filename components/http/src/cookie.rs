@@ -6,17 +6,24 @@ use crate::Request;
 
 /// `Set-Cookie` carrying `token` for `max_age` seconds.
 pub fn set(settings: &CookieSettings, token: &str, max_age: u32) -> String {
-    attributes(settings, &format!("{}={token}", settings.name), max_age)
+    attributes(settings, &format!("{}={token}", settings.name), Some(max_age))
+}
+
+/// `Set-Cookie` carrying `token` until the browser closes (no `Max-Age`): "remember me"
+/// unticked. The session itself still ends when the token does.
+pub fn set_for_browser_session(settings: &CookieSettings, token: &str) -> String {
+    attributes(settings, &format!("{}={token}", settings.name), None)
 }
 
 /// `Set-Cookie` that removes the session cookie.
 pub fn clear(settings: &CookieSettings) -> String {
-    attributes(settings, &format!("{}=", settings.name), 0)
+    attributes(settings, &format!("{}=", settings.name), Some(0))
 }
 
-fn attributes(settings: &CookieSettings, pair: &str, max_age: u32) -> String {
+fn attributes(settings: &CookieSettings, pair: &str, max_age: Option<u32>) -> String {
     let secure = if settings.secure { "; Secure" } else { "" };
-    format!("{pair}; HttpOnly; Path=/; SameSite={}; Max-Age={max_age}{secure}", settings.same_site.as_str())
+    let max_age = max_age.map(|seconds| format!("; Max-Age={seconds}")).unwrap_or_default();
+    format!("{pair}; HttpOnly; Path=/; SameSite={}{max_age}{secure}", settings.same_site.as_str())
 }
 
 /// The value of the cookie `name` in the request's `Cookie` headers.
@@ -42,6 +49,7 @@ mod tests {
         assert_eq!(set(&lax, "t", 60), "s=t; HttpOnly; Path=/; SameSite=Lax; Max-Age=60");
         let strict = CookieSettings { secure: true, same_site: SameSite::Strict, ..lax };
         assert_eq!(clear(&strict), "s=; HttpOnly; Path=/; SameSite=Strict; Max-Age=0; Secure");
+        assert_eq!(set_for_browser_session(&strict, "t"), "s=t; HttpOnly; Path=/; SameSite=Strict; Secure");
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! Errors as they appear on the wire: `{"detail", "error_code", "status_code"}`.
+//! Errors as they appear on the wire: `{"detail", "error_code", "status_code"}`, the backend
+//! guide's shape. On the Better Auth routes `message` and `code` stand beside them, as
+//! Better Auth clients read them (see `routes::better_auth`).
 
 use itsor_accounts::AuthError;
 use serde_json::json;
@@ -16,11 +18,15 @@ pub struct ApiError {
     pub detail: String,
     /// Extra headers (`WWW-Authenticate`, `Allow`, `Retry-After`).
     pub headers: Vec<(&'static str, String)>,
+    /// The account error this answers, when it came from the account logic.
+    pub cause: Option<AuthError>,
+    /// The `code` and `message` of a client protocol that reads those members.
+    pub dialect: Option<(&'static str, String)>,
 }
 
 impl ApiError {
     fn new(status: u16, code: &'static str, detail: impl Into<String>) -> ApiError {
-        ApiError { status, code, detail: detail.into(), headers: Vec::new() }
+        ApiError { status, code, detail: detail.into(), headers: Vec::new(), cause: None, dialect: None }
     }
 
     /// `400`: the body is not well-formed.
@@ -45,6 +51,11 @@ impl ApiError {
         ApiError::new(403, "CSRF_REJECTED", "Cross-site request rejected: send Origin from an allowed origin, or use a bearer token")
     }
 
+    /// `403`: a redirect target (`callbackURL`) off this site and off every allowed origin.
+    pub fn invalid_callback_url() -> ApiError {
+        ApiError::new(403, "INVALID_CALLBACK_URL", "Invalid callbackURL")
+    }
+
     /// `413`: the body exceeds the limit.
     pub fn too_large() -> ApiError {
         ApiError::new(413, "PAYLOAD_TOO_LARGE", "Request body is larger than 64 KiB")
@@ -57,7 +68,11 @@ impl ApiError {
 
     /// The response carrying this error.
     pub fn into_response(self) -> Response {
-        let body = json!({ "detail": self.detail, "error_code": self.code, "status_code": self.status });
+        let mut body = json!({ "detail": self.detail, "error_code": self.code, "status_code": self.status });
+        if let Some((code, message)) = self.dialect {
+            body["message"] = json!(message);
+            body["code"] = json!(code);
+        }
         self.headers
             .into_iter()
             .fold(Response::json(self.status, &body), |resp, (name, value)| resp.with_header(name, value))
@@ -73,16 +88,17 @@ impl From<AuthError> for ApiError {
             eprintln!("{}: {err}", err.code());
         }
         let mut api = ApiError::new(err.status(), err.code(), err.detail());
-        match err {
+        match &err {
             AuthError::InvalidCredentials | AuthError::InvalidToken | AuthError::TokenExpired => {
                 api.headers.push(("www-authenticate", "Bearer".into()));
             }
-            AuthError::RateLimited { retry_after } => api.headers.push(("retry-after", retry_after.to_string())),
+            &AuthError::RateLimited { retry_after } => api.headers.push(("retry-after", retry_after.to_string())),
             AuthError::Unavailable(_) => {
                 api.headers.push(("retry-after", itsor_accounts::UNAVAILABLE_RETRY_SECONDS.to_string()));
             }
             _ => {}
         }
+        api.cause = Some(err);
         api
     }
 }

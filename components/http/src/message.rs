@@ -82,6 +82,15 @@ impl Response {
         }
     }
 
+    /// A response of `body`, of media type `content_type`.
+    pub fn bytes(status: u16, content_type: &str, body: Vec<u8>) -> Response {
+        Response {
+            status,
+            headers: vec![("content-type".into(), content_type.into()), ("cache-control".into(), "no-cache".into())],
+            body,
+        }
+    }
+
     /// A response without a body.
     pub fn empty(status: u16) -> Response {
         Response { status, headers: vec![("cache-control".into(), "no-store".into())], body: Vec::new() }

@@ -96,7 +96,8 @@ pub fn logout<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<
     Ok(Response::empty(204).with_header("set-cookie", end_session(request, accounts)?))
 }
 
-/// `POST /api/auth/signout` (alias `/api/auth/logout`) → `200` `{"success": true}`.
+/// `POST /api/auth/signout` (alias `/api/auth/logout`) and Better Auth's `/api/auth/sign-out`
+/// → `200` `{"success": true}`.
 pub fn api_signout<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<Response, ApiError> {
     let clear = end_session(request, accounts)?;
     Ok(Response::json(200, &json!({ "success": true })).with_header("set-cookie", clear))

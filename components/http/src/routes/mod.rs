@@ -1,17 +1,24 @@
 //! The route table: paths to handlers, with their methods.
 //!
 //! `/auth/*` is the OAuth2-flavoured surface of the backend guide; `/api/auth/*` and the
-//! per-user `/api/{user_id}/tasks` are the Better-Auth-flavoured surface front-ends use.
-//! Both call the same account logic.
+//! per-user `/api/{user_id}/tasks` are the surface front-ends use: the frontend guide's
+//! routes (`signup`, `signin`, `me`, `signout`) and the Better Auth client protocol
+//! (`sign-up/email`, `get-session`, ...; see [`better_auth`]). All call the same account
+//! logic. `/account` is a page for trying it all from a browser.
 
+mod account_page;
 mod auth;
+mod better_auth;
 mod sessions;
 mod tasks;
+
+use account_page::Asset;
+use better_auth::Endpoint;
 
 use itsor_accounts::config::Settings;
 use itsor_accounts::{Accounts, AuthError, Client};
 
-use crate::{body, client, cookie, cors, csrf, ApiError, Platform, Request, Response};
+use crate::{client, cookie, cors, csrf, ApiError, Platform, Request, Response};
 
 /// Every route, with the path parameters it captured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,10 +38,18 @@ enum Route<'p> {
     Tasks { user_id: &'p str },
     Task { user_id: &'p str, task_id: &'p str },
     Health,
+    BetterAuth(Endpoint),
+    Account(Asset),
 }
 
 impl<'p> Route<'p> {
     fn resolve(path: &'p str) -> Option<Route<'p>> {
+        if let Some(endpoint) = Endpoint::resolve(path) {
+            return Some(Route::BetterAuth(endpoint));
+        }
+        if let Some(asset) = Asset::resolve(path) {
+            return Some(Route::Account(asset));
+        }
         let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
         Some(match segments.as_slice() {
             ["auth", "signup"] => Route::Signup,
@@ -77,12 +92,15 @@ impl<'p> Route<'p> {
             Route::Tasks { .. } => "/api/:user_id/tasks",
             Route::Task { .. } => "/api/:user_id/tasks/:task_id",
             Route::Health => "/api/auth/health",
+            Route::BetterAuth(endpoint) => endpoint.path(),
+            Route::Account(asset) => asset.path(),
         }
     }
 
     fn methods(self) -> &'static [&'static str] {
         match self {
-            Route::Me | Route::ApiMe | Route::Sessions | Route::Health => &["GET"],
+            Route::Me | Route::ApiMe | Route::Sessions | Route::Health | Route::Account(_) => &["GET"],
+            Route::BetterAuth(endpoint) => endpoint.methods(),
             Route::Session { .. } => &["DELETE"],
             Route::Tasks { .. } => &["GET", "POST"],
             Route::Task { .. } => &["GET", "PUT", "PATCH", "DELETE"],
@@ -90,10 +108,6 @@ impl<'p> Route<'p> {
         }
     }
 
-    /// Whether the route acts on the caller's session (so the cookie may authenticate it).
-    fn uses_session(self) -> bool {
-        !matches!(self, Route::Signup | Route::Token | Route::ApiSignup | Route::ApiSignin | Route::Health)
-    }
 }
 
 /// The template of the route that serves `path` (`/api/:user_id/tasks`), if any.
@@ -104,7 +118,8 @@ pub fn route_template(path: &str) -> Option<&'static str> {
 /// Answers `request` on `platform`. Settings are read for every request (CORS needs them);
 /// storage is touched only by routes that need it.
 pub fn handle(request: &Request, platform: &impl Platform) -> Response {
-    // Every answer is JSON or empty: a browser must never sniff it into something else.
+    // Every answer has its declared type (JSON, or the account page's HTML, CSS and
+    // JavaScript): a browser must never sniff it into something else.
     answer(request, platform).with_header("x-content-type-options", "nosniff")
 }
 
@@ -120,10 +135,12 @@ fn answer(request: &Request, platform: &impl Platform) -> Response {
             None => cors::decorate(ApiError::not_found().into_response(), request, &settings),
         };
     }
-    let response = route
-        .ok_or_else(ApiError::not_found)
-        .and_then(|route| dispatch(route, request, platform, settings.clone()))
-        .unwrap_or_else(ApiError::into_response);
+    let response = match route {
+        None => ApiError::not_found().into_response(),
+        Some(route) => dispatch(route, request, platform, settings.clone())
+            .map_err(|err| if matches!(route, Route::BetterAuth(_)) { better_auth::dialect(err) } else { err })
+            .unwrap_or_else(ApiError::into_response),
+    };
     cors::decorate(response, request, &settings)
 }
 
@@ -136,9 +153,9 @@ fn dispatch<P: Platform>(
     if !route.methods().contains(&request.method.as_str()) {
         return Err(ApiError::method_not_allowed(route.methods()));
     }
-    let by_cookie = request.header("authorization").is_none() && cookie::read(request, &settings.cookie.name).is_some();
-    let form_login = route == Route::Token && body::media_type(request).as_deref() == Some(body::FORM);
-    if csrf::is_unsafe(&request.method) && ((route.uses_session() && by_cookie) || form_login) {
+    // A bearer token is never attached by a browser on another site's behalf; anything else
+    // (a cookie, a form, a sign-up) could be a forgery.
+    if request.header("authorization").is_none() {
         csrf::check(request, &settings)?;
     }
     let accounts = Accounts::new(platform.database(), settings);
@@ -157,6 +174,8 @@ fn dispatch<P: Platform>(
         Route::Tasks { user_id } => tasks::collection(request, &accounts, user_id),
         Route::Task { user_id, task_id } => tasks::item(request, &accounts, user_id, task_id),
         Route::Health => auth::health(&accounts),
+        Route::BetterAuth(endpoint) => better_auth::handle(endpoint, request, &accounts),
+        Route::Account(asset) => account_page::serve(asset, accounts.settings()),
     }
 }
 

@@ -1,0 +1,335 @@
+//! The Better Auth client protocol under `/api/auth`: what the unmodified `better-auth`
+//! client (`createAuthClient({ baseURL, basePath: "/api/auth" })`, 1.7) sends and needs, over
+//! the same account logic as every other route.
+//!
+//! Shapes follow a real Better Auth 1.7.25 server: camelCase members, ISO-8601 dates, a
+//! `user` of `{id, email, name, image, emailVerified, createdAt, updatedAt}`, a `session` of
+//! `{id, token, userId, expiresAt, createdAt, updatedAt, ipAddress, userAgent}`, `null` from
+//! `get-session` when signed out, and errors whose `code` and `message` are Better Auth's
+//! (see [`dialect`]). Where itsor differs, it is on purpose:
+//!
+//! - `token` is itsor's access token (a JWT), so `session.token` works as a bearer token for
+//!   a backend that verifies it (the seed's FastAPI code);
+//! - in `list-sessions`, the `token` of every session but the caller's own is the session's
+//!   id: a handle `revoke-session` accepts, not a credential;
+//! - `image` is accepted and not stored (`null`); `emailVerified` is `false`;
+//! - a password change always revokes the user's other sessions.
+
+use itsor_accounts::db::Database;
+use itsor_accounts::input::{is_uuid, NOT_THE_CURRENT_PASSWORD, PASSWORD_TOO_LONG, PASSWORD_TOO_SHORT};
+use itsor_accounts::{Accounts, AuthError, Login, Session, User};
+use serde_json::{json, Value};
+
+use super::auth::required_token;
+use super::{presented_token, with_client};
+use crate::body::{Accept, Fields, FIELD_REQUIRED};
+use crate::{cookie, ApiError, Request, Response};
+
+/// One call of the Better Auth client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `signUp.email`.
+    SignUpEmail,
+    /// `signIn.email`.
+    SignInEmail,
+    /// `getSession` / `useSession`.
+    GetSession,
+    /// `signOut`.
+    SignOut,
+    /// `changePassword`.
+    ChangePassword,
+    /// `listSessions`.
+    ListSessions,
+    /// `revokeSession`.
+    RevokeSession,
+    /// `revokeOtherSessions`.
+    RevokeOtherSessions,
+    /// `revokeSessions`.
+    RevokeSessions,
+}
+
+impl Endpoint {
+    /// Every endpoint.
+    pub const ALL: [Endpoint; 9] = [
+        Endpoint::SignUpEmail,
+        Endpoint::SignInEmail,
+        Endpoint::GetSession,
+        Endpoint::SignOut,
+        Endpoint::ChangePassword,
+        Endpoint::ListSessions,
+        Endpoint::RevokeSession,
+        Endpoint::RevokeOtherSessions,
+        Endpoint::RevokeSessions,
+    ];
+
+    /// The endpoint's path: also its route template.
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::SignUpEmail => "/api/auth/sign-up/email",
+            Endpoint::SignInEmail => "/api/auth/sign-in/email",
+            Endpoint::GetSession => "/api/auth/get-session",
+            Endpoint::SignOut => "/api/auth/sign-out",
+            Endpoint::ChangePassword => "/api/auth/change-password",
+            Endpoint::ListSessions => "/api/auth/list-sessions",
+            Endpoint::RevokeSession => "/api/auth/revoke-session",
+            Endpoint::RevokeOtherSessions => "/api/auth/revoke-other-sessions",
+            Endpoint::RevokeSessions => "/api/auth/revoke-sessions",
+        }
+    }
+
+    /// The endpoint serving `path`, if any.
+    pub fn resolve(path: &str) -> Option<Endpoint> {
+        Endpoint::ALL.into_iter().find(|endpoint| endpoint.path() == path)
+    }
+
+    /// The methods the endpoint accepts.
+    pub fn methods(self) -> &'static [&'static str] {
+        match self {
+            Endpoint::GetSession | Endpoint::ListSessions => &["GET"],
+            _ => &["POST"],
+        }
+    }
+}
+
+/// Answers `endpoint`.
+pub fn handle<D: Database>(endpoint: Endpoint, request: &Request, accounts: &Accounts<D>) -> Result<Response, ApiError> {
+    match endpoint {
+        Endpoint::SignUpEmail => sign_up(request, accounts),
+        Endpoint::SignInEmail => sign_in(request, accounts),
+        Endpoint::GetSession => get_session(request, accounts),
+        Endpoint::SignOut => super::auth::api_signout(request, accounts),
+        Endpoint::ChangePassword => change_password(request, accounts),
+        Endpoint::ListSessions => list_sessions(request, accounts),
+        Endpoint::RevokeSession => revoke_session(request, accounts),
+        Endpoint::RevokeOtherSessions => {
+            accounts.logout_others(required_token(request, accounts)?)?;
+            Ok(status_true())
+        }
+        Endpoint::RevokeSessions => {
+            accounts.logout_all(required_token(request, accounts)?)?;
+            Ok(status_true().with_header("set-cookie", cookie::clear(&accounts.settings().cookie)))
+        }
+    }
+}
+
+/// `POST /sign-up/email` `{email, password, name, image?, callbackURL?, rememberMe?}` →
+/// `200 {token, user}` and the session cookie: sign-up signs in.
+fn sign_up<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<Response, ApiError> {
+    let fields = Fields::read(request, Accept::Json)?;
+    let (email, password, name) = (fields.string("email")?, fields.string("password")?, fields.optional_string("name")?);
+    fields.nullable_string("image")?;
+    let remember = fields.optional_bool("rememberMe")?.unwrap_or(true);
+    callback_url(&fields, accounts)?;
+    let login = with_client(request, accounts.settings(), |client| accounts.signup_and_login(email, password, name, client))?;
+    let body = json!({ "token": login.access_token, "user": user_json(&login.user) });
+    Ok(with_cookie(Response::json(200, &body), accounts, &login, remember))
+}
+
+/// `POST /sign-in/email` `{email, password, callbackURL?, rememberMe?}` →
+/// `200 {redirect, token, url?, user}` and the session cookie.
+fn sign_in<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<Response, ApiError> {
+    let fields = Fields::read(request, Accept::Json)?;
+    let (email, password) = (fields.string("email")?, fields.string("password")?);
+    let remember = fields.optional_bool("rememberMe")?.unwrap_or(true);
+    let url = callback_url(&fields, accounts)?;
+    let login = with_client(request, accounts.settings(), |client| accounts.login(email, password, client))?;
+    let mut body = json!({ "redirect": url.is_some(), "token": login.access_token, "user": user_json(&login.user) });
+    if let Some(url) = url {
+        body["url"] = json!(url);
+    }
+    Ok(with_cookie(Response::json(200, &body), accounts, &login, remember))
+}
+
+/// `GET /get-session` → `200 {session, user}`, or `200 null` when no live session is
+/// presented (a stale cookie is cleared).
+fn get_session<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<Response, ApiError> {
+    let Some(token) = presented_token(request, accounts.settings()) else {
+        return Ok(Response::json(200, &Value::Null));
+    };
+    match accounts.current_session(token) {
+        Ok((user, session)) => Ok(Response::json(200, &json!({ "session": session_json(&session, token), "user": user_json(&user) }))),
+        Err(AuthError::InvalidToken | AuthError::TokenExpired) => {
+            let response = Response::json(200, &Value::Null);
+            let by_cookie = request.header("authorization").is_none();
+            Ok(if by_cookie { response.with_header("set-cookie", cookie::clear(&accounts.settings().cookie)) } else { response })
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `POST /change-password` `{currentPassword, newPassword, revokeOtherSessions?}` →
+/// `200 {token, user}`; `token` is the caller's when other sessions were asked to go (they
+/// always go), else `null`.
+fn change_password<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<Response, ApiError> {
+    let token = required_token(request, accounts)?;
+    let fields = Fields::read(request, Accept::Json)?;
+    let (current, new) = (fields.string("currentPassword")?, fields.string("newPassword")?);
+    let revoke_others = fields.optional_bool("revokeOtherSessions")?.unwrap_or(false);
+    with_client(request, accounts.settings(), |client| accounts.change_password(token, current, new, client))
+        .map_err(camel_case_field)?;
+    let user = accounts.authenticate(token)?;
+    Ok(Response::json(200, &json!({ "token": revoke_others.then_some(token), "user": user_json(&user) })))
+}
+
+/// `GET /list-sessions` → `200 [session, ...]`, newest first.
+fn list_sessions<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<Response, ApiError> {
+    let token = required_token(request, accounts)?;
+    let sessions = accounts.sessions(token)?;
+    let list = sessions
+        .iter()
+        .map(|view| session_json(&view.session, if view.current { token } else { &view.session.id }))
+        .collect();
+    Ok(Response::json(200, &Value::Array(list)))
+}
+
+/// `POST /revoke-session` `{token}` (a session's id, as `list-sessions` gives it, or an
+/// access token) → `200 {"status": true}`; revoking one's own session clears the cookie.
+fn revoke_session<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<Response, ApiError> {
+    let presented = required_token(request, accounts)?;
+    let fields = Fields::read(request, Accept::Json)?;
+    let target = fields.string("token")?;
+    let session_id = if is_uuid(target) {
+        target.to_owned()
+    } else {
+        accounts.session_id(target).map_err(|_| AuthError::NotFound)?
+    };
+    accounts.revoke_session(presented, &session_id)?;
+    let own = accounts.session_id(presented).is_ok_and(|own| own == session_id);
+    let response = status_true();
+    Ok(if own { response.with_header("set-cookie", cookie::clear(&accounts.settings().cookie)) } else { response })
+}
+
+fn status_true() -> Response {
+    Response::json(200, &json!({ "status": true }))
+}
+
+/// The session cookie of `login`: for the session's lifetime, or, with `rememberMe: false`,
+/// until the browser closes.
+fn with_cookie<D: Database>(response: Response, accounts: &Accounts<D>, login: &Login, remember: bool) -> Response {
+    let cookies = &accounts.settings().cookie;
+    let set = if remember { cookie::set(cookies, &login.access_token, login.expires_in) } else { cookie::set_for_browser_session(cookies, &login.access_token) };
+    response.with_header("set-cookie", set)
+}
+
+/// The `callbackURL`, if given: a path on this site, or a URL on an origin in
+/// `CORS_ORIGINS`. Anything else would make the client an open redirect.
+fn callback_url<'f, D: Database>(fields: &'f Fields, accounts: &Accounts<D>) -> Result<Option<&'f str>, ApiError> {
+    let Some(url) = fields.optional_string("callbackURL")? else { return Ok(None) };
+    let local_path = url.starts_with('/') && !url.starts_with("//") && !url.starts_with("/\\");
+    let on_allowed_origin = accounts.settings().cors_origins.iter().any(|origin| {
+        url.strip_prefix(origin.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']))
+    });
+    if local_path || on_allowed_origin {
+        Ok(Some(url))
+    } else {
+        Err(ApiError::invalid_callback_url())
+    }
+}
+
+/// Names a field as the Better Auth client sent it (`newPassword`, not `new_password`).
+fn camel_case_field(err: AuthError) -> AuthError {
+    match err {
+        AuthError::InvalidInput { field, message } => AuthError::InvalidInput { field: camel_case(&field), message },
+        other => other,
+    }
+}
+
+fn camel_case(snake: &str) -> String {
+    let mut words = snake.split('_');
+    let first = words.next().unwrap_or_default().to_owned();
+    words.fold(first, |mut name, word| {
+        let mut chars = word.chars();
+        if let Some(initial) = chars.next() {
+            name.extend(initial.to_uppercase());
+            name.push_str(chars.as_str());
+        }
+        name
+    })
+}
+
+fn user_json(user: &User) -> Value {
+    json!({
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "image": Value::Null,
+        "emailVerified": false,
+        "createdAt": user.created_at,
+        "updatedAt": user.updated_at,
+    })
+}
+
+fn session_json(session: &Session, token: &str) -> Value {
+    json!({
+        "id": session.id,
+        "token": token,
+        "userId": session.user_id,
+        "expiresAt": session.expires_at,
+        "createdAt": session.created_at,
+        "updatedAt": session.created_at,
+        "ipAddress": session.client_addr,
+        "userAgent": session.user_agent,
+    })
+}
+
+/// `err` as Better Auth reports it: its status, `code` and `message` for the same failure
+/// (from Better Auth 1.7's `BASE_ERROR_CODES`); errors Better Auth has no name for keep
+/// itsor's status and code. `detail`, `error_code` and `status_code` stay beside them.
+pub fn dialect(mut err: ApiError) -> ApiError {
+    let named: Option<(u16, &'static str, String)> = match &err.cause {
+        Some(AuthError::EmailTaken) => Some((422, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", "User already exists. Use another email.".into())),
+        Some(AuthError::InvalidCredentials) => Some((401, "INVALID_EMAIL_OR_PASSWORD", "Invalid email or password".into())),
+        Some(AuthError::InvalidToken | AuthError::TokenExpired) => Some((401, "UNAUTHORIZED", "Unauthorized".into())),
+        Some(AuthError::InvalidInput { field, message }) => Some(match message.as_str() {
+            PASSWORD_TOO_SHORT => (400, "PASSWORD_TOO_SHORT", "Password too short".into()),
+            PASSWORD_TOO_LONG => (400, "PASSWORD_TOO_LONG", "Password too long".into()),
+            NOT_THE_CURRENT_PASSWORD => (400, "INVALID_PASSWORD", "Invalid password".into()),
+            message if field == "email" && message != FIELD_REQUIRED => (400, "INVALID_EMAIL", "Invalid email".into()),
+            message => (400, "VALIDATION_ERROR", format!("[body.{field}] {message}")),
+        }),
+        _ if err.code == ApiError::cross_site().code => Some((403, "INVALID_ORIGIN", "Invalid origin".into())),
+        _ => None,
+    };
+    let (status, code, message) = named.unwrap_or_else(|| (err.status, err.code, err.detail.clone()));
+    err.status = status;
+    err.dialect = Some((code, message));
+    err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_endpoint_resolves_from_its_own_path() {
+        for endpoint in Endpoint::ALL {
+            assert_eq!(Endpoint::resolve(endpoint.path()), Some(endpoint));
+        }
+        assert_eq!(Endpoint::resolve("/api/auth/sign-up"), None);
+    }
+
+    #[test]
+    fn errors_carry_better_auth_codes() {
+        let answer = |err: AuthError| {
+            let err = dialect(err.into());
+            let (code, message) = err.dialect.expect("every error gets a code and message");
+            (err.status, code, message)
+        };
+        assert_eq!(answer(AuthError::EmailTaken), (422, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", "User already exists. Use another email.".into()));
+        assert_eq!(answer(AuthError::InvalidCredentials), (401, "INVALID_EMAIL_OR_PASSWORD", "Invalid email or password".into()));
+        assert_eq!(answer(AuthError::invalid("newPassword", PASSWORD_TOO_SHORT)).1, "PASSWORD_TOO_SHORT");
+        assert_eq!(answer(AuthError::invalid("currentPassword", NOT_THE_CURRENT_PASSWORD)).1, "INVALID_PASSWORD");
+        assert_eq!(answer(AuthError::invalid("email", "must contain @")).1, "INVALID_EMAIL");
+        assert_eq!(answer(AuthError::invalid("email", FIELD_REQUIRED)), (400, "VALIDATION_ERROR", "[body.email] field required".into()));
+        assert_eq!(answer(AuthError::Forbidden), (403, "FORBIDDEN", "Access forbidden".into()));
+        let csrf = dialect(ApiError::cross_site());
+        assert_eq!((csrf.status, csrf.dialect.map(|(code, _)| code)), (403, Some("INVALID_ORIGIN")));
+    }
+
+    #[test]
+    fn field_names_are_camel_cased() {
+        assert_eq!(camel_case("new_password"), "newPassword");
+        assert_eq!(camel_case("current_password"), "currentPassword");
+        assert_eq!(camel_case("email"), "email");
+    }
+}
