@@ -4,7 +4,7 @@
 CARGO ?= cargo
 COMPONENT_PROFILE := component
 
-.PHONY: install postgres build component fixtures host migrate dev serve test test-embeddings fuzz bench profile clean
+.PHONY: install postgres chromium build component fixtures host migrate dev serve test test-embeddings test-browser fuzz bench profile clean
 
 ## install: the Rust target for the Wasm component
 install:
@@ -15,6 +15,12 @@ install:
 postgres:
 	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
+
+## chromium: Debian's Chromium, for the browser tests (driven by playwright-core; no browser
+## is ever downloaded)
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 ## component: the .wasm (wasm32-wasip2, size- and speed-optimised profile)
 component: install
@@ -45,20 +51,28 @@ serve: dev
 ## test: unit tests of every crate, the end-to-end suite against the real binary (on SQLite;
 ## the multi-host and adoption tests on PostgreSQL), the e2e modules that touch storage once
 ## more on PostgreSQL, and the embeddings of the same .wasm from JavaScript (jco) and Python
-## (wasmtime-py). The e2e timing measurements run last, alone and one at a time (see
-## tests/e2e/timing.rs).
+## (wasmtime-py), the HTTP clients (Python: requests-oauthlib, PyJWT), and the unmodified
+## better-auth client in Node and in Chromium (tests/browser). The e2e timing measurements
+## run last, alone and one at a time (see tests/e2e/timing.rs).
 E2E_ON_POSTGRES := flow:: api:: better_auth:: tasks:: limits:: tokens:: concurrency:: attacks:: adoption:: operations::
 test: component fixtures postgres
 	$(CARGO) test --release --workspace --exclude itsor-auth --exclude itsor-misbehave --exclude itsor-bench -- --skip timing::
 	ITSOR_E2E_DATABASE=postgres $(CARGO) test --release -p itsor --test e2e -- $(E2E_ON_POSTGRES)
 	$(CARGO) test --release -p itsor --test e2e timing:: -- --test-threads=1
 	$(MAKE) test-embeddings
+	$(MAKE) test-browser
 
-test-embeddings: component
+test-embeddings: component host
 	$(CARGO) run --release -q -p itsor --example embed
 	npm --prefix tests/js ci --no-audit --no-fund
 	npm --prefix tests/js test
 	tests/python/run.sh
+
+## test-browser: the better-auth client against `itsor serve`, in Node and in Chromium;
+## screenshots and the recorded calls land in tests/browser/artifacts/
+test-browser: component host chromium
+	npm --prefix tests/browser ci --no-audit --no-fund
+	npm --prefix tests/browser test
 
 ## fuzz: the fuzz targets (tests/fuzz.rs of itsor-http and itsor-accounts: router, bodies,
 ## cookies, tokens, e-mails) with many more cases than `make test` gives them (256 each).

@@ -211,4 +211,12 @@ fn safe_writes_pass_the_csrf_rule() {
     let resp = server.send(post("/auth/logout").cookie(COOKIE, &token).without_origin());
     assert_status(&resp, 204);
     assert_invalid_token(&server.me_bearer(&token));
+    // Such clients read a failed grant the OAuth2 way (RFC 6749 §5.2).
+    let form = |pairs: &[(&str, &str)]| server.send(post("/auth/token").form(pairs).without_origin());
+    let wrong = form(&[("grant_type", "password"), ("username", "csrf@example.com"), ("password", "wrong password")]);
+    assert_error(&wrong, 401, "INVALID_CREDENTIALS");
+    assert_eq!(wrong.json()["error"], "invalid_grant");
+    let grant = form(&[("grant_type", "client_credentials"), ("username", "csrf@example.com"), ("password", PASSWORD)]);
+    assert_error(&grant, 422, "VALIDATION_ERROR");
+    assert_eq!(grant.json()["error"], "unsupported_grant_type");
 }

@@ -365,11 +365,15 @@ fn form_login() {
     let resp = server.login_form("Kim@Example.com", password);
     let login = login_of(&resp, COOKIE);
     assert_eq!(server.me_bearer(&login.token).json(), user);
-    // Wrong password over the form is the same 401 as over JSON.
+    // Wrong password over the form is the same 401 as over JSON, plus RFC 6749's members
+    // that OAuth2 clients read.
     let form = server.login_form("kim@example.com", "p@ss word&=%+;y");
     let json = server.login("kim@example.com", "p@ss word&=%+;y");
     assert_error(&form, 401, "INVALID_CREDENTIALS");
-    assert_eq!(form.body, json.body);
+    let mut oauth2 = json.json();
+    oauth2["error"] = json!("invalid_grant");
+    oauth2["error_description"] = oauth2["detail"].clone();
+    assert_eq!(form.json(), oauth2);
     // Missing fields name themselves as the form spells them.
     let no_password = server.send(post("/auth/token").form(&[("username", "kim@example.com")]));
     assert_validation(&no_password, "password");

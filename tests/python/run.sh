@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Embeds the itsor component in Python (wasmtime-py) and runs tests/python/test_embed.py.
+# Embeds the itsor component in Python (wasmtime-py) and runs tests/python/test_embed.py, then
+# drives `itsor serve` with Python's HTTP clients (tests/python/test_http_clients.py).
 #
 #   tests/python/run.sh [pytest args...]
 #
 # The component: $ITSOR_COMPONENT, else
-# ${CARGO_TARGET_DIR:-<repo>/target}/wasm32-wasip2/component/itsor_auth.wasm.
+# ${CARGO_TARGET_DIR:-<repo>/target}/wasm32-wasip2/component/itsor_auth.wasm; the host binary:
+# $ITSOR_BIN, else ${CARGO_TARGET_DIR:-<repo>/target}/release/itsor.
 # The interpreter: $PYTHON, else python3 (3.9 or newer). The venv lives in tests/python/.venv.
 set -euo pipefail
 
@@ -19,4 +21,4 @@ fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 
 # Relative ITSOR_COMPONENT / CARGO_TARGET_DIR stay relative to the caller's directory.
-exec "$venv/bin/python" -m pytest -p no:cacheprovider --rootdir "$here" "$here/test_embed.py" "$@"
+exec "$venv/bin/python" -m pytest -p no:cacheprovider --rootdir "$here" "$here/test_embed.py" "$here/test_http_clients.py" "$@"

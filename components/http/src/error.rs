@@ -1,6 +1,6 @@
 //! Errors as they appear on the wire: `{"detail", "error_code", "status_code"}`, the backend
-//! guide's shape. On the Better Auth routes `message` and `code` stand beside them, as
-//! Better Auth clients read them (see `routes::better_auth`).
+//! guide's shape. Where a client protocol reads other members, they stand beside them (see
+//! [`Dialect`]).
 
 use itsor_accounts::AuthError;
 use serde_json::json;
@@ -20,8 +20,27 @@ pub struct ApiError {
     pub headers: Vec<(&'static str, String)>,
     /// The account error this answers, when it came from the account logic.
     pub cause: Option<AuthError>,
-    /// The `code` and `message` of a client protocol that reads those members.
-    pub dialect: Option<(&'static str, String)>,
+    /// The members a client protocol reads, when the route speaks one.
+    pub dialect: Option<Dialect>,
+}
+
+/// Error members of a client protocol, written beside `detail`, `error_code` and
+/// `status_code`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dialect {
+    /// The Better Auth client's `code` and `message` (`routes::better_auth`).
+    BetterAuth {
+        /// Better Auth's code (`INVALID_EMAIL_OR_PASSWORD`, ...).
+        code: &'static str,
+        /// Better Auth's message.
+        message: String,
+    },
+    /// An OAuth2 token endpoint's `error` and `error_description` (RFC 6749 §5.2), which
+    /// password-grant clients (requests-oauthlib, Authlib) raise by.
+    OAuth2 {
+        /// `invalid_grant`, `invalid_request`, ...
+        error: &'static str,
+    },
 }
 
 impl ApiError {
@@ -69,9 +88,16 @@ impl ApiError {
     /// The response carrying this error.
     pub fn into_response(self) -> Response {
         let mut body = json!({ "detail": self.detail, "error_code": self.code, "status_code": self.status });
-        if let Some((code, message)) = self.dialect {
-            body["message"] = json!(message);
-            body["code"] = json!(code);
+        match self.dialect {
+            Some(Dialect::BetterAuth { code, message }) => {
+                body["message"] = json!(message);
+                body["code"] = json!(code);
+            }
+            Some(Dialect::OAuth2 { error }) => {
+                body["error"] = json!(error);
+                body["error_description"] = json!(self.detail);
+            }
+            None => {}
         }
         self.headers
             .into_iter()

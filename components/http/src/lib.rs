@@ -15,7 +15,7 @@ mod message;
 mod platform;
 mod routes;
 
-pub use error::ApiError;
+pub use error::{ApiError, Dialect};
 pub use message::{Body, Request, Response, MAX_BODY_BYTES};
 pub use platform::Platform;
 pub use routes::{handle, route_template};

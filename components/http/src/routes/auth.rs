@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::{presented_token, with_client};
 use crate::body::{Accept, Fields};
-use crate::{cookie, ApiError, Request, Response};
+use crate::{cookie, ApiError, Dialect, Request, Response};
 
 fn register<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<User, ApiError> {
     let fields = Fields::read(request, Accept::Json)?;
@@ -38,7 +38,24 @@ fn log_in<D: Database>(request: &Request, accounts: &Accounts<D>, accept: Accept
         })?,
     };
     let password = fields.string("password")?;
+    if fields.is_form() && fields.optional_string("grant_type")?.is_some_and(|grant| grant != "password") {
+        return Err(AuthError::invalid("grant_type", "must be password").into());
+    }
     Ok(with_client(request, accounts.settings(), |client| accounts.login(email, password, client))?)
+}
+
+/// `err` as an OAuth2 token endpoint reports it (RFC 6749 §5.2), for the password-grant form
+/// on `/auth/token`: `error` and `error_description` beside the usual members.
+pub fn oauth2_dialect(mut err: ApiError) -> ApiError {
+    let error = match &err.cause {
+        Some(AuthError::InvalidCredentials) => "invalid_grant",
+        Some(AuthError::InvalidInput { field, .. }) if field == "grant_type" => "unsupported_grant_type",
+        Some(AuthError::RateLimited { .. } | AuthError::Unavailable(_)) => "temporarily_unavailable",
+        _ if err.status >= 500 => "server_error",
+        _ => "invalid_request",
+    };
+    err.dialect = Some(Dialect::OAuth2 { error });
+    err
 }
 
 fn with_session_cookie<D: Database>(response: Response, accounts: &Accounts<D>, login: &Login) -> Response {

@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 use super::auth::required_token;
 use super::{presented_token, with_client};
 use crate::body::{Accept, Fields, FIELD_REQUIRED};
-use crate::{cookie, ApiError, Request, Response};
+use crate::{cookie, ApiError, Dialect, Request, Response};
 
 /// One call of the Better Auth client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -292,7 +292,7 @@ pub fn dialect(mut err: ApiError) -> ApiError {
     };
     let (status, code, message) = named.unwrap_or_else(|| (err.status, err.code, err.detail.clone()));
     err.status = status;
-    err.dialect = Some((code, message));
+    err.dialect = Some(Dialect::BetterAuth { code, message });
     err
 }
 
@@ -312,8 +312,10 @@ mod tests {
     fn errors_carry_better_auth_codes() {
         let answer = |err: AuthError| {
             let err = dialect(err.into());
-            let (code, message) = err.dialect.expect("every error gets a code and message");
-            (err.status, code, message)
+            match err.dialect {
+                Some(Dialect::BetterAuth { code, message }) => (err.status, code, message),
+                other => panic!("every error gets a Better Auth code and message, not {other:?}"),
+            }
         };
         assert_eq!(answer(AuthError::EmailTaken), (422, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", "User already exists. Use another email.".into()));
         assert_eq!(answer(AuthError::InvalidCredentials), (401, "INVALID_EMAIL_OR_PASSWORD", "Invalid email or password".into()));
@@ -323,7 +325,8 @@ mod tests {
         assert_eq!(answer(AuthError::invalid("email", FIELD_REQUIRED)), (400, "VALIDATION_ERROR", "[body.email] field required".into()));
         assert_eq!(answer(AuthError::Forbidden), (403, "FORBIDDEN", "Access forbidden".into()));
         let csrf = dialect(ApiError::cross_site());
-        assert_eq!((csrf.status, csrf.dialect.map(|(code, _)| code)), (403, Some("INVALID_ORIGIN")));
+        assert_eq!(csrf.status, 403);
+        assert!(matches!(csrf.dialect, Some(Dialect::BetterAuth { code: "INVALID_ORIGIN", .. })));
     }
 
     #[test]

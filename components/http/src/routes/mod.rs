@@ -18,7 +18,7 @@ use better_auth::Endpoint;
 use itsor_accounts::config::Settings;
 use itsor_accounts::{Accounts, AuthError, Client};
 
-use crate::{client, cookie, cors, csrf, ApiError, Platform, Request, Response};
+use crate::{body, client, cookie, cors, csrf, ApiError, Platform, Request, Response};
 
 /// Every route, with the path parameters it captured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,7 +138,11 @@ fn answer(request: &Request, platform: &impl Platform) -> Response {
     let response = match route {
         None => ApiError::not_found().into_response(),
         Some(route) => dispatch(route, request, platform, settings.clone())
-            .map_err(|err| if matches!(route, Route::BetterAuth(_)) { better_auth::dialect(err) } else { err })
+            .map_err(|err| match route {
+                Route::BetterAuth(_) => better_auth::dialect(err),
+                Route::Token if body::media_type(request).as_deref() == Some(body::FORM) => auth::oauth2_dialect(err),
+                _ => err,
+            })
             .unwrap_or_else(ApiError::into_response),
     };
     cors::decorate(response, request, &settings)

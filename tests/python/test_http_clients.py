@@ -1,0 +1,175 @@
+"""Real HTTP clients against a real `itsor serve` (no embedding here):
+
+* README's form login, run with curl exactly as README writes it (no `Origin`, no cookie:
+  not a browser, so no CSRF question);
+* an OAuth2 password-grant client, requests-oauthlib's `OAuth2Session.fetch_token`, which is
+  what Authlib, Postman and Swagger UI's "Authorize" send too;
+* the seed's FastAPI `verify_jwt` (PyJWT, the shared secret, `algorithms=["HS256"]`), which
+  accepts itsor's tokens unchanged, and what such a verifier needs with `JWT_AUDIENCE` or
+  `JWT_ALGORITHM=HS512`, and what it cannot see (a logout).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Dict, Iterator
+
+import jwt
+import pytest
+import requests
+from oauthlib.oauth2 import LegacyApplicationClient
+from requests_oauthlib import OAuth2Session
+
+from test_embed import REPO, component_path
+
+SECRET = "python-http-test-secret-7c2e9a4b1d8f3e6a5b0c"
+PASSWORD = "SecurePass123!"
+
+
+def binary_path() -> Path:
+    """$ITSOR_BIN, else ${CARGO_TARGET_DIR:-<repo>/target}/release/itsor."""
+    if os.environ.get("ITSOR_BIN"):
+        return Path(os.environ["ITSOR_BIN"]).resolve()
+    target = Path(os.environ["CARGO_TARGET_DIR"]).resolve() if os.environ.get("CARGO_TARGET_DIR") else REPO / "target"
+    return target / "release" / "itsor"
+
+
+class Itsor:
+    """`itsor serve` on a free loopback port, on a fresh SQLite file."""
+
+    def __init__(self, env: Dict[str, str]) -> None:
+        self.dir = tempfile.mkdtemp(prefix="itsor-python-")
+        binary = binary_path()
+        if not binary.exists():
+            raise RuntimeError(f"itsor not found at {binary}: run `make host` with the same CARGO_TARGET_DIR")
+        self.proc = subprocess.Popen(
+            [str(binary), "serve", "--host", "127.0.0.1", "--port", "0", "--component", str(component_path())],
+            cwd=self.dir,
+            env={
+                "PATH": os.environ["PATH"],
+                "BACKEND_ENV": "test",
+                "JWT_SECRET": SECRET,
+                "BACKEND_DATABASE_URL": f"sqlite:///{self.dir}/itsor.db",
+                "PASSWORD_MEMORY_KIB": "1024",
+                "PASSWORD_ITERATIONS": "1",
+                "ITSOR_CACHE_DIR": os.path.join(tempfile.gettempdir(), "itsor-python-cache"),
+                "ITSOR_DRAIN_SECONDS": "1",
+                **env,
+            },
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            match = re.match(r"^itsor listening on (http://127\.0\.0\.1:\d+)$", line.strip())
+            if match:
+                self.url = match.group(1)
+                return
+        raise RuntimeError(f"itsor exited with {self.proc.wait()} before listening")
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def signup(self, email: str) -> dict:
+        resp = requests.post(f"{self.url}/auth/signup", json={"email": email, "password": PASSWORD, "name": "Test User"})
+        assert resp.status_code == 201, resp.text
+        return resp.json()
+
+
+@pytest.fixture
+def itsor(request: pytest.FixtureRequest) -> Iterator[Itsor]:
+    marker = request.node.get_closest_marker("itsor_env")
+    server = Itsor(marker.args[0] if marker else {})
+    yield server
+    server.stop()
+
+
+def test_readme_form_login_with_curl(itsor: Itsor, tmp_path: Path) -> None:
+    itsor.signup("test@example.com")
+    # README, "The /auth API": the same words, on this server's port.
+    command = "curl -i -c cookies.txt -X POST http://127.0.0.1:3002/auth/token \\\n  -d 'username=test@example.com&password=SecurePass123!'"
+    assert command in (REPO / "README.md").read_text(), "README's form login changed: update this test"
+    result = subprocess.run(
+        ["bash", "-c", command.replace("http://127.0.0.1:3002", itsor.url)], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.startswith("HTTP/1.1 200"), result.stdout
+    body = json.loads(result.stdout.split("\n\n", 1)[1])
+    assert body["token_type"] == "bearer"
+    assert "itsor_session" in (tmp_path / "cookies.txt").read_text()
+
+
+def test_oauth2_password_grant_client(itsor: Itsor, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = itsor.signup("oauth@example.com")
+    # oauthlib insists on HTTPS; this is loopback.
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    session = OAuth2Session(client=LegacyApplicationClient(client_id="itsor-test"))
+    token = session.fetch_token(token_url=f"{itsor.url}/auth/token", username="oauth@example.com", password=PASSWORD)
+    assert token["token_type"] == "bearer"
+    assert token["expires_in"] == 3600
+    me = session.get(f"{itsor.url}/auth/me")
+    assert me.status_code == 200, me.text
+    assert me.json()["id"] == user["id"]
+    with pytest.raises(Exception, match="invalid|Invalid|401"):
+        OAuth2Session(client=LegacyApplicationClient(client_id="itsor-test")).fetch_token(
+            token_url=f"{itsor.url}/auth/token", username="oauth@example.com", password="wrong password"
+        )
+
+
+def seed_verify_jwt(token: str, secret: str) -> dict:
+    """The seed's FastAPI dependency, minus FastAPI: `jwt.decode(credentials.credentials,
+    BETTER_AUTH_SECRET, algorithms=["HS256"])`."""
+    return jwt.decode(token, secret, algorithms=["HS256"])
+
+
+def login(itsor: Itsor, email: str) -> str:
+    resp = requests.post(f"{itsor.url}/api/auth/signin", json={"email": email, "password": PASSWORD})
+    assert resp.status_code == 200, resp.text
+    return resp.json()["token"]
+
+
+def test_the_seed_verify_jwt_accepts_itsor_tokens_and_cannot_see_a_logout(itsor: Itsor) -> None:
+    user = itsor.signup("pyjwt@example.com")
+    token = login(itsor, "pyjwt@example.com")
+    payload = seed_verify_jwt(token, SECRET)
+    assert payload["sub"] == user["id"]
+    assert set(payload) == {"sub", "sid", "iat", "exp", "iss"}
+    assert payload["iss"] == "itsor" and payload["exp"] - payload["iat"] == 3600
+    with pytest.raises(jwt.InvalidSignatureError):
+        seed_verify_jwt(token, "a-different-secret-of-at-least-32-bytes")
+    # Logout revokes the session: itsor refuses the token at once, a self-verifying backend
+    # does not know until the token expires.
+    assert requests.post(f"{itsor.url}/auth/logout", headers={"Authorization": f"Bearer {token}"}).status_code == 204
+    assert requests.get(f"{itsor.url}/api/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert seed_verify_jwt(token, SECRET)["sub"] == user["id"]
+
+
+@pytest.mark.itsor_env({"JWT_AUDIENCE": "tasks-api"})
+def test_an_audience_needs_the_audience_argument(itsor: Itsor) -> None:
+    itsor.signup("aud@example.com")
+    token = login(itsor, "aud@example.com")
+    with pytest.raises(jwt.InvalidAudienceError):
+        seed_verify_jwt(token, SECRET)
+    assert jwt.decode(token, SECRET, algorithms=["HS256"], audience="tasks-api")["aud"] == "tasks-api"
+
+
+HS512_SECRET = "b" * 8 + "q3Zt8vJ1xN0bR5mW2kP7sL4dH9fG6cA+eYuT1oIiBnMzX4wV7uS2rQ5pO8nK"
+
+
+@pytest.mark.itsor_env({"JWT_ALGORITHM": "HS512", "JWT_SECRET": HS512_SECRET})
+def test_another_algorithm_needs_the_algorithms_argument(itsor: Itsor) -> None:
+    itsor.signup("hs512@example.com")
+    token = login(itsor, "hs512@example.com")
+    assert jwt.get_unverified_header(token)["alg"] == "HS512"
+    with pytest.raises(jwt.InvalidAlgorithmError):
+        seed_verify_jwt(token, HS512_SECRET)
+    assert jwt.decode(token, HS512_SECRET, algorithms=["HS512"])["iss"] == "itsor"
