@@ -16,6 +16,7 @@ mod better_auth;
 mod component;
 mod concurrency;
 mod cors;
+mod docs;
 mod flow;
 mod hardening;
 mod input;
