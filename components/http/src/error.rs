@@ -18,10 +18,11 @@ pub struct ApiError {
     pub detail: String,
     /// Extra headers (`WWW-Authenticate`, `Allow`, `Retry-After`).
     pub headers: Vec<(&'static str, String)>,
-    /// The account error this answers, when it came from the account logic.
-    pub cause: Option<AuthError>,
+    /// The account error this answers, when it came from the account logic (boxed, as is
+    /// the dialect: errors travel in `Result`s, which should stay small).
+    pub cause: Option<Box<AuthError>>,
     /// The members a client protocol reads, when the route speaks one.
-    pub dialect: Option<Dialect>,
+    pub dialect: Option<Box<Dialect>>,
 }
 
 /// Error members of a client protocol, written beside `detail`, `error_code` and
@@ -88,7 +89,7 @@ impl ApiError {
     /// The response carrying this error.
     pub fn into_response(self) -> Response {
         let mut body = json!({ "detail": self.detail, "error_code": self.code, "status_code": self.status });
-        match self.dialect {
+        match self.dialect.map(|dialect| *dialect) {
             Some(Dialect::BetterAuth { code, message }) => {
                 body["message"] = json!(message);
                 body["code"] = json!(code);
@@ -124,7 +125,7 @@ impl From<AuthError> for ApiError {
             }
             _ => {}
         }
-        api.cause = Some(err);
+        api.cause = Some(Box::new(err));
         api
     }
 }

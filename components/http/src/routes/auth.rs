@@ -47,14 +47,14 @@ fn log_in<D: Database>(request: &Request, accounts: &Accounts<D>, accept: Accept
 /// `err` as an OAuth2 token endpoint reports it (RFC 6749 §5.2), for the password-grant form
 /// on `/auth/token`: `error` and `error_description` beside the usual members.
 pub fn oauth2_dialect(mut err: ApiError) -> ApiError {
-    let error = match &err.cause {
+    let error = match err.cause.as_deref() {
         Some(AuthError::InvalidCredentials) => "invalid_grant",
         Some(AuthError::InvalidInput { field, .. }) if field == "grant_type" => "unsupported_grant_type",
         Some(AuthError::RateLimited { .. } | AuthError::Unavailable(_)) => "temporarily_unavailable",
         _ if err.status >= 500 => "server_error",
         _ => "invalid_request",
     };
-    err.dialect = Some(Dialect::OAuth2 { error });
+    err.dialect = Some(Box::new(Dialect::OAuth2 { error }));
     err
 }
 

@@ -276,7 +276,7 @@ fn session_json(session: &Session, token: &str) -> Value {
 /// (from Better Auth 1.7's `BASE_ERROR_CODES`); errors Better Auth has no name for keep
 /// itsor's status and code. `detail`, `error_code` and `status_code` stay beside them.
 pub fn dialect(mut err: ApiError) -> ApiError {
-    let named: Option<(u16, &'static str, String)> = match &err.cause {
+    let named: Option<(u16, &'static str, String)> = match err.cause.as_deref() {
         Some(AuthError::EmailTaken) => Some((422, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", "User already exists. Use another email.".into())),
         Some(AuthError::InvalidCredentials) => Some((401, "INVALID_EMAIL_OR_PASSWORD", "Invalid email or password".into())),
         Some(AuthError::InvalidToken | AuthError::TokenExpired) => Some((401, "UNAUTHORIZED", "Unauthorized".into())),
@@ -292,7 +292,7 @@ pub fn dialect(mut err: ApiError) -> ApiError {
     };
     let (status, code, message) = named.unwrap_or_else(|| (err.status, err.code, err.detail.clone()));
     err.status = status;
-    err.dialect = Some(Dialect::BetterAuth { code, message });
+    err.dialect = Some(Box::new(Dialect::BetterAuth { code, message }));
     err
 }
 
@@ -312,7 +312,7 @@ mod tests {
     fn errors_carry_better_auth_codes() {
         let answer = |err: AuthError| {
             let err = dialect(err.into());
-            match err.dialect {
+            match err.dialect.map(|dialect| *dialect) {
                 Some(Dialect::BetterAuth { code, message }) => (err.status, code, message),
                 other => panic!("every error gets a Better Auth code and message, not {other:?}"),
             }
@@ -326,7 +326,7 @@ mod tests {
         assert_eq!(answer(AuthError::Forbidden), (403, "FORBIDDEN", "Access forbidden".into()));
         let csrf = dialect(ApiError::cross_site());
         assert_eq!(csrf.status, 403);
-        assert!(matches!(csrf.dialect, Some(Dialect::BetterAuth { code: "INVALID_ORIGIN", .. })));
+        assert!(matches!(csrf.dialect.as_deref(), Some(Dialect::BetterAuth { code: "INVALID_ORIGIN", .. })));
     }
 
     #[test]
