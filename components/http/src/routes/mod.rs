@@ -107,7 +107,6 @@ impl<'p> Route<'p> {
             _ => &["POST"],
         }
     }
-
 }
 
 /// The template of the route that serves `path` (`/api/:user_id/tasks`), if any.
