@@ -146,6 +146,7 @@ fn csrf_cases(login: &Login) -> Vec<Case> {
         case("cross-site form login", post("/auth/token").form(&[("username", "victim@example.com"), ("password", PASSWORD)]).header("Origin", "https://evil.example"), Expect::Error(403, "CSRF_REJECTED")),
         case("cross-site form login with Sec-Fetch-Site and no Origin", post("/auth/token").form(&[("username", "victim@example.com"), ("password", PASSWORD)]).without_origin().header("Sec-Fetch-Site", "cross-site"), Expect::Error(403, "CSRF_REJECTED")),
         case("Sec-Fetch-Site: cross-site with a cookie", logout_by_cookie().without_origin().header("Sec-Fetch-Site", "cross-site"), Expect::Error(403, "CSRF_REJECTED")),
+        case("cross-site cookie write with Basic credentials the browser remembered", logout_by_cookie().header("Authorization", "Basic dXNlcjpwYXNz").header("Origin", "https://evil.example"), Expect::Error(403, "CSRF_REJECTED")),
         case("cross-site sign-up from a page of another origin", signup(json!({ "email": "csrf-signup@example.com", "password": PASSWORD })).header("Origin", "https://evil.example"), Expect::Error(403, "CSRF_REJECTED")),
     ]
 }

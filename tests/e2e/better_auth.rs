@@ -124,6 +124,14 @@ fn errors_carry_better_auth_codes_and_messages() {
     // A redirect target off this site and off every allowed origin is refused.
     let open_redirect = server.send(call("/api/auth/sign-in/email", json!({ "email": "taken@example.com", "password": PASSWORD, "callbackURL": "https://evil.example/" })));
     assert_better_auth_error(&open_redirect, 403, "INVALID_CALLBACK_URL", "Invalid callbackURL");
+    for away in ["//evil.example/", "/\t/evil.example", "/\\evil.example", "/%2F%2Fevil.example", "http://localhost:3000@evil.example/"] {
+        let resp = server.send(call("/api/auth/sign-in/email", json!({ "email": "taken@example.com", "password": PASSWORD, "callbackURL": away })));
+        assert_better_auth_error(&resp, 403, "INVALID_CALLBACK_URL", "Invalid callbackURL");
+    }
+    let on_front_end = server.send(call("/api/auth/sign-in/email", json!({ "email": "taken@example.com", "password": PASSWORD, "callbackURL": "http://localhost:3000/home" })));
+    assert_eq!(on_front_end.json()["url"], "http://localhost:3000/home", "{}", on_front_end.describe());
+    // Paths Better Auth has and itsor does not serve: 404 in Better Auth's words.
+    assert_better_auth_error(&server.send(get("/api/auth/list-accounts")), 404, "NOT_FOUND", "Not found");
     let resp = server.send(call("/api/auth/sign-in/email", json!({ "email": "taken@example.com", "password": PASSWORD, "callbackURL": "/dashboard" })));
     assert_eq!((resp.json()["redirect"].clone(), resp.json()["url"].clone()), (json!(true), json!("/dashboard")));
     // A cross-site write by cookie is refused in Better Auth's words too.
@@ -190,12 +198,20 @@ fn session_management_over_the_existing_rules() {
     assert_eq!(server.send(get("/api/auth/get-session").bearer(&first)).json(), Value::Null);
     assert_status(&revoke(&second), 200);
     assert_eq!(server.send(get("/api/auth/get-session").bearer(&second)).json(), Value::Null);
-    assert_eq!(revoke(&first_id).status, 404, "already revoked");
-
-    // Another user's session is not found, and stays.
+    // Revoking is idempotent, and says nothing of other users' sessions, which stay.
+    assert_eq!(revoke(&first_id).json(), json!({ "status": true }), "already revoked");
     let other = token_of(&sign_up(&server, "bob@example.com"));
-    assert_eq!(revoke(&id_of(&other)).status, 404);
+    assert_eq!(revoke(&id_of(&other)).json(), json!({ "status": true }));
+    assert_eq!(revoke("not a session").json(), json!({ "status": true }));
     assert_status(&server.me_bearer(&other), 200);
+    // Revoking one's own session signs out, and clears the cookie.
+    let mine = token_of(&sign_in(&server, "ada@example.com", PASSWORD));
+    let own = server.send(call("/api/auth/revoke-session", json!({ "token": mine })).cookie(COOKIE, &mine));
+    assert!(own.set_cookies().iter().any(|c| c.name == COOKIE && c.attr("max-age") == Some("0")), "{}", own.describe());
+    assert_eq!(server.send(get("/api/auth/get-session").bearer(&mine)).json(), Value::Null);
+    // Without a live session of one's own there is nothing to revoke with.
+    let anonymous = server.send(call("/api/auth/revoke-session", json!({ "token": other })));
+    assert_better_auth_error(&anonymous, 401, "UNAUTHORIZED", "Unauthorized");
 
     // revoke-other-sessions keeps the caller's.
     let fourth = token_of(&sign_in(&server, "ada@example.com", PASSWORD));

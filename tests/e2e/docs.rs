@@ -1,7 +1,7 @@
 //! The documentation's commands, run: every fenced block marked `bash tested` in README.md
 //! and docs/FRONTEND.md runs in bash against a fresh server (its address in place of
-//! `http://127.0.0.1:3002`), and every `# => TEXT` line under a command must appear in the
-//! output, in order. The SQL of docs/RUNBOOKS.md (blocks `sql tested <backend> <name>`)
+//! `http://127.0.0.1:3002`), and every `# => TEXT` line under a command must appear in
+//! what the commands before it (since the previous check) printed. The SQL of docs/RUNBOOKS.md (blocks `sql tested <backend> <name>`)
 //! runs on the database of this run's backend, and each procedure is checked for its
 //! effect.
 
@@ -43,32 +43,48 @@ fn tested_blocks(markdown: &str, language: &str) -> Vec<Block> {
     blocks
 }
 
+/// Marks, in the output, where a run of `# => ` lines is checked.
+const CHECK: &str = "@@docs-check@@";
+
 /// Runs the `bash tested` blocks of `path` against a fresh server, one bash process, and
-/// checks their `# => ` lines.
+/// checks their `# => ` lines: each must appear, in order, in what the commands since the
+/// previous such run of lines printed.
 fn run_shell_blocks(path: &str) {
     let blocks = tested_blocks(&read_doc(path), "bash");
     assert!(!blocks.is_empty(), "{path} has no `bash tested` block");
     let server = Server::start();
     let url = format!("http://{}", server.addr());
-    let script = blocks.iter().map(|b| b.code.as_str()).collect::<Vec<_>>().join("\n\n").replace(DOCUMENTED_URL, &url);
-    let expected: Vec<&str> = blocks
-        .iter()
-        .flat_map(|b| b.code.lines())
-        .filter_map(|line| line.trim_start().strip_prefix("# => "))
-        .collect();
+    let mut script = String::from("set -euo pipefail\n");
+    let mut expected: Vec<Vec<&str>> = Vec::new();
+    for line in blocks.iter().flat_map(|b| b.code.lines()) {
+        match line.trim_start().strip_prefix("# => ") {
+            Some(text) => {
+                if script.ends_with(&format!("{CHECK}'\n")) {
+                    expected.last_mut().expect("a group").push(text);
+                } else {
+                    script.push_str(&format!("printf '\\n%s\\n' '{CHECK}'\n"));
+                    expected.push(vec![text]);
+                }
+            }
+            None => {
+                script.push_str(&line.replace(DOCUMENTED_URL, &url));
+                script.push('\n');
+            }
+        }
+    }
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let out = Command::new("bash")
-        .args(["-c", &format!("set -euo pipefail\n{script}")])
-        .current_dir(dir.path())
-        .output()
-        .expect("bash runs");
+    let out = Command::new("bash").args(["-c", &script]).current_dir(dir.path()).output().expect("bash runs");
     let stdout = String::from_utf8_lossy(&out.stdout).replace('\r', "");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{path}: the commands failed ({}):\n{stdout}\n{stderr}", out.status);
-    let mut rest = stdout.as_str();
-    for line in expected {
-        let at = rest.find(line).unwrap_or_else(|| panic!("{path}: expected `{line}` next in the output:\n{stdout}"));
-        rest = &rest[at + line.len()..];
+    let segments: Vec<&str> = stdout.split(&format!("\n{CHECK}\n")).collect();
+    assert_eq!(segments.len(), expected.len() + 1, "{path}: every check ran:\n{stdout}");
+    for (segment, lines) in segments.iter().zip(&expected) {
+        let mut rest = *segment;
+        for line in lines {
+            let at = rest.find(line).unwrap_or_else(|| panic!("{path}: expected `{line}` in\n{segment}\n--- all output ---\n{stdout}"));
+            rest = &rest[at + line.len()..];
+        }
     }
     server.assert_alive();
 }

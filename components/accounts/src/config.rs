@@ -398,17 +398,19 @@ fn is_development(backend_env: &str) -> bool {
 }
 
 fn check_production_secret(secret: &str, algorithm: Algorithm) -> Result<(), ConfigError> {
+    let least = MIN_SECRET_BYTES.max(algorithm.hash_bytes());
+    // `openssl rand -base64 N` prints more than N characters: always long enough.
+    let make_one = format!("set a random secret (openssl rand -base64 {least})");
     if secret.is_empty() {
         Err(invalid("jwt_secret", "must be set outside local/dev/test"))
     } else if secret == DEV_SECRET {
-        Err(invalid("jwt_secret", "is the development default; set a random secret"))
+        Err(invalid("jwt_secret", &format!("is the development default; {make_one}")))
     } else if PLACEHOLDER_SECRETS.iter().any(|placeholder| secret.trim().eq_ignore_ascii_case(placeholder)) {
-        Err(invalid("jwt_secret", "is a placeholder from a guide; set a random secret (openssl rand -base64 32)"))
-    } else if secret.len() < MIN_SECRET_BYTES.max(algorithm.hash_bytes()) {
-        let least = MIN_SECRET_BYTES.max(algorithm.hash_bytes());
-        Err(invalid("jwt_secret", &format!("must be at least {least} bytes with {algorithm:?} outside local/dev/test")))
+        Err(invalid("jwt_secret", &format!("is a placeholder from a guide; {make_one}")))
+    } else if secret.len() < least {
+        Err(invalid("jwt_secret", &format!("must be at least {least} bytes with {algorithm:?} outside local/dev/test; {make_one}")))
     } else if distinct_bytes(secret) < MIN_SECRET_DISTINCT_BYTES {
-        Err(invalid("jwt_secret", "has too little variety to be random (fewer than 16 distinct bytes); set a random secret (openssl rand -base64 32)"))
+        Err(invalid("jwt_secret", &format!("has too little variety to be random (fewer than 16 distinct bytes); {make_one}")))
     } else {
         Ok(())
     }

@@ -246,8 +246,8 @@ impl<D: Database> Accounts<D> {
         self.session_of(token)
     }
 
-    /// The id of the session a token of ours names, once its signature checks out (the
-    /// session itself may be over).
+    /// The id of the session a token of ours names, once its signature and times check out
+    /// (the session itself may since have been revoked).
     pub fn session_id(&self, token: &str) -> Result<String, AuthError> {
         self.verified_claims(token).map(|claims| claims.sid)
     }

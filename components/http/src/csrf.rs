@@ -10,11 +10,10 @@
 //! 2. any other `Sec-Fetch-Site` (`same-site`, `cross-site`) passes only from an `Origin` in
 //!    `CORS_ORIGINS`;
 //! 3. without `Sec-Fetch-Site`, an `Origin` must be in `CORS_ORIGINS` or name the host the
-//!    request was sent to;
+//!    request was sent to (`Origin: null`, from sandboxed frames and privacy-sensitive
+//!    redirects, does neither);
 //! 4. with neither header, the request is not from a browser and passes: `curl`, OAuth2
 //!    password-grant clients, server-side code.
-//!
-//! `Origin: null` (sandboxed frames, privacy-sensitive redirects) is never allowed.
 
 use itsor_accounts::config::Settings;
 

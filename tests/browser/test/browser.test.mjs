@@ -68,7 +68,7 @@ test('a front end on an allowed origin signs up, in and out with the better-auth
   const session = cookies.find((cookie) => cookie.name === 'itsor_session');
   assert.ok(session?.httpOnly, JSON.stringify(cookies));
   assert.equal(session.value, signedIn.token);
-  assert.equal(await page.evaluate(() => document.cookie.includes('itsor_session')), false, 'scripts cannot read it');
+  assert.equal(await page.evaluate(() => document.cookie.includes('itsor_session')), false, 'scripts cannot read the cookie');
 
   const current = ok(await call(page, 'getSession'));
   assert.equal(current.user.email, 'page@example.com');
@@ -112,11 +112,13 @@ test("itsor's account page signs up, lists and revokes sessions, and signs out",
   const page = await browser.context.newPage();
   await page.goto(`${itsor.url}/account`);
   await page.locator('#signed-out').waitFor();
+  assert.equal(await page.locator('#signed-in').isHidden(), true, 'signed out, only the forms show');
   await page.fill('#sign-up [name=name]', 'Grace');
   await page.fill('#sign-up [name=email]', 'grace@example.com');
   await page.fill('#sign-up [name=password]', PASSWORD);
   await page.click('#sign-up button[type=submit]');
   await page.locator('#signed-in').waitFor();
+  assert.equal(await page.locator('#signed-out').isHidden(), true, 'signed in, the forms are gone');
   assert.equal(await page.textContent('#who'), 'Grace <grace@example.com>');
   assert.equal(await page.locator('#sessions tr').count(), 1);
 
@@ -139,6 +141,7 @@ test("itsor's account page signs up, lists and revokes sessions, and signs out",
 
   await page.click('#sign-out');
   await page.locator('#signed-out').waitFor();
+  assert.equal(await page.locator('#signed-in').isHidden(), true);
   assert.equal(await page.textContent('#status'), 'Signed out.');
 
   // Wrong password: the page shows itsor's message.

@@ -5,7 +5,7 @@ use itsor_accounts::{Accounts, AuthError, Login, User};
 use serde_json::json;
 
 use super::{presented_token, with_client};
-use crate::body::{Accept, Fields};
+use crate::body::{Accept, Fields, FIELD_REQUIRED};
 use crate::{cookie, ApiError, Dialect, Request, Response};
 
 fn register<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<User, ApiError> {
@@ -30,22 +30,25 @@ pub fn api_signup<D: Database>(request: &Request, accounts: &Accounts<D>) -> Res
 /// form `username=...&password=...`.
 fn log_in<D: Database>(request: &Request, accounts: &Accounts<D>, accept: Accept) -> Result<Login, ApiError> {
     let fields = Fields::read(request, accept)?;
+    if fields.is_form() && fields.optional_string("grant_type")?.is_some_and(|grant| grant != "password") {
+        return Err(AuthError::invalid("grant_type", "must be password").into());
+    }
     // OAuth2's password form calls the e-mail `username`; JSON bodies call it `email`.
     let email = match fields.optional_string("email")? {
         Some(email) => email,
         None => fields.optional_string("username")?.ok_or_else(|| {
-            AuthError::invalid(if fields.is_form() { "username" } else { "email" }, "field required")
+            AuthError::invalid(if fields.is_form() { "username" } else { "email" }, FIELD_REQUIRED)
         })?,
     };
     let password = fields.string("password")?;
-    if fields.is_form() && fields.optional_string("grant_type")?.is_some_and(|grant| grant != "password") {
-        return Err(AuthError::invalid("grant_type", "must be password").into());
-    }
     Ok(with_client(request, accounts.settings(), |client| accounts.login(email, password, client))?)
 }
 
 /// `err` as an OAuth2 token endpoint reports it (RFC 6749 §5.2), for the password-grant form
-/// on `/auth/token`: `error` and `error_description` beside the usual members.
+/// on `/auth/token`: `error` and `error_description` beside the usual members. The status
+/// stays itsor's (a wrong password is `401` in every format); clients raise by `error`.
+/// Rate limits and outages borrow `temporarily_unavailable` and `server_error` from §4.1.2.1,
+/// which §5.2 lacks.
 pub fn oauth2_dialect(mut err: ApiError) -> ApiError {
     let error = match err.cause.as_deref() {
         Some(AuthError::InvalidCredentials) => "invalid_grant",

@@ -21,7 +21,7 @@ use itsor_accounts::{Accounts, AuthError, Login, Session, User};
 use serde_json::{json, Value};
 
 use super::auth::required_token;
-use super::{presented_token, with_client};
+use super::{bearer_token, presented_token, with_client};
 use crate::body::{Accept, Fields, FIELD_REQUIRED};
 use crate::{cookie, ApiError, Dialect, Request, Response};
 
@@ -150,7 +150,7 @@ fn get_session<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result
         Ok((user, session)) => Ok(Response::json(200, &json!({ "session": session_json(&session, token), "user": user_json(&user) }))),
         Err(AuthError::InvalidToken | AuthError::TokenExpired) => {
             let response = Response::json(200, &Value::Null);
-            let by_cookie = request.header("authorization").is_none();
+            let by_cookie = bearer_token(request).is_none();
             Ok(if by_cookie { response.with_header("set-cookie", cookie::clear(&accounts.settings().cookie)) } else { response })
         }
         Err(other) => Err(other.into()),
@@ -183,18 +183,25 @@ fn list_sessions<D: Database>(request: &Request, accounts: &Accounts<D>) -> Resu
 }
 
 /// `POST /revoke-session` `{token}` (a session's id, as `list-sessions` gives it, or an
-/// access token) → `200 {"status": true}`; revoking one's own session clears the cookie.
+/// access token) → `200 {"status": true}`, also when there was nothing of the caller's to
+/// revoke (an unknown id, another user's session, one already over), as Better Auth
+/// answers: revoking is idempotent and says nothing about other users. Revoking one's own
+/// session clears the cookie.
 fn revoke_session<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<Response, ApiError> {
     let presented = required_token(request, accounts)?;
     let fields = Fields::read(request, Accept::Json)?;
     let target = fields.string("token")?;
-    let session_id = if is_uuid(target) {
-        target.to_owned()
+    let session_id = if is_uuid(target) { Some(target.to_owned()) } else { accounts.session_id(target).ok() };
+    if let Some(session_id) = &session_id {
+        match accounts.revoke_session(presented, session_id) {
+            Ok(()) | Err(AuthError::NotFound) => {}
+            Err(other) => return Err(other.into()),
+        }
     } else {
-        accounts.session_id(target).map_err(|_| AuthError::NotFound)?
-    };
-    accounts.revoke_session(presented, &session_id)?;
-    let own = accounts.session_id(presented).is_ok_and(|own| own == session_id);
+        // Nothing to revoke, but the caller must still hold a live session.
+        accounts.authenticate(presented)?;
+    }
+    let own = session_id.is_some_and(|id| accounts.session_id(presented).is_ok_and(|own| own == id));
     let response = status_true();
     Ok(if own { response.with_header("set-cookie", cookie::clear(&accounts.settings().cookie)) } else { response })
 }
@@ -215,15 +222,27 @@ fn with_cookie<D: Database>(response: Response, accounts: &Accounts<D>, login: &
 /// `CORS_ORIGINS`. Anything else would make the client an open redirect.
 fn callback_url<'f, D: Database>(fields: &'f Fields, accounts: &Accounts<D>) -> Result<Option<&'f str>, ApiError> {
     let Some(url) = fields.optional_string("callbackURL")? else { return Ok(None) };
-    let local_path = url.starts_with('/') && !url.starts_with("//") && !url.starts_with("/\\");
     let on_allowed_origin = accounts.settings().cors_origins.iter().any(|origin| {
         url.strip_prefix(origin.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']))
     });
-    if local_path || on_allowed_origin {
+    if !has_ambiguous_characters(url) && (is_local_path(url) || on_allowed_origin) {
         Ok(Some(url))
     } else {
         Err(ApiError::invalid_callback_url())
     }
+}
+
+/// Whether `url` holds what browsers read differently from servers: a backslash (a `/` to
+/// them), a control character (tabs and newlines are dropped, so `/\t/evil.example` would
+/// become `//evil.example`), or an encoded slash or backslash.
+fn has_ambiguous_characters(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    url.chars().any(|c| c == '\\' || c.is_control()) || lower.contains("%2f") || lower.contains("%5c")
+}
+
+/// Whether `url` is a path on this site: one leading `/`, not `//` (another host).
+fn is_local_path(url: &str) -> bool {
+    url.starts_with('/') && !url.starts_with("//")
 }
 
 /// Names a field as the Better Auth client sent it (`newPassword`, not `new_password`).
@@ -327,6 +346,17 @@ mod tests {
         let csrf = dialect(ApiError::cross_site());
         assert_eq!(csrf.status, 403);
         assert!(matches!(csrf.dialect.as_deref(), Some(Dialect::BetterAuth { code: "INVALID_ORIGIN", .. })));
+    }
+
+    #[test]
+    fn callback_paths_stay_on_this_site() {
+        let local = |url: &str| is_local_path(url) && !has_ambiguous_characters(url);
+        for path in ["/", "/dashboard", "/a/b?c=d#e"] {
+            assert!(local(path), "{path}");
+        }
+        for away in ["//evil.example", "/\\evil.example", "/\t/evil.example", "/\n/evil.example", "/%2fevil.example", "/%5Cevil.example", "https://evil.example", "evil"] {
+            assert!(!local(away), "{away:?}");
+        }
     }
 
     #[test]

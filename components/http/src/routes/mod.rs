@@ -135,6 +135,9 @@ fn answer(request: &Request, platform: &impl Platform) -> Response {
         };
     }
     let response = match route {
+        // Better Auth clients call more of `/api/auth` than itsor serves (plugins, social
+        // sign-in): they get their 404 in Better Auth's words too.
+        None if request.path.starts_with("/api/auth/") => better_auth::dialect(ApiError::not_found()).into_response(),
         None => ApiError::not_found().into_response(),
         Some(route) => dispatch(route, request, platform, settings.clone())
             .map_err(|err| match route {
@@ -157,8 +160,9 @@ fn dispatch<P: Platform>(
         return Err(ApiError::method_not_allowed(route.methods()));
     }
     // A bearer token is never attached by a browser on another site's behalf; anything else
-    // (a cookie, a form, a sign-up) could be a forgery.
-    if request.header("authorization").is_none() {
+    // (a cookie, a form, a sign-up, Basic credentials the browser remembered) could be a
+    // forgery.
+    if bearer_token(request).is_none() {
         csrf::check(request, &settings)?;
     }
     let accounts = Accounts::new(platform.database(), settings);
@@ -188,14 +192,14 @@ fn with_client<T>(request: &Request, settings: &Settings, f: impl FnOnce(&Client
     f(&Client { addr: addr.as_deref(), user_agent: request.header("user-agent") })
 }
 
-/// The bearer token if an `Authorization` header is present (it wins over the cookie),
-/// else the session cookie.
+/// The token of an `Authorization: Bearer` header, if the request has one.
+fn bearer_token(request: &Request) -> Option<&str> {
+    let (scheme, token) = request.header("authorization")?.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The bearer token if there is one (it wins over the cookie, even when it is not valid),
+/// else the session cookie. Other `Authorization` schemes carry no token of ours.
 fn presented_token<'r>(request: &'r Request, settings: &Settings) -> Option<&'r str> {
-    match request.header("authorization") {
-        Some(value) => {
-            let (scheme, token) = value.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        }
-        None => cookie::read(request, &settings.cookie.name),
-    }
+    bearer_token(request).or_else(|| cookie::read(request, &settings.cookie.name))
 }
