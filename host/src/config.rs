@@ -101,7 +101,11 @@ pub const MAX_PG_POOL_SIZE: u32 = 256;
 /// Other names users' guides give to our variables (Better Auth / FastAPI flavour), as
 /// `(canonical, alias)`. An alias stands in for an unset canonical name; both set to
 /// different values is refused, naming both.
-pub const ALIASES: &[(&str, &str)] = &[("JWT_SECRET", "BETTER_AUTH_SECRET"), ("BACKEND_DATABASE_URL", "DATABASE_URL")];
+pub const ALIASES: &[(&str, &str)] = &[
+    ("JWT_SECRET", "BETTER_AUTH_SECRET"),
+    ("JWT_SECRET_PREVIOUS", "BETTER_AUTH_SECRET_PREVIOUS"),
+    ("BACKEND_DATABASE_URL", "DATABASE_URL"),
+];
 
 /// A configuration problem that stops `itsor` before it serves anything.
 ///
@@ -994,10 +998,15 @@ mod tests {
 
     #[test]
     fn aliases_stand_in_and_conflicts_name_both() {
-        let env = Environment::from_pairs([("BETTER_AUTH_SECRET", "s3cret-value"), ("DATABASE_URL", "sqlite:///./x.db")])
-            .with_aliases_resolved()
-            .expect("aliases resolve");
+        let env = Environment::from_pairs([
+            ("BETTER_AUTH_SECRET", "s3cret-value"),
+            ("BETTER_AUTH_SECRET_PREVIOUS", "0ld-s3cret"),
+            ("DATABASE_URL", "sqlite:///./x.db"),
+        ])
+        .with_aliases_resolved()
+        .expect("aliases resolve");
         assert_eq!(env.get("JWT_SECRET"), Some("s3cret-value"));
+        assert_eq!(env.get("JWT_SECRET_PREVIOUS"), Some("0ld-s3cret"));
         assert_eq!(env.get("BACKEND_DATABASE_URL"), Some("sqlite:///./x.db"));
         let same = Environment::from_pairs([("JWT_SECRET", "a"), ("BETTER_AUTH_SECRET", "a")]).with_aliases_resolved();
         assert!(same.is_ok());

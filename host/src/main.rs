@@ -63,9 +63,12 @@ fn describe(variable: &str) -> &'static str {
              refused when HOST is not a loopback address"
         }
         "jwt_secret" => {
-            "token signing key; outside local/dev/test: random, >= 32 bytes, >= 16 distinct, \
-             no placeholder"
+            "token signing key; outside local/dev/test: random, >= 32 bytes (48 with HS384, \
+             64 with HS512), >= 16 distinct, no placeholder"
         }
+        "jwt_secret_previous" => "the secret before a rotation: verifies tokens until they expire, never signs",
+        "session_cookie_prefix" => "outside local/dev/test: __Host- or __Secure-",
+        "account_page" => "the /account page: auto (local/dev/test only), on or off",
         "jwt_algorithm" => "HS256, HS384 or HS512",
         "jwt_access_minutes" => "access-token lifetime in minutes",
         "jwt_access_seconds" => "access-token lifetime in seconds (overrides minutes)",

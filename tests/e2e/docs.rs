@@ -11,6 +11,8 @@ use std::process::Command;
 use serde_json::json;
 
 use crate::support::db::{backend, Backend};
+use crate::support::jwt;
+use crate::support::server::TEST_SECRET;
 use crate::support::http::{get, post};
 use crate::support::{assert_invalid_token, assert_status, Server, PASSWORD};
 
@@ -161,12 +163,34 @@ fn runbook_sql_does_what_it_says() {
 }
 
 #[test]
-fn runbook_secret_rotation_signs_everybody_out() {
+fn runbook_secret_rotation_keeps_sessions_then_retires_the_old_secret() {
     let mut server = Server::start();
     server.signup_ok("rotate@example.com", PASSWORD);
     let before = sign_in(&server, "rotate@example.com");
+    // Step 2: the current secret moves to JWT_SECRET_PREVIOUS, a new one signs.
+    let new_secret = "a-new-secret-from-openssl-rand-base64-32-Zq9";
+    server.restart_with("JWT_SECRET_PREVIOUS", TEST_SECRET);
+    server.restart_with("JWT_SECRET", new_secret);
+    assert_status(&server.me_bearer(&before), 200);
+    let after = sign_in(&server, "rotate@example.com");
+    let signed_with = |token: &str, secret: &str| {
+        let (input, signature) = token.rsplit_once('.').expect("a compact JWT");
+        signature == jwt::b64(&jwt::hmac("HS256", secret.as_bytes(), input.as_bytes()))
+    };
+    assert!(signed_with(&before, TEST_SECRET) && signed_with(&after, new_secret), "only the new secret signs");
+    // Step 3: the previous secret goes; its tokens with it.
+    server.restart_with("JWT_SECRET_PREVIOUS", "");
+    assert_invalid_token(&server.me_bearer(&before));
+    assert_status(&server.me_bearer(&after), 200);
+}
+
+#[test]
+fn runbook_leaked_secret_rotation_signs_everybody_out() {
+    let mut server = Server::start();
+    server.signup_ok("leak@example.com", PASSWORD);
+    let before = sign_in(&server, "leak@example.com");
     server.restart_with("JWT_SECRET", "a-new-secret-from-openssl-rand-base64-32-Zq9");
     assert_invalid_token(&server.me_bearer(&before));
-    let after = sign_in(&server, "rotate@example.com");
+    let after = sign_in(&server, "leak@example.com");
     assert_status(&server.me_bearer(&after), 200);
 }

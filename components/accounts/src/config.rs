@@ -76,6 +76,9 @@ pub const MAX_ACCESS_SECONDS: u32 = 30 * 24 * 60 * 60;
 pub const VARIABLES: &[Variable] = &[
     var("backend_env", Some("local")),
     Variable { name: "jwt_secret", default: Some(DEV_SECRET), secret: true },
+    // The secret before the last rotation: still verifies tokens (until they expire), never
+    // signs. Unset or empty: none.
+    Variable { name: "jwt_secret_previous", default: None, secret: true },
     var("jwt_algorithm", Some("HS256")),
     var("jwt_access_minutes", Some("60")),
     // Overrides `jwt_access_minutes` when set: for tests and very short-lived deployments.
@@ -168,6 +171,8 @@ pub struct Settings {
     pub backend_env: String,
     /// The HMAC key of access tokens.
     pub jwt_secret: String,
+    /// The key before the last rotation, which still verifies (never signs) tokens.
+    pub jwt_secret_previous: Option<String>,
     /// The signing algorithm of access tokens.
     pub jwt_algorithm: Algorithm,
     /// Access-token (and session) lifetime in seconds.
@@ -199,6 +204,7 @@ impl fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("backend_env", &self.backend_env)
             .field("jwt_secret", &"<redacted>")
+            .field("jwt_secret_previous", &self.jwt_secret_previous.as_ref().map(|_| "<redacted>"))
             .field("jwt_algorithm", &self.jwt_algorithm)
             .field("access_seconds", &self.access_seconds)
             .field("jwt_leeway_seconds", &self.jwt_leeway_seconds)
@@ -238,8 +244,12 @@ impl Settings {
             .trim()
             .parse::<Algorithm>()
             .map_err(|_| invalid("jwt_algorithm", "must be one of HS256, HS384, HS512"))?;
+        let jwt_secret_previous = source.get("jwt_secret_previous").filter(|previous| !previous.is_empty());
         if !is_development(&backend_env) {
-            check_production_secret(&jwt_secret, jwt_algorithm)?;
+            check_production_secret("jwt_secret", &jwt_secret, jwt_algorithm)?;
+            if let Some(previous) = &jwt_secret_previous {
+                check_production_secret("jwt_secret_previous", previous, jwt_algorithm)?;
+            }
         } else if jwt_secret.is_empty() {
             return Err(invalid("jwt_secret", "must not be empty"));
         }
@@ -328,6 +338,7 @@ impl Settings {
             account_page,
             backend_env,
             jwt_secret,
+            jwt_secret_previous,
             jwt_algorithm,
             access_seconds,
             jwt_leeway_seconds,
@@ -397,20 +408,21 @@ fn is_development(backend_env: &str) -> bool {
     DEVELOPMENT_ENVIRONMENTS.contains(&backend_env)
 }
 
-fn check_production_secret(secret: &str, algorithm: Algorithm) -> Result<(), ConfigError> {
+/// The production rules for a token secret held in `variable`.
+fn check_production_secret(variable: &'static str, secret: &str, algorithm: Algorithm) -> Result<(), ConfigError> {
     let least = MIN_SECRET_BYTES.max(algorithm.hash_bytes());
     // `openssl rand -base64 N` prints more than N characters: always long enough.
     let make_one = format!("set a random secret (openssl rand -base64 {least})");
     if secret.is_empty() {
-        Err(invalid("jwt_secret", "must be set outside local/dev/test"))
+        Err(invalid(variable, "must be set outside local/dev/test"))
     } else if secret == DEV_SECRET {
-        Err(invalid("jwt_secret", &format!("is the development default; {make_one}")))
+        Err(invalid(variable, &format!("is the development default; {make_one}")))
     } else if PLACEHOLDER_SECRETS.iter().any(|placeholder| secret.trim().eq_ignore_ascii_case(placeholder)) {
-        Err(invalid("jwt_secret", &format!("is a placeholder from a guide; {make_one}")))
+        Err(invalid(variable, &format!("is a placeholder from a guide; {make_one}")))
     } else if secret.len() < least {
-        Err(invalid("jwt_secret", &format!("must be at least {least} bytes with {algorithm:?} outside local/dev/test; {make_one}")))
+        Err(invalid(variable, &format!("must be at least {least} bytes with {algorithm:?} outside local/dev/test; {make_one}")))
     } else if distinct_bytes(secret) < MIN_SECRET_DISTINCT_BYTES {
-        Err(invalid("jwt_secret", &format!("has too little variety to be random (fewer than 16 distinct bytes); {make_one}")))
+        Err(invalid(variable, &format!("has too little variety to be random (fewer than 16 distinct bytes); {make_one}")))
     } else {
         Ok(())
     }
@@ -593,6 +605,21 @@ mod tests {
             let long = format!("{STRONG}{}", &STRONG[..least - STRONG.len()]);
             assert!(prod(alg, &long).is_ok(), "{alg} with {least} bytes");
         }
+    }
+
+    #[test]
+    fn a_previous_secret_is_optional_and_held_to_the_same_rules() {
+        assert_eq!(load(&[]).expect("loads").jwt_secret_previous, None);
+        assert_eq!(load(&[("jwt_secret_previous", "")]).expect("loads").jwt_secret_previous, None);
+        let prod = |previous: &str| load(&[("backend_env", "production"), ("jwt_secret", STRONG), ("jwt_secret_previous", previous)]);
+        let old = "Kp2Wm9Xr4Tz7Vb1Nq8Ls5Hd3Fg6Jc0Ya+eUo1iRtB=";
+        assert_eq!(prod(old).expect("loads").jwt_secret_previous.as_deref(), Some(old));
+        for bad in [DEV_SECRET, "short", "your-secret-here-minimum-32-characters"] {
+            let err = prod(bad).expect_err(bad);
+            assert_eq!(err.variable, "jwt_secret_previous");
+            assert!(!err.to_string().contains(bad), "{err}");
+        }
+        assert!(!format!("{:?}", prod(old).expect("loads")).contains(old));
     }
 
     #[test]

@@ -84,11 +84,13 @@ pub struct Claims {
     pub aud: Option<String>,
 }
 
-/// Signs and verifies access tokens under one deployment's settings.
+/// Signs and verifies access tokens under one deployment's settings: signs with
+/// `jwt_secret` only, verifies with it and, during a rotation, with `jwt_secret_previous`.
 pub struct TokenSigner {
     header: Header,
     encoding: EncodingKey,
     decoding: DecodingKey,
+    previous: Option<DecodingKey>,
     validation: Validation,
 }
 
@@ -112,6 +114,7 @@ impl TokenSigner {
             header: Header::new(alg),
             encoding: EncodingKey::from_secret(settings.jwt_secret.as_bytes()),
             decoding: DecodingKey::from_secret(settings.jwt_secret.as_bytes()),
+            previous: settings.jwt_secret_previous.as_deref().map(|previous| DecodingKey::from_secret(previous.as_bytes())),
             validation,
         }
     }
@@ -128,7 +131,14 @@ impl TokenSigner {
         if token.is_empty() || token.len() > MAX_TOKEN_BYTES || names_critical_extensions(token) {
             return Err(AuthError::InvalidToken);
         }
-        match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
+        let decoded = match (jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation), &self.previous) {
+            // Only a signature the current key does not make is tried with the previous one.
+            (Err(err), Some(previous)) if matches!(err.kind(), ErrorKind::InvalidSignature) => {
+                jsonwebtoken::decode::<Claims>(token, previous, &self.validation)
+            }
+            (decoded, _) => decoded,
+        };
+        match decoded {
             Ok(data) => Ok(data.claims),
             Err(err) if matches!(err.kind(), ErrorKind::ExpiredSignature) => Err(AuthError::TokenExpired),
             Err(_) => Err(AuthError::InvalidToken),
@@ -186,6 +196,22 @@ mod tests {
         tampered.pop();
         tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
         assert_eq!(signer.verify(&tampered), Err(AuthError::InvalidToken));
+    }
+
+    #[test]
+    fn a_previous_secret_verifies_and_never_signs() {
+        let before = TokenSigner::new(&settings(&[("jwt_secret", "the-old-secret")]));
+        let old_token = before.sign(&claims(60)).expect("signs");
+        let rotated = TokenSigner::new(&settings(&[("jwt_secret", "the-new-secret"), ("jwt_secret_previous", "the-old-secret")]));
+        assert_eq!(rotated.verify(&old_token).expect("the old key still verifies"), claims(60));
+        let new_token = rotated.sign(&claims(60)).expect("signs");
+        assert_eq!(before.verify(&new_token), Err(AuthError::InvalidToken), "signed with the new key only");
+        let expired = before.sign(&claims(-3600)).expect("signs");
+        assert_eq!(rotated.verify(&expired), Err(AuthError::TokenExpired));
+        let finished = TokenSigner::new(&settings(&[("jwt_secret", "the-new-secret")]));
+        assert_eq!(finished.verify(&old_token), Err(AuthError::InvalidToken), "once the previous key is gone");
+        let forged = TokenSigner::new(&settings(&[("jwt_secret", "somebody-else")])).sign(&claims(60)).expect("signs");
+        assert_eq!(rotated.verify(&forged), Err(AuthError::InvalidToken));
     }
 
     #[test]
