@@ -62,6 +62,11 @@ pub struct Report {
     pub postgres_parity: Option<(Vec<String>, Vec<String>)>,
 }
 
+/// Writes a section heading and the head of its Markdown table (column names, alignment).
+fn table_head(out: &mut String, title: &str, columns: &str, alignment: &str) {
+    let _ = writeln!(out, "\n## {title}\n\n{columns}\n{alignment}");
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -169,12 +174,12 @@ impl Report {
     }
 
     fn load_table(&self, out: &mut String) {
-        let _ = writeln!(out, "\n## Load\n");
-        let _ = writeln!(
+        table_head(
             out,
-            "| scenario | engine | conns | req/s | p50 ms | p99 ms | errors | server CPU µs/req | RSS after MiB | wasm/native req/s |"
+            "Load",
+            "| scenario | engine | conns | req/s | p50 ms | p99 ms | errors | server CPU µs/req | RSS after MiB | wasm/native req/s |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         );
-        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         for run in self
             .runs
             .iter()
@@ -218,14 +223,11 @@ impl Report {
         if on_postgres.is_empty() {
             return;
         }
-        let _ = writeln!(out, "\n## SQLite vs PostgreSQL (wasm)\n");
-        let _ = writeln!(
+        table_head(
             out,
-            "| scenario | database | conns | req/s | p50 ms | p99 ms | errors | server CPU µs/req | PostgreSQL CPU µs/req | RSS after MiB | postgres/sqlite req/s |"
-        );
-        let _ = writeln!(
-            out,
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "SQLite vs PostgreSQL (wasm)",
+            "| scenario | database | conns | req/s | p50 ms | p99 ms | errors | server CPU µs/req | PostgreSQL CPU µs/req | RSS after MiB | postgres/sqlite req/s |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         );
         for run in on_postgres {
             let sqlite = self.result_on(&run.scenario, run.engine, Database::Sqlite);
@@ -310,14 +312,11 @@ impl Report {
         if self.held.is_empty() {
             return;
         }
-        let _ = writeln!(out, "\n## Many keep-alive connections\n");
-        let _ = writeln!(
+        table_head(
             out,
-            "| engine | connections | RSS before MiB | RSS holding MiB | KiB/conn | burst (1 req each) ms | errors | wrk req/s | p50 ms | p99 ms | wrk errors | peak RSS MiB |"
-        );
-        let _ = writeln!(
-            out,
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "Many keep-alive connections",
+            "| engine | connections | RSS before MiB | RSS holding MiB | KiB/conn | burst (1 req each) ms | errors | wrk req/s | p50 ms | p99 ms | wrk errors | peak RSS MiB |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         );
         for (engine, held, load, after) in &self.held {
             let per = if held.connections > 0 {
@@ -354,12 +353,12 @@ impl Report {
         if self.startup.is_empty() {
             return;
         }
-        let _ = writeln!(out, "\n## Start-up to first 200 (`GET /auth/me`, bearer)\n");
-        let _ = writeln!(
+        table_head(
             out,
-            "| engine | component cache | runs | median ms | min ms | max ms |"
+            "Start-up to first 200 (`GET /auth/me`, bearer)",
+            "| engine | component cache | runs | median ms | min ms | max ms |",
+            "|---|---|---:|---:|---:|---:|",
         );
-        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|");
         for s in &self.startup {
             let mut runs = s.runs.clone();
             runs.sort();

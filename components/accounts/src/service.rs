@@ -223,8 +223,8 @@ impl<D: Database> Accounts<D> {
         if is_uuid(&claims.sub) && is_uuid(&claims.sid) { Ok(claims) } else { Err(AuthError::InvalidToken) }
     }
 
-    /// The user and session behind a token whose session is live.
-    fn session_of(&self, token: &str) -> Result<(User, Session), AuthError> {
+    /// The user and the session behind a token whose session is live.
+    pub fn current_session(&self, token: &str) -> Result<(User, Session), AuthError> {
         let claims = self.verified_claims(token)?;
         let found = self.store.session_of_user(&claims.sid, &claims.sub)?.ok_or(AuthError::InvalidToken)?;
         if found.revoked {
@@ -238,12 +238,7 @@ impl<D: Database> Accounts<D> {
 
     /// The user behind a token whose session is live.
     pub fn authenticate(&self, token: &str) -> Result<User, AuthError> {
-        self.session_of(token).map(|(user, _)| user)
-    }
-
-    /// The user and the session behind a token whose session is live.
-    pub fn current_session(&self, token: &str) -> Result<(User, Session), AuthError> {
-        self.session_of(token)
+        self.current_session(token).map(|(user, _)| user)
     }
 
     /// The id of the session a token of ours names, once its signature and times check out
@@ -273,14 +268,14 @@ impl<D: Database> Accounts<D> {
 
     /// Revokes every session of the token's user, this one included.
     pub fn logout_all(&self, token: &str) -> Result<(), AuthError> {
-        let (user, _) = self.session_of(token)?;
+        let (user, _) = self.current_session(token)?;
         self.store.revoke_sessions_except(&user.id, None, Timestamp::now())?;
         Ok(())
     }
 
     /// Revokes every session of the token's user except this one; returns how many went.
     pub fn logout_others(&self, token: &str) -> Result<usize, AuthError> {
-        let (user, session) = self.session_of(token)?;
+        let (user, session) = self.current_session(token)?;
         Ok(self.store.revoke_sessions_except(&user.id, Some(&session.id), Timestamp::now())?)
     }
 
@@ -288,7 +283,7 @@ impl<D: Database> Accounts<D> {
     /// session of the user (the one asking stays signed in). The check counts against the
     /// account's login attempts, before any hashing, exactly as a login does.
     pub fn change_password(&self, token: &str, current: &str, new: &str, client: &Client<'_>) -> Result<(), AuthError> {
-        let (user, session) = self.session_of(token)?;
+        let (user, session) = self.current_session(token)?;
         self.count_auth_request(client)?;
         let new = Password::parse(new).map_err(|err| match err {
             AuthError::InvalidInput { message, .. } => AuthError::invalid("new_password", message),
@@ -309,7 +304,7 @@ impl<D: Database> Accounts<D> {
 
     /// The token's user's live sessions, newest first, marking the token's own.
     pub fn sessions(&self, token: &str) -> Result<Vec<SessionView>, AuthError> {
-        let (user, current) = self.session_of(token)?;
+        let (user, current) = self.current_session(token)?;
         let sessions = self.store.live_sessions(&user.id, Timestamp::now())?;
         Ok(sessions.into_iter().map(|session| SessionView { current: session.id == current.id, session }).collect())
     }
@@ -317,7 +312,7 @@ impl<D: Database> Accounts<D> {
     /// Revokes one of the token's user's sessions; anyone else's (or an unknown id) is
     /// [`AuthError::NotFound`].
     pub fn revoke_session(&self, token: &str, session_id: &str) -> Result<(), AuthError> {
-        let (user, _) = self.session_of(token)?;
+        let (user, _) = self.current_session(token)?;
         if is_uuid(session_id) && self.store.revoke_session(session_id, &user.id, Timestamp::now())? {
             Ok(())
         } else {

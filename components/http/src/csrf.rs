@@ -20,7 +20,7 @@ use itsor_accounts::config::Settings;
 use crate::{cors, ApiError, Request};
 
 /// Whether `method` changes state.
-pub fn is_unsafe(method: &str) -> bool {
+fn is_unsafe(method: &str) -> bool {
     !matches!(method, "GET" | "HEAD" | "OPTIONS")
 }
 

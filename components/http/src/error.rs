@@ -45,6 +45,9 @@ pub enum Dialect {
 }
 
 impl ApiError {
+    /// The code of [`ApiError::cross_site`].
+    pub const CROSS_SITE: &'static str = "CSRF_REJECTED";
+
     fn new(status: u16, code: &'static str, detail: impl Into<String>) -> ApiError {
         ApiError { status, code, detail: detail.into(), headers: Vec::new(), cause: None, dialect: None }
     }
@@ -68,7 +71,7 @@ impl ApiError {
 
     /// `403`: a cookie-authenticated or form request from an origin that is not allowed.
     pub fn cross_site() -> ApiError {
-        ApiError::new(403, "CSRF_REJECTED", "Cross-site request rejected: send Origin from an allowed origin, or use a bearer token")
+        ApiError::new(403, ApiError::CROSS_SITE, "Cross-site request rejected: send Origin from an allowed origin, or use a bearer token")
     }
 
     /// `403`: a redirect target (`callbackURL`) off this site and off every allowed origin.

@@ -61,8 +61,15 @@ pub fn oauth2_dialect(mut err: ApiError) -> ApiError {
     err
 }
 
-fn with_session_cookie<D: Database>(response: Response, accounts: &Accounts<D>, login: &Login) -> Response {
-    let set_cookie = cookie::set(&accounts.settings().cookie, &login.access_token, login.expires_in);
+/// `response` with the session cookie of `login`: for the session's lifetime or, when not
+/// to be remembered (Better Auth's `rememberMe: false`), until the browser closes.
+pub(super) fn with_session_cookie<D: Database>(response: Response, accounts: &Accounts<D>, login: &Login, remember: bool) -> Response {
+    let cookies = &accounts.settings().cookie;
+    let set_cookie = if remember {
+        cookie::set(cookies, &login.access_token, login.expires_in)
+    } else {
+        cookie::set_for_browser_session(cookies, &login.access_token)
+    };
     response.with_header("set-cookie", set_cookie)
 }
 
@@ -75,7 +82,7 @@ pub fn token<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<R
         "expires_in": login.expires_in,
         "expires_at": login.expires_at,
     });
-    Ok(with_session_cookie(Response::json(200, &body), accounts, &login))
+    Ok(with_session_cookie(Response::json(200, &body), accounts, &login, true))
 }
 
 /// `POST /api/auth/signin` → `200` `{user: {id, email, name}, token, expires_at}` + cookie.
@@ -86,7 +93,7 @@ pub fn api_signin<D: Database>(request: &Request, accounts: &Accounts<D>) -> Res
         "token": login.access_token,
         "expires_at": login.expires_at,
     });
-    Ok(with_session_cookie(Response::json(200, &body), accounts, &login))
+    Ok(with_session_cookie(Response::json(200, &body), accounts, &login, true))
 }
 
 /// `GET /auth/me` and `/api/auth/me` → `200` with the whole user.

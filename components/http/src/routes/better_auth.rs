@@ -17,10 +17,10 @@
 
 use itsor_accounts::db::Database;
 use itsor_accounts::input::{is_uuid, NOT_THE_CURRENT_PASSWORD, PASSWORD_TOO_LONG, PASSWORD_TOO_SHORT};
-use itsor_accounts::{Accounts, AuthError, Login, Session, User};
+use itsor_accounts::{Accounts, AuthError, Session, User};
 use serde_json::{json, Value};
 
-use super::auth::required_token;
+use super::auth::{required_token, with_session_cookie};
 use super::{bearer_token, presented_token, with_client};
 use crate::body::{Accept, Fields, FIELD_REQUIRED};
 use crate::{cookie, ApiError, Dialect, Request, Response};
@@ -122,7 +122,7 @@ fn sign_up<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<Res
     callback_url(&fields, accounts)?;
     let login = with_client(request, accounts.settings(), |client| accounts.signup_and_login(email, password, name, client))?;
     let body = json!({ "token": login.access_token, "user": user_json(&login.user) });
-    Ok(with_cookie(Response::json(200, &body), accounts, &login, remember))
+    Ok(with_session_cookie(Response::json(200, &body), accounts, &login, remember))
 }
 
 /// `POST /sign-in/email` `{email, password, callbackURL?, rememberMe?}` →
@@ -137,7 +137,7 @@ fn sign_in<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<Res
     if let Some(url) = url {
         body["url"] = json!(url);
     }
-    Ok(with_cookie(Response::json(200, &body), accounts, &login, remember))
+    Ok(with_session_cookie(Response::json(200, &body), accounts, &login, remember))
 }
 
 /// `GET /get-session` → `200 {session, user}`, or `200 null` when no live session is
@@ -208,14 +208,6 @@ fn revoke_session<D: Database>(request: &Request, accounts: &Accounts<D>) -> Res
 
 fn status_true() -> Response {
     Response::json(200, &json!({ "status": true }))
-}
-
-/// The session cookie of `login`: for the session's lifetime, or, with `rememberMe: false`,
-/// until the browser closes.
-fn with_cookie<D: Database>(response: Response, accounts: &Accounts<D>, login: &Login, remember: bool) -> Response {
-    let cookies = &accounts.settings().cookie;
-    let set = if remember { cookie::set(cookies, &login.access_token, login.expires_in) } else { cookie::set_for_browser_session(cookies, &login.access_token) };
-    response.with_header("set-cookie", set)
 }
 
 /// The `callbackURL`, if given: a path on this site, or a URL on an origin in
@@ -306,7 +298,7 @@ pub fn dialect(mut err: ApiError) -> ApiError {
             message if field == "email" && message != FIELD_REQUIRED => (400, "INVALID_EMAIL", "Invalid email".into()),
             message => (400, "VALIDATION_ERROR", format!("[body.{field}] {message}")),
         }),
-        _ if err.code == ApiError::cross_site().code => Some((403, "INVALID_ORIGIN", "Invalid origin".into())),
+        _ if err.code == ApiError::CROSS_SITE => Some((403, "INVALID_ORIGIN", "Invalid origin".into())),
         _ => None,
     };
     let (status, code, message) = named.unwrap_or_else(|| (err.status, err.code, err.detail.clone()));
