@@ -54,7 +54,7 @@ serve: dev
 ## (wasmtime-py), the HTTP clients (Python: requests-oauthlib, PyJWT), and the unmodified
 ## better-auth client in Node and in Chromium (tests/browser). The e2e timing measurements
 ## run last, alone and one at a time (see tests/e2e/timing.rs).
-E2E_ON_POSTGRES := flow:: api:: better_auth:: tasks:: limits:: tokens:: concurrency:: attacks:: adoption:: operations:: docs::
+E2E_ON_POSTGRES := flow:: api:: better_auth:: tasks:: limits:: tokens:: signing_keys:: concurrency:: attacks:: adoption:: operations:: docs::
 test: component fixtures postgres
 	$(CARGO) test --release --workspace --exclude itsor-auth --exclude itsor-misbehave --exclude itsor-bench -- --skip timing::
 	ITSOR_E2E_DATABASE=postgres $(CARGO) test --release -p itsor --test e2e -- $(E2E_ON_POSTGRES)

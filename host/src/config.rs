@@ -519,11 +519,7 @@ impl ServeConfig {
             (None, Some(value)) => parse_port(value)?,
             (None, None) => DEFAULT_PORT,
         };
-        let component = flags
-            .component
-            .clone()
-            .or_else(|| env.non_empty(ENV_COMPONENT).map(PathBuf::from))
-            .unwrap_or_else(|| default_component_path(exe));
+        let component = resolve_component(env, flags.component.as_deref(), exe);
         Ok(ServeConfig {
             host,
             port,
@@ -585,6 +581,14 @@ pub fn resolve_database(env: &Environment, flag: Option<&str>) -> Result<Databas
         flag.or_else(|| env.non_empty(ENV_DATABASE_URL))
             .unwrap_or(DEFAULT_DATABASE_URL),
     )
+}
+
+/// The component's path: the `--component` flag, else `ITSOR_COMPONENT`, else
+/// [`default_component_path`].
+pub fn resolve_component(env: &Environment, flag: Option<&Path>, exe: Option<&Path>) -> PathBuf {
+    flag.map(Path::to_path_buf)
+        .or_else(|| env.non_empty(ENV_COMPONENT).map(PathBuf::from))
+        .unwrap_or_else(|| default_component_path(exe))
 }
 
 /// `<dir of exe>/../wasm32-wasip2/component/itsor_auth.wasm`: where

@@ -27,6 +27,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod guest;
+pub mod keys;
 pub mod logging;
 pub mod metrics;
 pub mod migrate;

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use itsor::cli::ListenArgs;
 use itsor::config::{self, ComponentVariables, ConfigError, Environment, ServeConfig};
+use itsor::keys::KeyCall;
 use itsor::storage::Storage;
 use itsor::{engine, migrate, server};
 
@@ -63,13 +64,19 @@ fn describe(variable: &str) -> &'static str {
              refused when HOST is not a loopback address"
         }
         "jwt_secret" => {
-            "token signing key; outside local/dev/test: random, >= 32 bytes (48 with HS384, \
-             64 with HS512), >= 16 distinct, no placeholder"
+            "token signing key (with EdDSA or ES256: the key the signing keys are encrypted \
+             under); outside local/dev/test: random, >= 32 bytes (48 with HS384, 64 with \
+             HS512), >= 16 distinct, no placeholder"
         }
         "jwt_secret_previous" => "the secret before a rotation: verifies tokens until they expire, never signs",
         "session_cookie_prefix" => "outside local/dev/test: __Host- or __Secure-",
         "account_page" => "the /account page: auto (local/dev/test only), on or off",
-        "jwt_algorithm" => "HS256, HS384 or HS512",
+        "jwt_algorithm" => {
+            "HS256, HS384 or HS512 (the secret signs), or EdDSA or ES256 (keys of itsor's own, \
+             published at /.well-known/jwks.json; `itsor keys rotate`)"
+        }
+        "jwt_refresh_days" => "0: no refresh tokens; more: logins also return one, and a session lives this long since its last refresh",
+        "jwt_refresh_reuse_seconds" => "how long a used refresh token still gets the same successor (concurrent refreshes)",
         "jwt_access_minutes" => "access-token lifetime in minutes",
         "jwt_access_seconds" => "access-token lifetime in seconds (overrides minutes)",
         "jwt_leeway_seconds" => "clock skew tolerated on token times, in seconds",
@@ -123,6 +130,29 @@ enum Command {
     /// Applies pending database migrations and exits.
     #[command(after_help = "Environment: BACKEND_DATABASE_URL (see `itsor serve --help`).")]
     Migrate(MigrateArgs),
+    /// Manages the token-signing keys of JWT_ALGORITHM=EdDSA or ES256.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Makes a new signing key (after applying pending migrations): new tokens are signed with it at once, tokens of the previous
+    /// key keep verifying until they expire, and keys no token can name leave the key set.
+    #[command(after_help = "Environment: as `itsor serve` (JWT_ALGORITHM, JWT_SECRET, BACKEND_DATABASE_URL, ...).")]
+    Rotate(KeysArgs),
+    /// Prints the id (kid) of the key that signs now, making the first one if there is none.
+    Current(KeysArgs),
+}
+
+#[derive(Debug, Args)]
+struct KeysArgs {
+    /// Database URL, sqlite:/// or postgresql:// [env: BACKEND_DATABASE_URL]
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// Path of the component .wasm [env: ITSOR_COMPONENT]
+    #[arg(long, value_name = "PATH")]
+    component: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -165,6 +195,8 @@ fn main() -> ExitCode {
             match cli.command {
                 Command::Serve(args) => serve(&env, args),
                 Command::Migrate(args) => migrate(&env, args),
+                Command::Keys(KeysCommand::Rotate(args)) => keys(&env, args, KeyCall::Rotate),
+                Command::Keys(KeysCommand::Current(args)) => keys(&env, args, KeyCall::Current),
             }
         });
     match result {
@@ -195,6 +227,29 @@ fn migrate(env: &Environment, args: MigrateArgs) -> anyhow::Result<()> {
     for version in applied {
         println!("applied {version}");
     }
+    Ok(())
+}
+
+/// `itsor keys rotate` and `itsor keys current`: prints the key's id.
+fn keys(env: &Environment, args: KeysArgs, call: KeyCall) -> anyhow::Result<()> {
+    let database = config::resolve_database(env, args.database_url.as_deref())?;
+    let variables = ComponentVariables::from_env(env).with_database(&database);
+    let settings = variables.validate()?;
+    if !settings.jwt_algorithm.is_asymmetric() {
+        anyhow::bail!("JWT_ALGORITHM is {}: it signs with JWT_SECRET and has no keys (set EdDSA or ES256)", settings.jwt_algorithm.as_str());
+    }
+    let component = config::resolve_component(env, args.component.as_deref(), std::env::current_exe().ok().as_deref());
+    for version in migrate::run_target(&database)? {
+        eprintln!("applied {version}");
+    }
+    let storage = Storage::open(&database, 1, std::time::Duration::from_secs(30))?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let kid = runtime.block_on(async {
+        let engine = wasmtime::Engine::default();
+        let component = engine::load_component(&engine, &component, None)?;
+        itsor::keys::run(&engine, &component, &storage, Arc::new(variables), call).await
+    })?;
+    println!("{}", kid.unwrap_or_default());
     Ok(())
 }
 
@@ -234,6 +289,11 @@ fn serve(env: &Environment, args: ServeArgs) -> anyhow::Result<()> {
         // Nothing else runs on the runtime yet: compiling here blocks no request.
         let component =
             engine::load_component(&engine, &config.component, config.cache_dir.as_deref())?;
+        if settings.jwt_algorithm.is_asymmetric() {
+            // The first key, before the first request needs it (a guest would make it too).
+            let kid = itsor::keys::run(&engine, &component, &storage, Arc::new(variables.clone()), KeyCall::Current).await?;
+            tracing::info!(algorithm = settings.jwt_algorithm.as_str(), kid = kid.as_deref().unwrap_or_default(), "signing key ready");
+        }
         let app = Arc::new(
             server::App::new(&engine, &component, storage, variables)?.with_limits(config.limits),
         );

@@ -22,7 +22,7 @@ const WASI_INTERFACES: &[&str] = &["wasi:http/types"];
 /// The Spin interfaces, at exactly these versions.
 const SPIN_IMPORTS: &[&str] = &["spin:sqlite/sqlite@3.0.0", "spin:postgres/postgres@4.0.0", "fermyon:spin/variables@2.0.0"];
 /// Exports that must be there.
-const REQUIRED_EXPORTS: &[&str] = &["wasi:http/incoming-handler@0.2.0", "itsor:auth/accounts@0.1.0"];
+const REQUIRED_EXPORTS: &[&str] = &["wasi:http/incoming-handler@0.2.0", "itsor:auth/accounts@0.2.0", "itsor:auth/signing-keys@0.2.0"];
 
 fn surface() -> (Vec<String>, Vec<String>) {
     let mut config = Config::new();
@@ -72,7 +72,7 @@ fn the_allow_list_rejects_what_it_should() {
         "wasi:http/outgoing-handler@0.2.0",
         "wasi:cli/environment@0.3.0",
         "spin:sqlite/sqlite@2.0.0",
-        "itsor:auth/types@0.1.0",
+        "itsor:auth/types@0.2.0",
     ] {
         assert!(!allowed(import), "{import}");
     }

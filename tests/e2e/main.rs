@@ -25,6 +25,7 @@ mod operations;
 mod postgres_provider;
 mod scaleout;
 mod security;
+mod signing_keys;
 mod spin_manifest;
 mod startup;
 mod tasks;

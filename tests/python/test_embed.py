@@ -10,7 +10,7 @@ The host side is written here in Python:
 * `fermyon:spin/variables@2.0.0` from a plain dict;
 * WASI 0.2 (and the `wasi:http/types` the HTTP export needs) from wasmtime itself.
 
-The tests then drive the typed `itsor:auth/accounts@0.1.0` export end to end.
+The tests then drive the typed `itsor:auth/accounts@0.2.0` export end to end.
 
 Value mapping (wasmtime-py 50): a WIT `record` comes back as a `wasmtime.component.Record`
 whose attributes are the field names as spelled in WIT (`created-at`, so read with
@@ -66,7 +66,7 @@ MIGRATIONS = REPO / "migrations"
 SQLITE = "spin:sqlite/sqlite@3.0.0"
 POSTGRES = "spin:postgres/postgres@4.0.0"
 VARIABLES = "fermyon:spin/variables@2.0.0"
-ACCOUNTS = "itsor:auth/accounts@0.1.0"
+ACCOUNTS = "itsor:auth/accounts@0.2.0"
 
 # The host's identifiers of the `connection` resource types (any u32 unique to this host).
 CONNECTION_TYPE = 1
@@ -240,7 +240,7 @@ class AuthError(Exception):
 
 
 class Accounts:
-    """The five functions of `itsor:auth/accounts@0.1.0` on one instance."""
+    """The five functions of `itsor:auth/accounts@0.2.0` on one instance."""
 
     NAMES = ("signup", "login", "authenticate", "authorize", "logout")
 

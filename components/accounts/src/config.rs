@@ -40,9 +40,9 @@ pub struct Variable {
 /// The development secret: accepted only where `backend_env` is local, dev or test.
 pub const DEV_SECRET: &str = "dev-secret-change-me";
 
-/// The shortest `jwt_secret` accepted outside local/dev/test, in bytes, with `HS256`;
-/// `HS384` and `HS512` need 48 and 64 (the length of their hash, see
-/// [`Algorithm::hash_bytes`]).
+/// The shortest `jwt_secret` accepted outside local/dev/test, in bytes, with `HS256`,
+/// `EdDSA` and `ES256`; `HS384` and `HS512` need 48 and 64 (the length of their hash, see
+/// [`Algorithm::min_secret_bytes`]).
 pub const MIN_SECRET_BYTES: usize = 32;
 
 /// The fewest distinct bytes a production `jwt_secret` may have: 32 bytes of one repeated
@@ -72,6 +72,9 @@ pub const DEVELOPMENT_ENVIRONMENTS: &[&str] = &["local", "dev", "test"];
 /// The longest access-token lifetime accepted: 30 days.
 pub const MAX_ACCESS_SECONDS: u32 = 30 * 24 * 60 * 60;
 
+/// The longest session a refresh token can keep alive since its last refresh: a year.
+pub const MAX_REFRESH_DAYS: u32 = 365;
+
 /// Every variable the component reads, with its default.
 pub const VARIABLES: &[Variable] = &[
     var("backend_env", Some("local")),
@@ -84,6 +87,12 @@ pub const VARIABLES: &[Variable] = &[
     // Overrides `jwt_access_minutes` when set: for tests and very short-lived deployments.
     var("jwt_access_seconds", None),
     var("jwt_leeway_seconds", Some("30")),
+    // 0: no refresh tokens (a session lives as long as its access token). More: logins also
+    // return a refresh token, and a session lives this many days since its last refresh.
+    var("jwt_refresh_days", Some("0")),
+    // How long after its use a refresh token still gets the same successor (two tabs
+    // refreshing at once); later, presenting it revokes the session.
+    var("jwt_refresh_reuse_seconds", Some("10")),
     var("jwt_issuer", Some("itsor")),
     var("session_cookie_name", Some("itsor_session")),
     var("session_cookie_secure", Some("false")),
@@ -169,7 +178,8 @@ pub struct CookieSettings {
 pub struct Settings {
     /// `local`, `dev`, `test`, `production`, ...
     pub backend_env: String,
-    /// The HMAC key of access tokens.
+    /// The HMAC key of access tokens; with EdDSA or ES256, the secret the signing keys are
+    /// sealed under (see [`crate::keys`]).
     pub jwt_secret: String,
     /// The key before the last rotation, which still verifies (never signs) tokens.
     pub jwt_secret_previous: Option<String>,
@@ -179,6 +189,10 @@ pub struct Settings {
     pub access_seconds: u32,
     /// Clock skew tolerated when checking `exp` and `nbf`, in seconds.
     pub jwt_leeway_seconds: u32,
+    /// With refresh tokens, how long a session lives since its last refresh, in seconds.
+    pub refresh_seconds: Option<u32>,
+    /// How long a used refresh token still gets its successor, in seconds.
+    pub refresh_reuse_seconds: u32,
     /// The `iss` claim written into tokens and required of them.
     pub jwt_issuer: String,
     /// The session cookie.
@@ -208,6 +222,8 @@ impl fmt::Debug for Settings {
             .field("jwt_algorithm", &self.jwt_algorithm)
             .field("access_seconds", &self.access_seconds)
             .field("jwt_leeway_seconds", &self.jwt_leeway_seconds)
+            .field("refresh_seconds", &self.refresh_seconds)
+            .field("refresh_reuse_seconds", &self.refresh_reuse_seconds)
             .field("jwt_issuer", &self.jwt_issuer)
             .field("cookie", &self.cookie)
             .field("cors_origins", &self.cors_origins)
@@ -243,7 +259,10 @@ impl Settings {
         let jwt_algorithm = get("jwt_algorithm")
             .trim()
             .parse::<Algorithm>()
-            .map_err(|_| invalid("jwt_algorithm", "must be one of HS256, HS384, HS512"))?;
+            .map_err(|_| {
+                let names: Vec<&str> = Algorithm::ALL.iter().map(|alg| alg.as_str()).collect();
+                invalid("jwt_algorithm", &format!("must be one of {}", names.join(", ")))
+            })?;
         let jwt_secret_previous = source.get("jwt_secret_previous").filter(|previous| !previous.is_empty());
         if !is_development(&backend_env) {
             check_production_secret("jwt_secret", &jwt_secret, jwt_algorithm)?;
@@ -263,6 +282,14 @@ impl Settings {
         };
         let jwt_leeway_seconds = parse_in_range(&get("jwt_leeway_seconds"), 0..=300)
             .ok_or_else(|| invalid("jwt_leeway_seconds", "must be a whole number from 0 to 300"))?;
+        let refresh_days = parse_in_range(&get("jwt_refresh_days"), 0..=MAX_REFRESH_DAYS)
+            .ok_or_else(|| invalid("jwt_refresh_days", &format!("must be a whole number from 0 to {MAX_REFRESH_DAYS}")))?;
+        let refresh_seconds = (refresh_days > 0).then_some(refresh_days * 86_400);
+        if refresh_seconds.is_some_and(|refresh| refresh < access_seconds) {
+            return Err(invalid("jwt_refresh_days", "must not be shorter than the access-token lifetime"));
+        }
+        let refresh_reuse_seconds = parse_in_range(&get("jwt_refresh_reuse_seconds"), 0..=300)
+            .ok_or_else(|| invalid("jwt_refresh_reuse_seconds", "must be a whole number from 0 to 300"))?;
         let jwt_issuer = get("jwt_issuer").trim().to_owned();
         if jwt_issuer.is_empty() {
             return Err(invalid("jwt_issuer", "must not be empty"));
@@ -342,6 +369,8 @@ impl Settings {
             jwt_algorithm,
             access_seconds,
             jwt_leeway_seconds,
+            refresh_seconds,
+            refresh_reuse_seconds,
             jwt_issuer,
             cookie,
             cors_origins,
@@ -410,7 +439,7 @@ fn is_development(backend_env: &str) -> bool {
 
 /// The production rules for a token secret held in `variable`.
 fn check_production_secret(variable: &'static str, secret: &str, algorithm: Algorithm) -> Result<(), ConfigError> {
-    let least = MIN_SECRET_BYTES.max(algorithm.hash_bytes());
+    let least = MIN_SECRET_BYTES.max(algorithm.min_secret_bytes());
     // `openssl rand -base64 N` prints more than N characters: always long enough.
     let make_one = format!("set a random secret (openssl rand -base64 {least})");
     if secret.is_empty() {

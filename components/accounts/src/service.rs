@@ -1,5 +1,5 @@
-//! The account use-cases: sign-up, login, authenticate, authorize, logout, and managing
-//! one's password and sessions.
+//! The account use-cases: sign-up, login, refresh, authenticate, authorize, logout,
+//! managing one's password and sessions, and the deployment's signing keys.
 //!
 //! [`Accounts`] is what both the HTTP routes and the typed WIT export call; it owns the
 //! order of every check (rate limits, then validation, then hashing, then storage) and the
@@ -10,10 +10,12 @@ use crate::clock::Timestamp;
 use crate::config::Settings;
 use crate::db::Database;
 use crate::input::{is_uuid, Email, Name, Password, NOT_THE_CURRENT_PASSWORD};
+use crate::keys::KeyRing;
 use crate::limits::{Bucket, Limiter};
 use crate::password::PasswordPolicy;
-use crate::store::{Session, Store, User};
-use crate::token::{Claims, TokenSigner};
+use crate::refresh::RefreshToken;
+use crate::store::{Session, Store, StoredRefresh, User};
+use crate::token::{Claims, KeySource, SecretOnly, TokenSigner};
 use crate::AuthError;
 
 /// The longest user agent kept with a session, in characters.
@@ -43,7 +45,21 @@ pub struct Login {
     pub access_token: String,
     /// Token lifetime in seconds.
     pub expires_in: u32,
-    /// RFC 3339 UTC.
+    /// When the token expires, RFC 3339 UTC.
+    pub expires_at: String,
+    /// The refresh token that renews the session, when the deployment issues them
+    /// (`jwt_refresh_days` > 0).
+    pub refresh_token: Option<String>,
+}
+
+/// A fresh access token for a live session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    /// The signed token.
+    pub token: String,
+    /// Its lifetime in seconds.
+    pub expires_in: u32,
+    /// When it expires, RFC 3339 UTC.
     pub expires_at: String,
 }
 
@@ -98,14 +114,26 @@ impl<D: Database> Accounts<D> {
         Limiter::new(self.store.database())
     }
 
+    /// The deployment's signing keys as they stand at `now` (EdDSA and ES256).
+    pub fn keys(&self, now: Timestamp) -> KeyRing<'_, D> {
+        KeyRing::new(&self.store, &self.settings, now)
+    }
+
+    /// What signs and verifies tokens at `now`: the key ring, or for HMAC the secret alone
+    /// (which needs no storage).
+    fn key_source(&self, now: Timestamp) -> Box<dyn KeySource + '_> {
+        if self.settings.jwt_algorithm.is_asymmetric() { Box::new(self.keys(now)) } else { Box::new(SecretOnly) }
+    }
+
     /// Deletes up to [`SWEEP_BATCH`] expired sessions and as many rate-limit windows that
     /// are over; returns how many rows went. Runs with every sign-up, login and password
     /// change, so no host needs a timer (Spin has none), and the work per request is bounded.
     pub fn sweep(&self, now: Timestamp) -> Result<usize, AuthError> {
         let longest = self.settings.auth_requests_limit.window_seconds.max(self.settings.login_failures_limit.window_seconds);
+        let refresh_tokens = self.store.sweep_expired_refresh_tokens(now, SWEEP_BATCH)?;
         let sessions = self.store.sweep_expired_sessions(now, SWEEP_BATCH)?;
         let windows = self.limiter().sweep(now.unix() - i64::from(longest), SWEEP_BATCH)?;
-        Ok(sessions + windows)
+        Ok(refresh_tokens + sessions + windows)
     }
 
     /// Counts one sign-up, login or password-change request from `client`, then
@@ -193,33 +221,153 @@ impl<D: Database> Accounts<D> {
         self.open_session(credentials.user, now, client)
     }
 
+    /// Opens a session for `user`: it lives as long as its access token or, with refresh
+    /// tokens, `refresh_seconds` since its last refresh, and starts its refresh chain.
     fn open_session(&self, user: User, now: Timestamp, client: &Client<'_>) -> Result<Login, AuthError> {
-        let expires_in = self.settings.access_seconds;
-        let expires_at = now.plus_seconds(expires_in);
+        let lifetime = self.settings.refresh_seconds.unwrap_or(self.settings.access_seconds);
         let session = Session {
             id: uuid::Uuid::new_v4().to_string(),
             user_id: user.id.clone(),
             created_at: now.to_rfc3339(),
-            expires_at: expires_at.to_rfc3339(),
+            expires_at: now.plus_seconds(lifetime).to_rfc3339(),
             user_agent: client.user_agent.map(|ua| ua.chars().take(USER_AGENT_MAX_CHARS).collect()),
             client_addr: client.addr.map(str::to_owned),
         };
         self.store.insert_session(&session)?;
-        let access_token = self.signer.sign(&Claims {
-            sub: user.id.clone(),
-            sid: session.id,
-            iat: now.unix(),
-            exp: expires_at.unix(),
-            iss: self.settings.jwt_issuer.clone(),
-            aud: self.settings.jwt_audience.clone(),
-        })?;
-        Ok(Login { user, access_token, expires_in, expires_at: session.expires_at })
+        let refresh_token = match self.settings.refresh_seconds {
+            Some(_) => {
+                let token = RefreshToken::generate()?;
+                self.store.insert_refresh_token(&token.hash(), &session.id, now)?;
+                Some(token.as_str().to_owned())
+            }
+            None => None,
+        };
+        let access = self.sign_access_token(&user.id, &session.id, now.plus_seconds(lifetime), now)?;
+        Ok(Login { user, access_token: access.token, expires_in: access.expires_in, expires_at: access.expires_at, refresh_token })
+    }
+
+    /// An access token for the session `sid` of `user_id`, which lives until
+    /// `session_expires_at`: for `access_seconds`, or less if the session ends sooner.
+    fn sign_access_token(&self, user_id: &str, sid: &str, session_expires_at: Timestamp, now: Timestamp) -> Result<AccessToken, AuthError> {
+        let expires_at = now.plus_seconds(self.settings.access_seconds).min(session_expires_at);
+        let token = self.signer.sign(
+            &Claims {
+                sub: user_id.to_owned(),
+                sid: sid.to_owned(),
+                iat: now.unix(),
+                exp: expires_at.unix(),
+                iss: self.settings.jwt_issuer.clone(),
+                aud: self.settings.jwt_audience.clone(),
+            },
+            &*self.key_source(now),
+        )?;
+        let expires_in = u32::try_from(expires_at.unix() - now.unix()).unwrap_or(0);
+        Ok(AccessToken { token, expires_in, expires_at: expires_at.to_rfc3339() })
+    }
+
+    /// Trades a refresh token for a new access token and the token's successor, sliding the
+    /// session's expiry (see [`crate::refresh`] for the rotation and reuse rules). Unknown,
+    /// malformed and revoked tokens, and reuse past the grace window (which revokes the
+    /// session), are [`AuthError::InvalidToken`]; a session past its expiry is
+    /// [`AuthError::TokenExpired`].
+    pub fn refresh(&self, presented: &str) -> Result<Login, AuthError> {
+        let Some(refresh_seconds) = self.settings.refresh_seconds else {
+            return Err(AuthError::InvalidToken);
+        };
+        let now = Timestamp::now();
+        let parent = RefreshToken::parse(presented).ok_or(AuthError::InvalidToken)?;
+        let stored = self.store.refresh_token(&parent.hash())?.ok_or(AuthError::InvalidToken)?;
+        if stored.session_revoked {
+            return Err(AuthError::InvalidToken);
+        }
+        if stored.session_expires_at <= now {
+            return Err(AuthError::TokenExpired);
+        }
+        let successor = match stored.used_at {
+            None => match self.rotate_refresh_token(&parent, &stored, now)? {
+                Some(successor) => successor,
+                // Another refresh claimed it a moment ago: this one is a reuse within the window.
+                None => {
+                    let stored = self.store.refresh_token(&parent.hash())?.ok_or(AuthError::InvalidToken)?;
+                    self.reused_refresh_token(&parent, &stored, now)?
+                }
+            },
+            Some(_) => self.reused_refresh_token(&parent, &stored, now)?,
+        };
+        let session_expires_at = now.plus_seconds(refresh_seconds);
+        if !self.store.extend_session(&stored.session_id, session_expires_at)? {
+            return Err(AuthError::InvalidToken);
+        }
+        let user = self.store.session_of_user(&stored.session_id, &stored.user_id)?.ok_or(AuthError::InvalidToken)?.user;
+        let access = self.sign_access_token(&user.id, &stored.session_id, session_expires_at, now)?;
+        Ok(Login {
+            user,
+            access_token: access.token,
+            expires_in: access.expires_in,
+            expires_at: access.expires_at,
+            refresh_token: Some(successor.as_str().to_owned()),
+        })
+    }
+
+    /// Claims the unused `parent` for a new successor; `None` if another refresh claimed
+    /// it first. The successor's row exists before the claim, so whoever reads the claim
+    /// finds a successor that works.
+    fn rotate_refresh_token(&self, parent: &RefreshToken, stored: &StoredRefresh, now: Timestamp) -> Result<Option<RefreshToken>, AuthError> {
+        let successor = RefreshToken::generate()?;
+        self.store.insert_refresh_token(&successor.hash(), &stored.session_id, now)?;
+        if self.store.claim_refresh_token(&parent.hash(), &parent.seal(&successor)?, now)? {
+            Ok(Some(successor))
+        } else {
+            self.store.delete_refresh_token(&successor.hash())?;
+            Ok(None)
+        }
+    }
+
+    /// A used `parent` presented again: within the grace window, its successor; later, a
+    /// replay, which revokes the session.
+    fn reused_refresh_token(&self, parent: &RefreshToken, stored: &StoredRefresh, now: Timestamp) -> Result<RefreshToken, AuthError> {
+        let within_grace = stored.used_at.is_some_and(|used| now.unix() - used.unix() <= i64::from(self.settings.refresh_reuse_seconds));
+        let successor = stored.successor.as_deref().and_then(|sealed| parent.open(sealed));
+        match successor {
+            Some(successor) if within_grace => Ok(successor),
+            _ => {
+                self.store.revoke_session(&stored.session_id, &stored.user_id, now)?;
+                Err(AuthError::InvalidToken)
+            }
+        }
+    }
+
+    /// A fresh access token for the session of `token` (Better Auth's `GET /api/auth/token`).
+    pub fn access_token(&self, token: &str) -> Result<AccessToken, AuthError> {
+        let (user, session) = self.current_session(token)?;
+        let session_expires_at = Timestamp::parse_rfc3339(&session.expires_at)?;
+        self.sign_access_token(&user.id, &session.id, session_expires_at, Timestamp::now())
+    }
+
+    /// Makes a new signing key, which signs new tokens from now on (tokens of the previous
+    /// key verify until they expire); returns its `kid`. EdDSA and ES256 only.
+    pub fn rotate_signing_key(&self) -> Result<String, AuthError> {
+        self.keys(Timestamp::now()).rotate()
+    }
+
+    /// The `kid` of the key that signs now, made first if there is none; `None` with an
+    /// HMAC algorithm, which signs with the secret.
+    pub fn signing_key_id(&self) -> Result<Option<String>, AuthError> {
+        if !self.settings.jwt_algorithm.is_asymmetric() {
+            return Ok(None);
+        }
+        self.keys(Timestamp::now()).current_kid().map(Some)
+    }
+
+    /// The published verification keys, as a JWK Set (empty with an HMAC algorithm).
+    pub fn key_set(&self) -> Result<serde_json::Value, AuthError> {
+        self.keys(Timestamp::now()).key_set()
     }
 
     /// A token's claims, once its signature and times check out and it names its user and
     /// session by UUID (ours always do; see [`crate::input::is_uuid`]).
     fn verified_claims(&self, token: &str) -> Result<Claims, AuthError> {
-        let claims = self.signer.verify(token)?;
+        let claims = self.signer.verify(token, &*self.key_source(Timestamp::now()))?;
         if is_uuid(&claims.sub) && is_uuid(&claims.sid) { Ok(claims) } else { Err(AuthError::InvalidToken) }
     }
 

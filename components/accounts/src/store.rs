@@ -75,6 +75,28 @@ pub(crate) struct SessionOfUser {
     pub revoked: bool,
 }
 
+/// A signing key as stored: its id, public JWK (JSON) and sealed private half.
+pub(crate) struct StoredKey {
+    pub kid: String,
+    pub public_jwk: String,
+    pub sealed_private_key: String,
+}
+
+/// A refresh token's row, with its session's state.
+pub(crate) struct StoredRefresh {
+    pub session_id: String,
+    pub user_id: String,
+    pub session_expires_at: Timestamp,
+    pub session_revoked: bool,
+    pub used_at: Option<Timestamp>,
+    pub successor: Option<String>,
+}
+
+/// Whether key `k` has a successor (a newer key of its algorithm) created no later than
+/// the cutoff parameter: then no live token can name it (see [`crate::keys`]).
+const SUPERSEDED: &str = "EXISTS (SELECT 1 FROM signing_keys n \
+     WHERE n.algorithm = k.algorithm AND n.created_at > k.created_at AND n.created_at <= ?)";
+
 /// A time the logic formatted itself, as a typed parameter.
 fn stored_time(rfc3339: &str) -> Result<Value, DbError> {
     Timestamp::parse_rfc3339(rfc3339)
@@ -196,6 +218,121 @@ impl<D: Database> Store<D> {
         let rows = self.db.query(
             "UPDATE sessions SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL RETURNING id",
             &[now.into(), Value::uuid(sid), Value::uuid(user_id)],
+        )?;
+        Ok(!rows.is_empty())
+    }
+
+    /// Deletes the refresh tokens of up to `batch` sessions that expired before `now`:
+    /// the sweep runs it before [`sweep_expired_sessions`](Store::sweep_expired_sessions)
+    /// (SQLite enforces no foreign keys unless asked).
+    pub fn sweep_expired_refresh_tokens(&self, now: Timestamp, batch: u32) -> Result<usize, DbError> {
+        let rows = self.db.query(
+            "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE expires_at <= ? LIMIT ?) RETURNING token_hash",
+            &[now.into(), i64::from(batch).into()],
+        )?;
+        Ok(rows.len())
+    }
+
+    /// Moves a live session's expiry (a refresh slides it); `false` if it is revoked or gone.
+    pub fn extend_session(&self, sid: &str, expires_at: Timestamp) -> Result<bool, DbError> {
+        let rows = self.db.query(
+            "UPDATE sessions SET expires_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING id",
+            &[expires_at.into(), Value::uuid(sid)],
+        )?;
+        Ok(!rows.is_empty())
+    }
+
+    /// The newest key of `algorithm`: the one that signs.
+    pub fn newest_signing_key(&self, algorithm: &str) -> Result<Option<StoredKey>, DbError> {
+        let rows = self.db.query(
+            "SELECT kid, public_jwk, sealed_private_key FROM signing_keys WHERE algorithm = ? \
+             ORDER BY created_at DESC, kid DESC LIMIT 1",
+            &[algorithm.into()],
+        )?;
+        rows.first()
+            .map(|row| Ok(StoredKey { kid: row.text(0)?, public_jwk: row.text(1)?, sealed_private_key: row.text(2)? }))
+            .transpose()
+    }
+
+    /// The published keys of `algorithm` as `(kid, public_jwk)`, newest first; only `kid`'s
+    /// when given.
+    pub fn published_keys(&self, algorithm: &str, cutoff: Timestamp, kid: Option<&str>) -> Result<Vec<(String, String)>, DbError> {
+        let rows = match kid {
+            Some(kid) => self.db.query(
+                &format!("SELECT k.kid, k.public_jwk FROM signing_keys k WHERE k.kid = ? AND k.algorithm = ? AND NOT {SUPERSEDED}"),
+                &[kid.into(), algorithm.into(), cutoff.into()],
+            )?,
+            None => self.db.query(
+                &format!(
+                    "SELECT k.kid, k.public_jwk FROM signing_keys k WHERE k.algorithm = ? AND NOT {SUPERSEDED} \
+                     ORDER BY k.created_at DESC, k.kid DESC"
+                ),
+                &[algorithm.into(), cutoff.into()],
+            )?,
+        };
+        rows.iter().map(|row| Ok((row.text(0)?, row.text(1)?))).collect()
+    }
+
+    pub fn insert_signing_key(&self, key: &StoredKey, algorithm: &str, now: Timestamp) -> Result<(), DbError> {
+        self.db.query(
+            "INSERT INTO signing_keys (kid, algorithm, public_jwk, sealed_private_key, created_at) VALUES (?, ?, ?, ?, ?)",
+            &[key.kid.as_str().into(), algorithm.into(), key.public_jwk.as_str().into(), key.sealed_private_key.as_str().into(), now.into()],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes the keys of `algorithm` that are no longer published; returns how many.
+    pub fn delete_retired_keys(&self, algorithm: &str, cutoff: Timestamp) -> Result<usize, DbError> {
+        let rows = self.db.query(
+            &format!(
+                "DELETE FROM signing_keys WHERE kid IN (SELECT k.kid FROM signing_keys k WHERE k.algorithm = ? AND {SUPERSEDED}) RETURNING kid"
+            ),
+            &[algorithm.into(), cutoff.into()],
+        )?;
+        Ok(rows.len())
+    }
+
+    pub fn insert_refresh_token(&self, token_hash: &str, sid: &str, now: Timestamp) -> Result<(), DbError> {
+        self.db.query(
+            "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?, ?, ?)",
+            &[token_hash.into(), Value::uuid(sid), now.into()],
+        )?;
+        Ok(())
+    }
+
+    pub fn delete_refresh_token(&self, token_hash: &str) -> Result<(), DbError> {
+        self.db.query("DELETE FROM refresh_tokens WHERE token_hash = ?", &[token_hash.into()])?;
+        Ok(())
+    }
+
+    /// The refresh token `token_hash`, with its session.
+    pub fn refresh_token(&self, token_hash: &str) -> Result<Option<StoredRefresh>, DbError> {
+        let rows = self.db.query(
+            "SELECT s.id, s.user_id, s.expires_at, s.revoked_at IS NOT NULL, r.used_at, r.successor \
+             FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = ?",
+            &[token_hash.into()],
+        )?;
+        let time = |text: String| Timestamp::parse_rfc3339(&text).map_err(|_| DbError::failed("a stored time is malformed"));
+        rows.first()
+            .map(|row| {
+                Ok(StoredRefresh {
+                    session_id: row.text(0)?,
+                    user_id: row.text(1)?,
+                    session_expires_at: time(row.text(2)?)?,
+                    session_revoked: row.boolean(3)?,
+                    used_at: row.opt_text(4)?.map(time).transpose()?,
+                    successor: row.opt_text(5)?,
+                })
+            })
+            .transpose()
+    }
+
+    /// Marks the unused refresh token `token_hash` used, recording its sealed successor;
+    /// `false` if it was used already (another refresh claimed it first).
+    pub fn claim_refresh_token(&self, token_hash: &str, sealed_successor: &str, now: Timestamp) -> Result<bool, DbError> {
+        let rows = self.db.query(
+            "UPDATE refresh_tokens SET used_at = ?, successor = ? WHERE token_hash = ? AND used_at IS NULL RETURNING token_hash",
+            &[now.into(), sealed_successor.into(), token_hash.into()],
         )?;
         Ok(!rows.is_empty())
     }

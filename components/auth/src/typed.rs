@@ -1,9 +1,11 @@
-//! The `itsor:auth/accounts` export: the typed API, one call per use-case.
+//! The `itsor:auth/accounts` and `itsor:auth/signing-keys` exports: the typed API, one
+//! call per use-case.
 
 use itsor_accounts::{AuthError, Client, Login, User};
 
 use crate::bindings::exports::itsor::auth::accounts::Guest;
 use crate::bindings::exports::itsor::auth::accounts as wit;
+use crate::bindings::exports::itsor::auth::signing_keys;
 use crate::platform::accounts;
 use crate::Component;
 
@@ -28,6 +30,24 @@ impl Guest for Component {
     fn logout(token: String) -> Result<(), wit::Error> {
         Ok(accounts()?.logout(&token)?)
     }
+
+    fn refresh(refresh_token: String) -> Result<wit::LoginResult, wit::Error> {
+        Ok(accounts()?.refresh(&refresh_token)?.into())
+    }
+}
+
+impl signing_keys::Guest for Component {
+    fn rotate() -> Result<String, wit::Error> {
+        Ok(accounts()?.rotate_signing_key()?)
+    }
+
+    fn current() -> Result<Option<String>, wit::Error> {
+        Ok(accounts()?.signing_key_id()?)
+    }
+
+    fn key_set() -> Result<String, wit::Error> {
+        Ok(accounts()?.key_set()?.to_string())
+    }
 }
 
 impl From<User> for wit::User {
@@ -50,6 +70,7 @@ impl From<Login> for wit::LoginResult {
             token_type: "bearer".to_owned(),
             expires_in: login.expires_in,
             expires_at: login.expires_at,
+            refresh_token: login.refresh_token,
         }
     }
 }

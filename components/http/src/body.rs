@@ -16,6 +16,8 @@ pub enum Accept {
     Json,
     /// `application/json` or `application/x-www-form-urlencoded`.
     JsonOrForm,
+    /// `application/json`, or no body at all (no fields).
+    JsonOrEmpty,
 }
 
 /// The top-level members of a JSON object body, or the pairs of a form.
@@ -34,12 +36,13 @@ impl Fields {
             Body::Unread => &[],
         };
         let expected = match accept {
-            Accept::Json => "application/json",
+            Accept::Json | Accept::JsonOrEmpty => "application/json",
             Accept::JsonOrForm => "application/json or application/x-www-form-urlencoded",
         };
         match media_type(request).as_deref() {
             Some("application/json") => Fields::json(bytes),
             Some(FORM) if accept == Accept::JsonOrForm => Fields::form(bytes),
+            None if accept == Accept::JsonOrEmpty && bytes.is_empty() => Ok(Fields::default()),
             _ => Err(ApiError::unsupported_media_type(expected)),
         }
     }

@@ -102,6 +102,13 @@ impl Response {
         self
     }
 
+    /// Replaces every value of header `name` with `value` (a cacheable answer's
+    /// `cache-control`, say, over the default `no-store`).
+    pub fn with_only_header(mut self, name: &str, value: impl Into<String>) -> Response {
+        self.headers.retain(|(n, _)| n != name);
+        self.with_header(name, value)
+    }
+
     /// The first value of header `name`.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())

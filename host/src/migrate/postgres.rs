@@ -66,6 +66,20 @@ const TABLES: &[(&str, Expected)] = &[
         ("updated_at", TIMESTAMP, true),
     ]),
     ("rate_limits", &[("bucket", TEXT, true), ("window_start", &["bigint"], true), ("hits", &["bigint"], true)]),
+    ("signing_keys", &[
+        ("kid", TEXT, true),
+        ("algorithm", TEXT, true),
+        ("public_jwk", TEXT, true),
+        ("sealed_private_key", TEXT, true),
+        ("created_at", TIMESTAMP, true),
+    ]),
+    ("refresh_tokens", &[
+        ("token_hash", TEXT, true),
+        ("session_id", UUID, true),
+        ("created_at", TIMESTAMP, true),
+        ("used_at", TIMESTAMP, true),
+        ("successor", TEXT, true),
+    ]),
 ];
 
 /// Connects to `url`, applies every pending migration under the advisory lock and returns

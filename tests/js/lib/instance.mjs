@@ -76,9 +76,9 @@ export async function instantiateItsor({ variables = {}, onSql, postgresOpened }
   imports['spin:sqlite/sqlite@3.0.0'] = platform['spin:sqlite/sqlite'];
   imports['spin:postgres/postgres@4.0.0'] = platform['spin:postgres/postgres'];
   imports['fermyon:spin/variables@2.0.0'] = platform['fermyon:spin/variables'];
-  imports['itsor:auth/types@0.1.0'] = {};
+  imports['itsor:auth/types@0.2.0'] = {};
   const root = await instantiate(getCoreModule, imports);
-  const accounts = root.accounts ?? root['itsor:auth/accounts@0.1.0'];
+  const accounts = root.accounts ?? root['itsor:auth/accounts@0.2.0'];
   if (!accounts) throw new Error(`the component exports no itsor:auth/accounts (exports: ${Object.keys(root)})`);
   return { accounts, db, variables: vars };
 }

@@ -20,10 +20,10 @@ use itsor_accounts::input::{is_uuid, NOT_THE_CURRENT_PASSWORD, PASSWORD_TOO_LONG
 use itsor_accounts::{Accounts, AuthError, Session, User};
 use serde_json::{json, Value};
 
-use super::auth::{required_token, with_session_cookie};
+use super::auth::{required_token, with_session_cookie, without_session_cookies};
 use super::{bearer_token, presented_token, with_client};
 use crate::body::{Accept, Fields, FIELD_REQUIRED};
-use crate::{cookie, ApiError, Dialect, Request, Response};
+use crate::{ApiError, Dialect, Request, Response};
 
 /// One call of the Better Auth client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,11 +46,15 @@ pub enum Endpoint {
     RevokeOtherSessions,
     /// `revokeSessions`.
     RevokeSessions,
+    /// The JWT plugin's `token()`: an access token for the session.
+    Token,
+    /// The JWT plugin's key set.
+    Jwks,
 }
 
 impl Endpoint {
     /// Every endpoint.
-    pub const ALL: [Endpoint; 9] = [
+    pub const ALL: [Endpoint; 11] = [
         Endpoint::SignUpEmail,
         Endpoint::SignInEmail,
         Endpoint::GetSession,
@@ -60,6 +64,8 @@ impl Endpoint {
         Endpoint::RevokeSession,
         Endpoint::RevokeOtherSessions,
         Endpoint::RevokeSessions,
+        Endpoint::Token,
+        Endpoint::Jwks,
     ];
 
     /// The endpoint's path: also its route template.
@@ -74,6 +80,8 @@ impl Endpoint {
             Endpoint::RevokeSession => "/api/auth/revoke-session",
             Endpoint::RevokeOtherSessions => "/api/auth/revoke-other-sessions",
             Endpoint::RevokeSessions => "/api/auth/revoke-sessions",
+            Endpoint::Token => "/api/auth/token",
+            Endpoint::Jwks => "/api/auth/jwks",
         }
     }
 
@@ -85,7 +93,7 @@ impl Endpoint {
     /// The methods the endpoint accepts.
     pub fn methods(self) -> &'static [&'static str] {
         match self {
-            Endpoint::GetSession | Endpoint::ListSessions => &["GET"],
+            Endpoint::GetSession | Endpoint::ListSessions | Endpoint::Token | Endpoint::Jwks => &["GET"],
             _ => &["POST"],
         }
     }
@@ -107,8 +115,10 @@ pub fn handle<D: Database>(endpoint: Endpoint, request: &Request, accounts: &Acc
         }
         Endpoint::RevokeSessions => {
             accounts.logout_all(required_token(request, accounts)?)?;
-            Ok(status_true().with_header("set-cookie", cookie::clear(&accounts.settings().cookie)))
+            Ok(without_session_cookies(status_true(), accounts.settings()))
         }
+        Endpoint::Token => super::auth::session_token(request, accounts),
+        Endpoint::Jwks => super::auth::jwks(accounts),
     }
 }
 
@@ -151,7 +161,7 @@ fn get_session<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result
         Err(AuthError::InvalidToken | AuthError::TokenExpired) => {
             let response = Response::json(200, &Value::Null);
             let by_cookie = bearer_token(request).is_none();
-            Ok(if by_cookie { response.with_header("set-cookie", cookie::clear(&accounts.settings().cookie)) } else { response })
+            Ok(if by_cookie { without_session_cookies(response, accounts.settings()) } else { response })
         }
         Err(other) => Err(other.into()),
     }
@@ -203,7 +213,7 @@ fn revoke_session<D: Database>(request: &Request, accounts: &Accounts<D>) -> Res
     }
     let own = session_id.is_some_and(|id| accounts.session_id(presented).is_ok_and(|own| own == id));
     let response = status_true();
-    Ok(if own { response.with_header("set-cookie", cookie::clear(&accounts.settings().cookie)) } else { response })
+    Ok(if own { without_session_cookies(response, accounts.settings()) } else { response })
 }
 
 fn status_true() -> Response {

@@ -1,6 +1,8 @@
 //! The route table: paths to handlers, with their methods.
 //!
-//! `/auth/*` is the OAuth2-flavoured surface of the backend guide; `/api/auth/*` and the
+//! `/auth/*` is the OAuth2-flavoured surface of the backend guide (with `/auth/refresh` for
+//! refresh tokens, and `/.well-known/jwks.json` for services that verify tokens with the
+//! published keys); `/api/auth/*` and the
 //! per-user `/api/{user_id}/tasks` are the surface front-ends use: the frontend guide's
 //! routes (`signup`, `signin`, `me`, `signout`) and the Better Auth client protocol
 //! (`sign-up/email`, `get-session`, ...; see [`better_auth`]). All call the same account
@@ -25,6 +27,8 @@ use crate::{body, client, cookie, cors, csrf, ApiError, Platform, Request, Respo
 enum Route<'p> {
     Signup,
     Token,
+    Refresh,
+    Jwks,
     Me,
     Logout,
     ApiSignup,
@@ -54,6 +58,8 @@ impl<'p> Route<'p> {
         Some(match segments.as_slice() {
             ["auth", "signup"] => Route::Signup,
             ["auth", "token"] => Route::Token,
+            ["auth", "refresh"] => Route::Refresh,
+            [".well-known", "jwks.json"] => Route::Jwks,
             ["auth", "me"] => Route::Me,
             ["auth", "logout"] => Route::Logout,
             ["auth", "password"] => Route::Password,
@@ -79,6 +85,8 @@ impl<'p> Route<'p> {
         match self {
             Route::Signup => "/auth/signup",
             Route::Token => "/auth/token",
+            Route::Refresh => cookie::REFRESH_PATH,
+            Route::Jwks => "/.well-known/jwks.json",
             Route::Me => "/auth/me",
             Route::Logout => "/auth/logout",
             Route::Password => "/auth/password",
@@ -99,7 +107,7 @@ impl<'p> Route<'p> {
 
     fn methods(self) -> &'static [&'static str] {
         match self {
-            Route::Me | Route::ApiMe | Route::Sessions | Route::Health | Route::Account(_) => &["GET"],
+            Route::Me | Route::ApiMe | Route::Sessions | Route::Health | Route::Jwks | Route::Account(_) => &["GET"],
             Route::BetterAuth(endpoint) => endpoint.methods(),
             Route::Session { .. } => &["DELETE"],
             Route::Tasks { .. } => &["GET", "POST"],
@@ -169,6 +177,8 @@ fn dispatch<P: Platform>(
     match route {
         Route::Signup => auth::signup(request, &accounts),
         Route::Token => auth::token(request, &accounts),
+        Route::Refresh => auth::refresh(request, &accounts),
+        Route::Jwks => auth::jwks(&accounts),
         Route::Me | Route::ApiMe => auth::me(request, &accounts),
         Route::Logout => auth::logout(request, &accounts),
         Route::ApiSignup => auth::api_signup(request, &accounts),

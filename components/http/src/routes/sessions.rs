@@ -8,7 +8,7 @@ use serde_json::json;
 use super::auth::required_token;
 use super::with_client;
 use crate::body::{Accept, Fields};
-use crate::{cookie, ApiError, Request, Response};
+use crate::{ApiError, Request, Response};
 
 /// `POST /auth/password` `{current_password, new_password}` → `204`; every other session
 /// of the user is revoked, this one stays.
@@ -23,7 +23,7 @@ pub fn change_password<D: Database>(request: &Request, accounts: &Accounts<D>) -
 /// `POST /auth/logout-all` → `204`, every session of the user revoked, the cookie cleared.
 pub fn logout_all<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<Response, ApiError> {
     accounts.logout_all(required_token(request, accounts)?)?;
-    Ok(Response::empty(204).with_header("set-cookie", cookie::clear(&accounts.settings().cookie)))
+    Ok(super::auth::without_session_cookies(Response::empty(204), accounts.settings()))
 }
 
 /// `GET /auth/sessions` → `200` `[{id, created_at, expires_at, user_agent, client_addr, current}]`.
