@@ -4,7 +4,7 @@
 
 use itsor_accounts::config::Settings;
 use itsor_accounts::input::Email;
-use itsor_accounts::token::{Claims, TokenSigner};
+use itsor_accounts::token::{Claims, SecretOnly, TokenSigner};
 use itsor_accounts::AuthError;
 use proptest::prelude::*;
 
@@ -15,7 +15,7 @@ fn signer() -> TokenSigner {
 fn genuine(signer: &TokenSigner) -> String {
     let now = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs()).expect("fits");
     signer
-        .sign(&Claims { sub: "u".into(), sid: "s".into(), iat: now, exp: now + 600, iss: "itsor".into(), aud: None })
+        .sign(&Claims { sub: "u".into(), sid: "s".into(), iat: now, exp: now + 600, iss: "itsor".into(), aud: None }, &SecretOnly)
         .expect("signs")
 }
 
@@ -30,7 +30,7 @@ proptest! {
 
     #[test]
     fn arbitrary_tokens_never_verify(token in prop_oneof![jwt_shaped(), ".{0,200}"]) {
-        let verdict = signer().verify(&token);
+        let verdict = signer().verify(&token, &SecretOnly);
         prop_assert!(matches!(verdict, Err(AuthError::InvalidToken | AuthError::TokenExpired)), "{token:?}: {verdict:?}");
     }
 
@@ -43,7 +43,7 @@ proptest! {
         prop_assume!(bytes[at] != with);
         bytes[at] = with;
         let mangled = String::from_utf8_lossy(&bytes).into_owned();
-        prop_assert!(signer.verify(&mangled).is_err(), "{mangled:?} verified");
+        prop_assert!(signer.verify(&mangled, &SecretOnly).is_err(), "{mangled:?} verified");
     }
 
     #[test]
