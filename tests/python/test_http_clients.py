@@ -174,3 +174,48 @@ def test_another_algorithm_needs_the_algorithms_argument(itsor: Itsor) -> None:
     with pytest.raises(jwt.InvalidAlgorithmError):
         seed_verify_jwt(token, HS512_SECRET)
     assert jwt.decode(token, HS512_SECRET, algorithms=["HS512"])["iss"] == "itsor"
+
+
+def keys_rotate(itsor: Itsor, env: Dict[str, str]) -> str:
+    """`itsor keys rotate` against the server's database, with its settings; the new kid."""
+    done = subprocess.run(
+        [str(binary_path()), "keys", "rotate", "--database-url", f"sqlite:///{itsor.dir}/itsor.db", "--component", str(component_path())],
+        cwd=itsor.dir,
+        env={"PATH": os.environ["PATH"], "BACKEND_ENV": "test", "JWT_SECRET": SECRET, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.mark.parametrize("algorithm", ["EdDSA", "ES256"])
+def test_pyjwkclient_verifies_with_the_key_set_before_and_after_a_rotation(algorithm: str, request: pytest.FixtureRequest) -> None:
+    env = {"JWT_ALGORITHM": algorithm}
+    itsor = Itsor(env)
+    request.addfinalizer(itsor.stop)
+    user = itsor.signup("jwks@example.com")
+    before = login(itsor, "jwks@example.com")
+    def verify(token: str) -> dict:
+        # A fresh client each time: PyJWKClient throttles refetching its cached key set, as a
+        # verifier's cache would hold the set for up to its Cache-Control max-age.
+        client = jwt.PyJWKClient(f"{itsor.url}/.well-known/jwks.json", cache_keys=False)
+        key = client.get_signing_key_from_jwt(token)
+        return jwt.decode(token, key.key, algorithms=[algorithm], issuer="itsor")
+
+    assert verify(before)["sub"] == user["id"]
+    old_kid = jwt.get_unverified_header(before)["kid"]
+    # The seed's HS256 check cannot accept it, whatever secret it holds.
+    with pytest.raises(jwt.InvalidAlgorithmError):
+        seed_verify_jwt(before, SECRET)
+
+    new_kid = keys_rotate(itsor, env)
+    assert new_kid and new_kid != old_kid
+    after = login(itsor, "jwks@example.com")
+    assert jwt.get_unverified_header(after)["kid"] == new_kid
+    assert verify(after)["sub"] == user["id"]
+    # The old key stays published until its tokens have expired.
+    assert verify(before)["sub"] == user["id"]
+    kids = [key["kid"] for key in requests.get(f"{itsor.url}/api/auth/jwks").json()["keys"]]
+    assert kids == [new_kid, old_kid]
