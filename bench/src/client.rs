@@ -29,10 +29,7 @@ pub struct HttpResponse {
 impl HttpResponse {
     /// The first value of header `name` (lower case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     /// The body as JSON.
@@ -57,29 +54,16 @@ pub struct Req<'a> {
 impl<'a> Req<'a> {
     /// A `GET` of `path` with `headers`.
     pub fn get(path: &'a str, headers: &'a [(&'a str, &'a str)]) -> Req<'a> {
-        Req {
-            method: "GET",
-            path,
-            headers,
-            body: None,
-        }
+        Req { method: "GET", path, headers, body: None }
     }
 
     /// A `POST` of a JSON `body` to `path` with `headers`.
     pub fn post_json(path: &'a str, headers: &'a [(&'a str, &'a str)], body: &'a str) -> Req<'a> {
-        Req {
-            method: "POST",
-            path,
-            headers,
-            body: Some(body.as_bytes()),
-        }
+        Req { method: "POST", path, headers, body: Some(body.as_bytes()) }
     }
 
     fn encode(&self, keep_alive: bool) -> Vec<u8> {
-        let mut out = format!(
-            "{} {} HTTP/1.1\r\nhost: 127.0.0.1\r\n",
-            self.method, self.path
-        );
+        let mut out = format!("{} {} HTTP/1.1\r\nhost: 127.0.0.1\r\n", self.method, self.path);
         for (name, value) in self.headers {
             out.push_str(&format!("{name}: {value}\r\n"));
         }
@@ -112,14 +96,11 @@ pub struct Connection {
 impl Connection {
     /// Connects to `addr`.
     pub fn open(addr: SocketAddr) -> anyhow::Result<Connection> {
-        let stream =
-            TcpStream::connect(addr).with_context(|| format!("cannot connect to {addr}"))?;
+        let stream = TcpStream::connect(addr).with_context(|| format!("cannot connect to {addr}"))?;
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(IO_TIMEOUT))?;
         stream.set_write_timeout(Some(IO_TIMEOUT))?;
-        Ok(Connection {
-            reader: BufReader::new(stream),
-        })
+        Ok(Connection { reader: BufReader::new(stream) })
     }
 
     /// Writes `req` (asking to keep the connection open if `keep_alive`).
@@ -155,19 +136,11 @@ fn read_response(reader: &mut impl BufRead) -> anyhow::Result<HttpResponse> {
         if line.is_empty() {
             break;
         }
-        let (name, value) = line
-            .split_once(':')
-            .with_context(|| format!("bad header line {line:?}"))?;
+        let (name, value) = line.split_once(':').with_context(|| format!("bad header line {line:?}"))?;
         headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
     }
-    let mut response = HttpResponse {
-        status,
-        headers,
-        body: Vec::new(),
-    };
-    let chunked = response
-        .header("transfer-encoding")
-        .is_some_and(|te| te.eq_ignore_ascii_case("chunked"));
+    let mut response = HttpResponse { status, headers, body: Vec::new() };
+    let chunked = response.header("transfer-encoding").is_some_and(|te| te.eq_ignore_ascii_case("chunked"));
     if chunked {
         response.body = read_chunked(reader)?;
     } else if let Some(length) = response.header("content-length") {
@@ -187,8 +160,7 @@ fn read_chunked(reader: &mut impl BufRead) -> anyhow::Result<Vec<u8>> {
     loop {
         let size_line = read_line(reader)?;
         let size_text = size_line.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_text, 16)
-            .with_context(|| format!("bad chunk size {size_line:?}"))?;
+        let size = usize::from_str_radix(size_text, 16).with_context(|| format!("bad chunk size {size_line:?}"))?;
         if size == 0 {
             // Trailers, up to the empty line.
             while !read_line(reader)?.is_empty() {}
@@ -214,10 +186,7 @@ mod tests {
         let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: b\r\n\r\nhiHTTP/1.1 404 Not Found\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n1\r\nd\r\n0\r\n\r\n";
         let mut reader = BufReader::new(&raw[..]);
         let first = read_response(&mut reader).unwrap();
-        assert_eq!(
-            (first.status, first.body.as_slice(), first.header("x-a")),
-            (200, &b"hi"[..], Some("b"))
-        );
+        assert_eq!((first.status, first.body.as_slice(), first.header("x-a")), (200, &b"hi"[..], Some("b")));
         let second = read_response(&mut reader).unwrap();
         assert_eq!((second.status, second.body.as_slice()), (404, &b"abcd"[..]));
         assert!(read_response(&mut reader).is_err());

@@ -13,11 +13,7 @@ use crate::server::{Memory, Server, ServerSpec};
 ///
 /// Includes exec, migrations check, database open, engine set-up, component load (compile
 /// or cache hit), pre-instantiation, and the first request itself.
-pub fn time_to_first_200(
-    spec: &ServerSpec,
-    path: &str,
-    headers: &[(&str, &str)],
-) -> anyhow::Result<Duration> {
+pub fn time_to_first_200(spec: &ServerSpec, path: &str, headers: &[(&str, &str)]) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let (server, _) = Server::start(spec)?;
     let result = first_200(server.addr, path, headers, started);
@@ -25,12 +21,7 @@ pub fn time_to_first_200(
     result
 }
 
-fn first_200(
-    addr: SocketAddr,
-    path: &str,
-    headers: &[(&str, &str)],
-    started: Instant,
-) -> anyhow::Result<Duration> {
+fn first_200(addr: SocketAddr, path: &str, headers: &[(&str, &str)], started: Instant) -> anyhow::Result<Duration> {
     let deadline = started + Duration::from_secs(300);
     loop {
         if let Ok(response) = client::send(addr, Req::get(path, headers)) {
@@ -63,12 +54,7 @@ pub struct Held {
 
 /// Opens `count` keep-alive connections to `server`, one `GET path` each, keeps them open,
 /// reads the server's memory, then sends one more request on all of them at once.
-pub fn hold_connections(
-    server: &Server,
-    count: usize,
-    path: &str,
-    headers: &[(&str, &str)],
-) -> anyhow::Result<Held> {
+pub fn hold_connections(server: &Server, count: usize, path: &str, headers: &[(&str, &str)]) -> anyhow::Result<Held> {
     let before = server.memory()?;
     let req = Req::get(path, headers);
     let mut connections = Vec::with_capacity(count);
@@ -96,11 +82,5 @@ pub fn hold_connections(
         }
     }
     let burst = started.elapsed();
-    Ok(Held {
-        connections: connections.len(),
-        before,
-        holding,
-        burst,
-        errors,
-    })
+    Ok(Held { connections: connections.len(), before, holding, burst, errors })
 }

@@ -9,9 +9,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 /// Process names that mean "a build is running".
-const BUILDERS: &[&str] = &[
-    "cargo", "rustc", "cc", "cc1", "ld", "lld", "clang", "rust-lld", "wasm-ld",
-];
+const BUILDERS: &[&str] = &["cargo", "rustc", "cc", "cc1", "ld", "lld", "clang", "rust-lld", "wasm-ld"];
 /// Busy CPU share (all cores) above which the machine is not quiet, in percent.
 const BUSY_LIMIT: f64 = 15.0;
 /// How many times to wait for quiet before measuring anyway.
@@ -41,10 +39,7 @@ pub fn info() -> Info {
         .lines()
         .find_map(|line| line.strip_prefix("model name"))
         .and_then(|rest| rest.split_once(':'))
-        .map_or_else(
-            || "unknown".to_owned(),
-            |(_, model)| model.trim().to_owned(),
-        );
+        .map_or_else(|| "unknown".to_owned(), |(_, model)| model.trim().to_owned());
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let memory_kib: f64 = meminfo
         .lines()
@@ -56,8 +51,7 @@ pub fn info() -> Info {
         .arg("-v")
         .output()
         .map(|out| {
-            let text = String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
             text.lines().next().unwrap_or("wrk").trim().to_owned()
         })
         .unwrap_or_else(|_| "wrk: not found".to_owned());
@@ -65,10 +59,7 @@ pub fn info() -> Info {
         cpus: std::thread::available_parallelism().map_or(1, usize::from),
         model,
         memory_gib: memory_kib / (1024.0 * 1024.0),
-        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
-            .unwrap_or_default()
-            .trim()
-            .to_owned(),
+        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_owned(),
         wrk,
     }
 }
@@ -84,28 +75,18 @@ pub struct Quiet {
 
 /// Waits (up to [`ATTEMPTS`] × [`PAUSE`]) until no build runs and the CPUs are idle.
 pub fn wait_until_quiet() -> Quiet {
-    let mut last = Quiet {
-        busy_percent: 0.0,
-        quiet: false,
-    };
+    let mut last = Quiet { busy_percent: 0.0, quiet: false };
     for attempt in 0..ATTEMPTS {
         let builders = running_builders();
         let busy = busy_percent(Duration::from_millis(500));
-        last = Quiet {
-            busy_percent: busy,
-            quiet: builders.is_empty() && busy < BUSY_LIMIT,
-        };
+        last = Quiet { busy_percent: busy, quiet: builders.is_empty() && busy < BUSY_LIMIT };
         if last.quiet {
             return last;
         }
         if attempt == 0 || attempt % 6 == 0 {
             eprintln!(
                 "  waiting for a quiet machine (CPU {busy:.0}% busy; builds running: {})",
-                if builders.is_empty() {
-                    "none".to_owned()
-                } else {
-                    builders.join(", ")
-                }
+                if builders.is_empty() { "none".to_owned() } else { builders.join(", ") }
             );
         }
         std::thread::sleep(PAUSE);
@@ -165,13 +146,7 @@ fn parent_of(pid: u32) -> Option<u32> {
 fn busy_percent(window: Duration) -> f64 {
     let sample = || -> Option<(u64, u64)> {
         let stat = std::fs::read_to_string("/proc/stat").ok()?;
-        let fields: Vec<u64> = stat
-            .lines()
-            .next()?
-            .split_whitespace()
-            .skip(1)
-            .filter_map(|v| v.parse().ok())
-            .collect();
+        let fields: Vec<u64> = stat.lines().next()?.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
         let total: u64 = fields.iter().sum();
         // idle + iowait
         let idle = fields.get(3).copied().unwrap_or(0) + fields.get(4).copied().unwrap_or(0);

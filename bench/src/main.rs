@@ -170,27 +170,18 @@ struct Paths {
 fn locate(cli: &Cli) -> anyhow::Result<Paths> {
     let bin_dir = match &cli.bin_dir {
         Some(dir) => dir.clone(),
-        None => std::env::current_exe()?
-            .parent()
-            .context("the executable has no directory")?
-            .to_path_buf(),
+        None => std::env::current_exe()?.parent().context("the executable has no directory")?.to_path_buf(),
     };
     let target = bin_dir.join("..");
     let paths = Paths {
         itsor: bin_dir.join("itsor"),
         native: bin_dir.join("itsor-native"),
-        component: cli
-            .component
-            .clone()
-            .unwrap_or_else(|| target.join("wasm32-wasip2/component/itsor_auth.wasm")),
+        component: cli.component.clone().unwrap_or_else(|| target.join("wasm32-wasip2/component/itsor_auth.wasm")),
         target,
     };
     for path in [&paths.itsor, &paths.native, &paths.component] {
         if !path.is_file() {
-            bail!(
-                "{} not found: run `make bench` (it builds everything)",
-                path.display()
-            );
+            bail!("{} not found: run `make bench` (it builds everything)", path.display());
         }
     }
     Ok(paths)
@@ -209,9 +200,8 @@ fn server_env(cli: &Cli) -> anyhow::Result<Vec<(String, String)>> {
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     for pair in &cli.server_env {
-        let (name, value) = pair
-            .split_once('=')
-            .with_context(|| format!("--server-env wants NAME=VALUE, got {pair:?}"))?;
+        let (name, value) =
+            pair.split_once('=').with_context(|| format!("--server-env wants NAME=VALUE, got {pair:?}"))?;
         env.retain(|(k, _)| k != name);
         env.push((name.to_owned(), value.to_owned()));
     }
@@ -302,31 +292,21 @@ fn scenarios(token: &str, users: u32) -> Vec<Scenario> {
 }
 
 fn login(addr: std::net::SocketAddr, user: u32) -> anyhow::Result<String> {
-    let body =
-        serde_json::json!({ "email": seed::email(user), "password": seed::PASSWORD }).to_string();
+    let body = serde_json::json!({ "email": seed::email(user), "password": seed::PASSWORD }).to_string();
     let response = send(addr, Req::post_json("/auth/token", &[], &body))?;
     if response.status != 200 {
-        bail!(
-            "login answered {}: {}",
-            response.status,
-            String::from_utf8_lossy(&response.body)
-        );
+        bail!("login answered {}: {}", response.status, String::from_utf8_lossy(&response.body));
     }
-    response.json()?["access_token"]
-        .as_str()
-        .map(str::to_owned)
-        .context("no access_token in the login response")
+    response.json()?["access_token"].as_str().map(str::to_owned).context("no access_token in the login response")
 }
 
 fn create_tasks(addr: std::net::SocketAddr, token: &str) -> anyhow::Result<()> {
     let bearer = format!("Bearer {token}");
     let path = format!("/api/{}/tasks", seed::user_id(1));
     for i in 1..=TASKS {
-        let body = serde_json::json!({ "title": format!("Task {i}"), "description": "seeded by itsor-bench" }).to_string();
-        let response = send(
-            addr,
-            Req::post_json(&path, &[("authorization", &bearer)], &body),
-        )?;
+        let body =
+            serde_json::json!({ "title": format!("Task {i}"), "description": "seeded by itsor-bench" }).to_string();
+        let response = send(addr, Req::post_json(&path, &[("authorization", &bearer)], &body))?;
         if response.status != 201 {
             bail!("creating a task answered {}", response.status);
         }
@@ -336,43 +316,27 @@ fn create_tasks(addr: std::net::SocketAddr, token: &str) -> anyhow::Result<()> {
 
 /// Sends each scenario's request that `compared` accepts once to both targets and lists
 /// the differences.
-fn parity(
-    a: &Target,
-    b: &Target,
-    users: u32,
-    compared: impl Fn(&str) -> bool,
-) -> anyhow::Result<Vec<String>> {
+fn parity(a: &Target, b: &Target, users: u32, compared: impl Fn(&str) -> bool) -> anyhow::Result<Vec<String>> {
     let mut differences = Vec::new();
     let (sa, sb) = (scenarios(&a.token, users), scenarios(&b.token, users));
     for (x, y) in sa.iter().zip(&sb).filter(|(x, _)| compared(x.name)) {
-        let request =
-            |target: &Target, scenario: &Scenario| -> anyhow::Result<client::HttpResponse> {
-                let headers: Vec<(&str, &str)> = scenario
-                    .headers
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect();
-                let body = scenario.login_users.map(|(_, password)| {
-                    serde_json::json!({ "email": seed::email(1), "password": password }).to_string()
-                });
-                let req = Req {
-                    method: scenario.method,
-                    path: &scenario.path,
-                    headers: &headers,
-                    body: body.as_deref().map(str::as_bytes),
-                };
-                send(target.server()?.addr, req)
+        let request = |target: &Target, scenario: &Scenario| -> anyhow::Result<client::HttpResponse> {
+            let headers: Vec<(&str, &str)> = scenario.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let body = scenario
+                .login_users
+                .map(|(_, password)| serde_json::json!({ "email": seed::email(1), "password": password }).to_string());
+            let req = Req {
+                method: scenario.method,
+                path: &scenario.path,
+                headers: &headers,
+                body: body.as_deref().map(str::as_bytes),
             };
-        let (ra, rb) = (request(a, x)?, request(b, y)?);
-        let names = |r: &client::HttpResponse| -> Vec<String> {
-            r.headers.iter().map(|(n, _)| n.clone()).collect()
+            send(target.server()?.addr, req)
         };
+        let (ra, rb) = (request(a, x)?, request(b, y)?);
+        let names = |r: &client::HttpResponse| -> Vec<String> { r.headers.iter().map(|(n, _)| n.clone()).collect() };
         let comparable = |r: &client::HttpResponse| -> Vec<(String, String)> {
-            r.headers
-                .iter()
-                .filter(|(n, _)| n != "date")
-                .cloned()
-                .collect()
+            r.headers.iter().filter(|(n, _)| n != "date").cloned().collect()
         };
         let same = if x.name == "login" {
             ra.status == rb.status && names(&ra) == names(&rb)
@@ -411,18 +375,9 @@ fn prepare(
     seed::migrate(&paths.itsor, &spec.store)?;
     seed::insert_users(&spec.store, 1, users, hash)?;
     let (server, took) = Server::start(&spec)?;
-    let target = Target {
-        spec,
-        server: Some(server),
-        token: String::new(),
-        database_processes,
-    };
+    let target = Target { spec, server: Some(server), token: String::new(), database_processes };
     let addr = target.server()?.addr;
-    eprintln!(
-        "itsor-bench: {} listening on {addr} after {:.0} ms",
-        target.label(),
-        took.as_secs_f64() * 1e3
-    );
+    eprintln!("itsor-bench: {} listening on {addr} after {:.0} ms", target.label(), took.as_secs_f64() * 1e3);
     let token = login(addr, 1)?;
     create_tasks(addr, &token)?;
     Ok(Target { token, ..target })
@@ -433,10 +388,7 @@ fn prepare(
 fn load_order<'a>(targets: &'a [Target], on_postgres: Option<&'a Target>) -> Vec<&'a Target> {
     let mut order: Vec<&Target> = targets.iter().collect();
     if let Some(target) = on_postgres {
-        let after_wasm = targets
-            .iter()
-            .position(|t| t.engine() == Engine::Wasm)
-            .map_or(targets.len(), |i| i + 1);
+        let after_wasm = targets.iter().position(|t| t.engine() == Engine::Wasm).map_or(targets.len(), |i| i + 1);
         order.insert(after_wasm, target);
     }
     order
@@ -448,12 +400,8 @@ fn postgres_line(cli: &Cli, cluster: &Postgres, env: &[(String, String)]) -> Str
         .iter()
         .find(|(k, _)| k == "ITSOR_PG_POOL_SIZE")
         .map_or_else(|| "the host's default".to_owned(), |(_, v)| v.clone());
-    let scenarios: Vec<&str> = cli
-        .postgres_scenarios
-        .iter()
-        .map(String::as_str)
-        .filter(|name| cli.wants(name))
-        .collect();
+    let scenarios: Vec<&str> =
+        cli.postgres_scenarios.iter().map(String::as_str).filter(|name| cli.wants(name)).collect();
     format!(
         "PostgreSQL: {}, a private throw-away cluster on 127.0.0.1 (new `initdb`, fsync=off, full_page_writes=off, no TLS) on the same machine, so it shares the CPUs with the servers and wrk; served by `itsor serve` only (itsor-native stores in SQLite only), same environment as on SQLite, ITSOR_PG_POOL_SIZE: {pool}; same users and tasks; scenarios run on it: {}",
         cluster.version,
@@ -471,36 +419,21 @@ fn measure(
 ) -> anyhow::Result<(LoadResult, machine::Quiet)> {
     let addr = target.server()?.addr;
     if warmup > 0 {
-        wrk::run(
-            addr,
-            scenario,
-            Load {
-                duration: Duration::from_secs(warmup),
-                ..load
-            },
-            dir,
-        )?;
+        wrk::run(addr, scenario, Load { duration: Duration::from_secs(warmup), ..load }, dir)?;
     }
     let quiet = machine::wait_until_quiet();
     let database_cpu = || -> anyhow::Result<Option<Duration>> {
-        target
-            .database_processes
-            .map(|processes| processes.cpu_time())
-            .transpose()
+        target.database_processes.map(|processes| processes.cpu_time()).transpose()
     };
     let cpu_before = target.server()?.cpu_time()?;
     let database_before = database_cpu()?;
     let mut result = wrk::run(addr, scenario, load, dir)?;
     let cpu = target.server()?.cpu_time()?.saturating_sub(cpu_before);
-    let database = database_cpu()?
-        .zip(database_before)
-        .map(|(after, before)| after.saturating_sub(before));
+    let database = database_cpu()?.zip(database_before).map(|(after, before)| after.saturating_sub(before));
     result.server_cpu_us = per_request(cpu, result.requests);
     result.database_cpu_us = database.map(|cpu| per_request(cpu, result.requests));
     result.server_rss_kib = target.server()?.memory()?.rss_kib;
-    let database_note = result
-        .database_cpu_us
-        .map_or_else(String::new, |us| format!(" + PostgreSQL {us:.1}"));
+    let database_note = result.database_cpu_us.map_or_else(String::new, |us| format!(" + PostgreSQL {us:.1}"));
     eprintln!(
         "  {:<11} {:<16} c={:<4} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  CPU {:>8.1}{database_note} µs/req  errors {}",
         scenario.name,
@@ -520,11 +453,7 @@ fn measure(
 
 /// `cpu` spread over `requests`, in µs (0 without requests).
 fn per_request(cpu: Duration, requests: u64) -> f64 {
-    if requests > 0 {
-        cpu.as_secs_f64() * 1e6 / requests as f64
-    } else {
-        0.0
-    }
+    if requests > 0 { cpu.as_secs_f64() * 1e6 / requests as f64 } else { 0.0 }
 }
 
 fn now_utc() -> String {
@@ -561,10 +490,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let report = result?;
     let markdown = report.markdown();
     println!("{markdown}");
-    let path = cli
-        .report
-        .clone()
-        .unwrap_or_else(|| paths.target.join("bench/report.md"));
+    let path = cli.report.clone().unwrap_or_else(|| paths.target.join("bench/report.md"));
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -581,12 +507,7 @@ fn bench(
     workdir: &Path,
 ) -> anyhow::Result<Report> {
     let mut report = Report {
-        title: format!(
-            "itsor bench{}{} — {}",
-            if cli.label.is_empty() { "" } else { ": " },
-            cli.label,
-            now_utc()
-        ),
+        title: format!("itsor bench{}{} — {}", if cli.label.is_empty() { "" } else { ": " }, cli.label, now_utc()),
         setup: report::machine_lines(info),
         users: u64::from(cli.users),
         ..Report::default()
@@ -594,10 +515,7 @@ fn bench(
     let workers = env
         .iter()
         .find(|(k, _)| k == "TOKIO_WORKER_THREADS")
-        .map_or_else(
-            || format!("{} (one per CPU)", info.cpus),
-            |(_, v)| v.clone(),
-        );
+        .map_or_else(|| format!("{} (one per CPU)", info.cpus), |(_, v)| v.clone());
     report.setup.extend([
         format!("command: `itsor-bench {}`", std::env::args().skip(1).collect::<Vec<_>>().join(" ")),
         format!(
@@ -614,15 +532,9 @@ fn bench(
         format!("load average before: {:.2}", machine::load_average()),
     ]);
 
-    eprintln!(
-        "itsor-bench: hashing the seed password and seeding {} users per engine",
-        cli.users
-    );
+    eprintln!("itsor-bench: hashing the seed password and seeding {} users per engine", cli.users);
     let hash = seed::password_hash()?;
-    let main_cache = cli
-        .cache_dir
-        .clone()
-        .unwrap_or_else(|| workdir.join("cache-main"));
+    let main_cache = cli.cache_dir.clone().unwrap_or_else(|| workdir.join("cache-main"));
     let mut targets = Vec::new();
     let spec = |engine: Engine, store: Store| ServerSpec {
         engine,
@@ -640,11 +552,7 @@ fn bench(
         workdir: workdir.to_path_buf(),
         env: env.to_vec(),
     };
-    let engines = if cli.on(Database::Sqlite) {
-        cli.engines.as_slice()
-    } else {
-        &[]
-    };
+    let engines = if cli.on(Database::Sqlite) { cli.engines.as_slice() } else { &[] };
     for &engine in engines {
         let store = Store::Sqlite(workdir.join(format!("{engine}.db")));
         targets.push(prepare(spec(engine, store), paths, cli.users, &hash, None)?);
@@ -653,10 +561,7 @@ fn bench(
         report.parity = parity(a, b, cli.users, |_| true)?;
     }
     if !report.parity.is_empty() {
-        eprintln!(
-            "itsor-bench: the engines answered differently:\n{}",
-            report.parity.join("\n")
-        );
+        eprintln!("itsor-bench: the engines answered differently:\n{}", report.parity.join("\n"));
     }
     let mut postgres = None;
     let mut on_postgres = None;
@@ -664,13 +569,7 @@ fn bench(
         eprintln!("itsor-bench: starting a throw-away PostgreSQL cluster");
         let cluster = Postgres::start()?;
         let store = Store::Postgres(cluster.create_database()?);
-        let target = prepare(
-            spec(Engine::Wasm, store),
-            paths,
-            cli.users,
-            &hash,
-            Some(cluster.processes),
-        )?;
+        let target = prepare(spec(Engine::Wasm, store), paths, cli.users, &hash, Some(cluster.processes))?;
         report.setup.push(postgres_line(cli, &cluster, env));
         if let Some(wasm) = targets.iter().find(|t| t.engine() == Engine::Wasm) {
             let compared: Vec<String> = scenarios("", cli.users)
@@ -680,10 +579,7 @@ fn bench(
                 .collect();
             let differences = parity(wasm, &target, cli.users, |name| cli.wants_on_postgres(name))?;
             if !differences.is_empty() {
-                eprintln!(
-                    "itsor-bench: wasm answered differently on PostgreSQL:\n{}",
-                    differences.join("\n")
-                );
+                eprintln!("itsor-bench: wasm answered differently on PostgreSQL:\n{}", differences.join("\n"));
             }
             report.postgres_parity = Some((compared, differences));
         }
@@ -699,22 +595,13 @@ fn bench(
             if target.database() == Database::Postgres && !cli.wants_on_postgres(name) {
                 continue;
             }
-            let Some(scenario) = scenarios(&target.token, cli.users)
-                .into_iter()
-                .find(|s| s.name == name)
-            else {
+            let Some(scenario) = scenarios(&target.token, cli.users).into_iter().find(|s| s.name == name) else {
                 continue;
             };
             let load = if name == "login" {
-                Load {
-                    connections: cli.login_connections,
-                    duration: Duration::from_secs(cli.login_duration),
-                }
+                Load { connections: cli.login_connections, duration: Duration::from_secs(cli.login_duration) }
             } else {
-                Load {
-                    connections: cli.connections,
-                    duration: Duration::from_secs(cli.duration),
-                }
+                Load { connections: cli.connections, duration: Duration::from_secs(cli.duration) }
             };
             let (result, quiet) = measure(target, &scenario, load, cli.warmup, workdir)?;
             report.runs.push(Run {
@@ -727,14 +614,8 @@ fn bench(
             });
         }
     }
-    for scenario in scenarios("", cli.users)
-        .iter()
-        .filter(|s| cli.wants(s.name))
-    {
-        report.setup.push(format!(
-            "scenario `{}`: {}, expects {}",
-            scenario.name, scenario.what, scenario.expect
-        ));
+    for scenario in scenarios("", cli.users).iter().filter(|s| cli.wants(s.name)) {
+        report.setup.push(format!("scenario `{}`: {}, expects {}", scenario.name, scenario.what, scenario.expect));
     }
     // Done with PostgreSQL: nothing of it runs beside the measurements that follow.
     if let Some(server) = on_postgres.and_then(|mut target| target.server.take()) {
@@ -745,42 +626,25 @@ fn bench(
     }
 
     if !cli.skips("big") && cli.big_users > cli.users {
-        eprintln!(
-            "itsor-bench: growing the users table to {} rows",
-            cli.big_users
-        );
+        eprintln!("itsor-bench: growing the users table to {} rows", cli.big_users);
         for target in &targets {
             let took = seed::insert_users(&target.spec.store, cli.users + 1, cli.big_users, &hash)?;
             let users = seed::count_users(&target.spec.store)?;
-            eprintln!(
-                "  {}: {users} users ({:.1} s)",
-                target.engine(),
-                took.as_secs_f64()
-            );
+            eprintln!("  {}: {users} users ({:.1} s)", target.engine(), took.as_secs_f64());
             let scenario = scenarios(&target.token, cli.users).remove(0);
-            let load = Load {
-                connections: cli.connections,
-                duration: Duration::from_secs(cli.duration),
-            };
+            let load = Load { connections: cli.connections, duration: Duration::from_secs(cli.duration) };
             let (result, _) = measure(target, &scenario, load, cli.warmup, workdir)?;
             report.big.push((target.engine(), users, result));
         }
     }
 
     if !cli.skips("held") && cli.held_connections > 0 {
-        eprintln!(
-            "itsor-bench: holding {} keep-alive connections",
-            cli.held_connections
-        );
+        eprintln!("itsor-bench: holding {} keep-alive connections", cli.held_connections);
         for target in &targets {
             let server = target.server()?;
             let bearer = format!("Bearer {}", target.token);
-            let held = extras::hold_connections(
-                server,
-                cli.held_connections,
-                "/auth/me",
-                &[("authorization", &bearer)],
-            )?;
+            let held =
+                extras::hold_connections(server, cli.held_connections, "/auth/me", &[("authorization", &bearer)])?;
             eprintln!(
                 "  {}: RSS {:.1} -> {:.1} MiB holding {}; burst {:.1} ms; errors {}",
                 target.engine(),
@@ -791,15 +655,11 @@ fn bench(
                 held.errors
             );
             let scenario = scenarios(&target.token, cli.users).remove(0);
-            let load = Load {
-                connections: u32::try_from(cli.held_connections)?,
-                duration: Duration::from_secs(cli.duration),
-            };
+            let load =
+                Load { connections: u32::try_from(cli.held_connections)?, duration: Duration::from_secs(cli.duration) };
             let (result, _) = measure(target, &scenario, load, cli.warmup, workdir)?;
             let after = server.memory()?;
-            report
-                .held
-                .push((target.engine(), held, Some(result), after));
+            report.held.push((target.engine(), held, Some(result), after));
         }
     }
 
@@ -820,11 +680,7 @@ fn bench(
                 Engine::Native => cases.push(("-", cli.startup_runs, false)),
             }
             for (cache, runs, cold) in cases {
-                let mut startup = Startup {
-                    engine: target.engine(),
-                    cache,
-                    runs: Vec::new(),
-                };
+                let mut startup = Startup { engine: target.engine(), cache, runs: Vec::new() };
                 for run in 0..runs {
                     let mut spec = target.spec.clone();
                     if cold {
@@ -832,11 +688,7 @@ fn bench(
                     }
                     machine::wait_until_quiet();
                     let took = extras::time_to_first_200(&spec, "/auth/me", &headers)?;
-                    eprintln!(
-                        "  {} {cache}: {:.0} ms",
-                        target.engine(),
-                        took.as_secs_f64() * 1e3
-                    );
+                    eprintln!("  {} {cache}: {:.0} ms", target.engine(), took.as_secs_f64() * 1e3);
                     startup.runs.push(took);
                 }
                 report.startup.push(startup);

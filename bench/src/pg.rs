@@ -52,11 +52,7 @@ impl Postgres {
         let version: String = admin.query_one("SHOW server_version", &[])?.try_get(0)?;
         let data: String = admin.query_one("SHOW data_directory", &[])?.try_get(0)?;
         let postmaster = postmaster_pid(Path::new(&data))?;
-        Ok(Postgres {
-            cluster,
-            version,
-            processes: Processes { postmaster },
-        })
+        Ok(Postgres { cluster, version, processes: Processes { postmaster } })
     }
 
     /// A new, empty database; returns its `postgresql://` URL.
@@ -78,11 +74,7 @@ impl Processes {
         let mut total = ProcStat::read(self.postmaster)?.cpu_time(true);
         let entries = std::fs::read_dir("/proc").context("cannot list /proc")?;
         for entry in entries.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|s| s.parse::<u32>().ok())
-            else {
+            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
                 continue;
             };
             // A process may exit between the listing and the read: then it is skipped, and
@@ -100,8 +92,7 @@ impl Processes {
 /// The postmaster's pid: the first line of `postmaster.pid` in the data directory.
 fn postmaster_pid(data: &Path) -> anyhow::Result<u32> {
     let path = data.join("postmaster.pid");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     text.lines()
         .next()
         .and_then(|line| line.trim().parse().ok())

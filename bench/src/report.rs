@@ -78,9 +78,7 @@ fn mib(kib: u64) -> f64 {
 /// One row of the SQLite vs PostgreSQL table: `run`'s scenario on `database`, measured as
 /// `r`, with `ratio` in the last column.
 fn postgres_row(out: &mut String, run: &Run, database: Database, r: &LoadResult, ratio: &str) {
-    let database_cpu = r
-        .database_cpu_us
-        .map_or_else(|| "–".to_owned(), |us| format!("{us:.0}"));
+    let database_cpu = r.database_cpu_us.map_or_else(|| "–".to_owned(), |us| format!("{us:.0}"));
     let _ = writeln!(
         out,
         "| {} | {database} | {} | {:.0} | {:.2} | {:.2} | {} | {:.0} | {database_cpu} | {:.1} | {ratio} |",
@@ -115,9 +113,7 @@ impl Report {
     fn result_on(&self, scenario: &str, engine: Engine, database: Database) -> Option<&LoadResult> {
         self.runs
             .iter()
-            .find(|run| {
-                run.scenario == scenario && run.engine == engine && run.database == database
-            })
+            .find(|run| run.scenario == scenario && run.engine == engine && run.database == database)
             .map(|run| &run.result)
     }
 
@@ -134,11 +130,8 @@ impl Report {
         self.held_table(&mut out);
         self.startup_table(&mut out);
         if let Some(bytes) = self.wasm_bytes {
-            let _ = writeln!(
-                out,
-                "\n## Component\n\n`itsor_auth.wasm`: {bytes} bytes ({:.1} KiB)",
-                bytes as f64 / 1024.0
-            );
+            let _ =
+                writeln!(out, "\n## Component\n\n`itsor_auth.wasm`: {bytes} bytes ({:.1} KiB)", bytes as f64 / 1024.0);
         }
         let _ = writeln!(out, "\n## Parity\n");
         if self.parity.is_empty() {
@@ -164,11 +157,7 @@ impl Report {
             })
             .collect();
         if !noisy.is_empty() {
-            let _ = writeln!(
-                out,
-                "\n**Not quiet** when started (numbers suspect): {}",
-                noisy.join(", ")
-            );
+            let _ = writeln!(out, "\n**Not quiet** when started (numbers suspect): {}", noisy.join(", "));
         }
         out
     }
@@ -180,20 +169,13 @@ impl Report {
             "| scenario | engine | conns | req/s | p50 ms | p99 ms | errors | server CPU µs/req | RSS after MiB | wasm/native req/s |",
             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         );
-        for run in self
-            .runs
-            .iter()
-            .filter(|run| run.database == Database::Sqlite)
-        {
+        for run in self.runs.iter().filter(|run| run.database == Database::Sqlite) {
             let r = &run.result;
             let ratio = match run.engine {
                 Engine::Wasm => self
                     .result_of(&run.scenario, Engine::Native)
                     .filter(|native| native.rps() > 0.0)
-                    .map_or_else(
-                        || "".to_owned(),
-                        |native| format!("{:.2}×", r.rps() / native.rps()),
-                    ),
+                    .map_or_else(|| "".to_owned(), |native| format!("{:.2}×", r.rps() / native.rps())),
                 Engine::Native => String::new(),
             };
             let _ = writeln!(
@@ -215,11 +197,7 @@ impl Report {
 
     /// The wasm host's runs on PostgreSQL, each after the same scenario on SQLite.
     fn postgres_table(&self, out: &mut String) {
-        let on_postgres: Vec<&Run> = self
-            .runs
-            .iter()
-            .filter(|run| run.database == Database::Postgres)
-            .collect();
+        let on_postgres: Vec<&Run> = self.runs.iter().filter(|run| run.database == Database::Postgres).collect();
         if on_postgres.is_empty() {
             return;
         }
@@ -236,9 +214,7 @@ impl Report {
             }
             let ratio = sqlite
                 .filter(|base| base.rps() > 0.0)
-                .map_or_else(String::new, |base| {
-                    format!("{:.2}×", run.result.rps() / base.rps())
-                });
+                .map_or_else(String::new, |base| format!("{:.2}×", run.result.rps() / base.rps()));
             postgres_row(out, run, Database::Postgres, &run.result, &ratio);
         }
     }
@@ -266,11 +242,7 @@ impl Report {
         if self.big.is_empty() {
             return;
         }
-        let _ = writeln!(
-            out,
-            "\n## `/auth/me` (bearer) with {} vs more users\n",
-            self.users
-        );
+        let _ = writeln!(out, "\n## `/auth/me` (bearer) with {} vs more users\n", self.users);
         let _ = writeln!(
             out,
             "| engine | users | req/s | p50 ms | p99 ms | errors | server CPU µs/req | req/s vs {} users |",
@@ -281,9 +253,7 @@ impl Report {
             let base = self.result_of("me-bearer", *engine);
             let change = base
                 .filter(|b| b.rps() > 0.0)
-                .map_or_else(String::new, |b| {
-                    format!("{:+.1}%", 100.0 * (r.rps() / b.rps() - 1.0))
-                });
+                .map_or_else(String::new, |b| format!("{:+.1}%", 100.0 * (r.rps() / b.rps() - 1.0)));
             if let Some(b) = base {
                 let _ = writeln!(
                     out,
@@ -320,22 +290,19 @@ impl Report {
         );
         for (engine, held, load, after) in &self.held {
             let per = if held.connections > 0 {
-                held.holding.rss_kib.saturating_sub(held.before.rss_kib) as f64
-                    / held.connections as f64
+                held.holding.rss_kib.saturating_sub(held.before.rss_kib) as f64 / held.connections as f64
             } else {
                 0.0
             };
-            let (rps, p50, p99, errors) = load.map_or(
-                (String::new(), String::new(), String::new(), String::new()),
-                |l| {
+            let (rps, p50, p99, errors) =
+                load.map_or((String::new(), String::new(), String::new(), String::new()), |l| {
                     (
                         format!("{:.0}", l.rps()),
                         format!("{:.2}", l.p50_ms),
                         format!("{:.2}", l.p99_ms),
                         l.errors().to_string(),
                     )
-                },
-            );
+                });
             let _ = writeln!(
                 out,
                 "| {engine} | {} | {:.1} | {:.1} | {per:.1} | {:.1} | {} | {rps} | {p50} | {p99} | {errors} | {:.1} |",

@@ -38,9 +38,7 @@ pub fn user_id(i: u32) -> String {
 /// The PHC string of [`PASSWORD`] under the product's policy.
 pub fn password_hash() -> anyhow::Result<String> {
     let password = Password::parse(PASSWORD).map_err(|e| anyhow::anyhow!("{e}"))?;
-    OWASP_2025
-        .hash(&password)
-        .map_err(|e| anyhow::anyhow!("{e}"))
+    OWASP_2025.hash(&password).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Creates the schema with `itsor migrate`, as a fresh deployment would.
@@ -52,10 +50,7 @@ pub fn migrate(itsor: &Path, store: &Store) -> anyhow::Result<()> {
         .output()
         .with_context(|| format!("cannot run {} migrate", itsor.display()))?;
     if !output.status.success() {
-        bail!(
-            "itsor migrate failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        bail!("itsor migrate failed: {}", String::from_utf8_lossy(&output.stderr));
     }
     Ok(())
 }
@@ -64,8 +59,9 @@ pub fn migrate(itsor: &Path, store: &Store) -> anyhow::Result<()> {
 pub fn insert_users(store: &Store, first: u32, last: u32, hash: &str) -> anyhow::Result<Duration> {
     let started = Instant::now();
     match store {
-        Store::Sqlite(path) => insert_into_sqlite(path, first, last, hash)
-            .with_context(|| format!("cannot seed {}", path.display()))?,
+        Store::Sqlite(path) => {
+            insert_into_sqlite(path, first, last, hash).with_context(|| format!("cannot seed {}", path.display()))?
+        }
         Store::Postgres(url) => {
             insert_into_postgres(url, first, last, hash).context("cannot seed PostgreSQL")?;
         }
@@ -83,14 +79,7 @@ fn insert_into_sqlite(database: &Path, first: u32, last: u32, hash: &str) -> any
              VALUES (?, ?, ?, ?, ?, ?)",
         )?;
         for i in first..=last {
-            insert.execute(rusqlite::params![
-                user_id(i),
-                email(i),
-                hash,
-                format!("Bench User {i}"),
-                STAMP,
-                STAMP
-            ])?;
+            insert.execute(rusqlite::params![user_id(i), email(i), hash, format!("Bench User {i}"), STAMP, STAMP])?;
         }
     }
     tx.commit()?;
@@ -122,9 +111,7 @@ pub fn count_users(store: &Store) -> anyhow::Result<u64> {
         }
         Store::Postgres(url) => {
             let mut client = postgres::Client::connect(url, postgres::NoTls)?;
-            let count: i64 = client
-                .query_one("SELECT count(*) FROM users", &[])?
-                .try_get(0)?;
+            let count: i64 = client.query_one("SELECT count(*) FROM users", &[])?.try_get(0)?;
             Ok(u64::try_from(count)?)
         }
     }

@@ -152,29 +152,18 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log));
-        let mut child = command
-            .spawn()
-            .with_context(|| format!("cannot start {}", spec.binary.display()))?;
+        let mut child = command.spawn().with_context(|| format!("cannot start {}", spec.binary.display()))?;
         let stdout = child.stdout.take().context("no stdout pipe")?;
         let mut stdout = BufReader::new(stdout);
         match read_listening_line(&mut stdout, &mut child) {
             Ok(addr) => {
-                let server = Server {
-                    child,
-                    _stdout: stdout,
-                    addr,
-                    log: spec.log.clone(),
-                };
+                let server = Server { child, _stdout: stdout, addr, log: spec.log.clone() };
                 Ok((server, started.elapsed()))
             }
             Err(error) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                Err(error.context(format!(
-                    "{} did not start; its log:\n{}",
-                    spec.engine,
-                    tail(&spec.log)
-                )))
+                Err(error.context(format!("{} did not start; its log:\n{}", spec.engine, tail(&spec.log))))
             }
         }
     }
@@ -195,10 +184,7 @@ impl Server {
                 .and_then(|kib| kib.parse::<u64>().ok())
                 .unwrap_or(0)
         };
-        Ok(Memory {
-            rss_kib: field("VmRSS:"),
-            peak_kib: field("VmHWM:"),
-        })
+        Ok(Memory { rss_kib: field("VmRSS:"), peak_kib: field("VmHWM:") })
     }
 
     /// CPU time the server has used so far (user + system, all threads).
@@ -213,9 +199,7 @@ impl Server {
 
     /// Stops it with SIGTERM (graceful), or kills it after [`STOP_TIMEOUT`].
     pub fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status();
+        let _ = Command::new("kill").args(["-TERM", &self.pid().to_string()]).status();
         let deadline = Instant::now() + STOP_TIMEOUT;
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -238,10 +222,7 @@ impl Drop for Server {
     }
 }
 
-fn read_listening_line(
-    stdout: &mut BufReader<ChildStdout>,
-    child: &mut Child,
-) -> anyhow::Result<SocketAddr> {
+fn read_listening_line(stdout: &mut BufReader<ChildStdout>, child: &mut Child) -> anyhow::Result<SocketAddr> {
     let (sender, receiver) = std::sync::mpsc::channel();
     // Reading blocks; do it on the side so a hung server cannot hang the bench.
     std::thread::scope(|scope| {
@@ -253,9 +234,7 @@ fn read_listening_line(
                     Ok(0) => break Err(anyhow::anyhow!("the server exited before listening")),
                     Ok(_) => {
                         if let Some(addr) = line.trim().strip_prefix("itsor listening on http://") {
-                            break addr
-                                .parse::<SocketAddr>()
-                                .context("unreadable listening address");
+                            break addr.parse::<SocketAddr>().context("unreadable listening address");
                         }
                     }
                     Err(error) => break Err(error.into()),
@@ -293,17 +272,9 @@ impl ProcStat {
         // `pid (comm) state ppid ...`: ppid is field 4 (1-based), utime, stime, cutime and
         // cstime fields 14 to 17, i.e. the 2nd and the 12th to 15th after the closing
         // parenthesis (`state` being the 1st).
-        let after = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest)
-            .unwrap_or_default();
+        let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
         let fields: Vec<&str> = after.split_whitespace().collect();
-        let field = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|f| f.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
+        let field = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
         Ok(ProcStat {
             ppid: u32::try_from(field(1)).unwrap_or(0),
             own_ticks: field(11) + field(12),
@@ -313,12 +284,7 @@ impl ProcStat {
 
     /// CPU time (user + system, all threads), with that of its exited children if asked.
     pub fn cpu_time(&self, with_children: bool) -> Duration {
-        let ticks = self.own_ticks
-            + if with_children {
-                self.children_ticks
-            } else {
-                0
-            };
+        let ticks = self.own_ticks + if with_children { self.children_ticks } else { 0 };
         Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second())
     }
 }

@@ -69,11 +69,7 @@ pub struct LoadResult {
 impl LoadResult {
     /// Requests per second.
     pub fn rps(&self) -> f64 {
-        if self.seconds > 0.0 {
-            self.requests as f64 / self.seconds
-        } else {
-            0.0
-        }
+        if self.seconds > 0.0 { self.requests as f64 / self.seconds } else { 0.0 }
     }
 
     /// Every failure: unexpected statuses and socket errors.
@@ -105,11 +101,7 @@ pub fn script(scenario: &Scenario) -> String {
     lua.push_str(&format!("wrk.method = {}\n", lua_string(scenario.method)));
     lua.push_str(&format!("wrk.path = {}\n", lua_string(&scenario.path)));
     for (name, value) in &scenario.headers {
-        lua.push_str(&format!(
-            "wrk.headers[{}] = {}\n",
-            lua_string(name),
-            lua_string(value)
-        ));
+        lua.push_str(&format!("wrk.headers[{}] = {}\n", lua_string(name), lua_string(value)));
     }
     lua.push_str(&format!("local expected = {}\n", scenario.expect));
     lua.push_str(
@@ -151,45 +143,26 @@ end
 }
 
 /// Runs `scenario` against `addr` under `load`; the script is written into `dir`.
-pub fn run(
-    addr: SocketAddr,
-    scenario: &Scenario,
-    load: Load,
-    dir: &Path,
-) -> anyhow::Result<LoadResult> {
+pub fn run(addr: SocketAddr, scenario: &Scenario, load: Load, dir: &Path) -> anyhow::Result<LoadResult> {
     let script_path = dir.join(format!("{}.lua", scenario.name));
     std::fs::write(&script_path, script(scenario))?;
     let seconds = load.duration.as_secs().max(1);
     let output = Command::new("wrk")
-        .args([
-            "-t1",
-            &format!("-c{}", load.connections),
-            &format!("-d{seconds}s"),
-            "--timeout",
-            "10s",
-            "-s",
-        ])
+        .args(["-t1", &format!("-c{}", load.connections), &format!("-d{seconds}s"), "--timeout", "10s", "-s"])
         .arg(&script_path)
         .arg(format!("http://{addr}"))
         .output()
         .context("cannot run wrk (make bench installs it; or: apt-get install wrk)")?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
-        bail!(
-            "wrk failed: {}{}",
-            stdout,
-            String::from_utf8_lossy(&output.stderr)
-        );
+        bail!("wrk failed: {}{}", stdout, String::from_utf8_lossy(&output.stderr));
     }
     parse(&stdout).with_context(|| format!("unexpected wrk output:\n{stdout}"))
 }
 
 /// Reads the script's `ITSOR_BENCH` line.
 fn parse(stdout: &str) -> anyhow::Result<LoadResult> {
-    let line = stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("ITSOR_BENCH "))
-        .context("no ITSOR_BENCH line")?;
+    let line = stdout.lines().find_map(|line| line.strip_prefix("ITSOR_BENCH ")).context("no ITSOR_BENCH line")?;
     let field = |name: &str| -> anyhow::Result<u64> {
         line.split_whitespace()
             .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
@@ -220,11 +193,7 @@ mod tests {
         let out = "Running 1s test\nITSOR_BENCH requests=100 duration_us=2000000 p50_us=1500 p99_us=9000 bad_status=2 socket_errors=1\n";
         let r = parse(out).unwrap();
         assert_eq!((r.requests, r.bad_status, r.errors()), (100, 2, 3));
-        assert!(
-            (r.rps() - 50.0).abs() < 1e-9
-                && (r.p50_ms - 1.5).abs() < 1e-9
-                && (r.p99_ms - 9.0).abs() < 1e-9
-        );
+        assert!((r.rps() - 50.0).abs() < 1e-9 && (r.p50_ms - 1.5).abs() < 1e-9 && (r.p99_ms - 9.0).abs() < 1e-9);
         assert!(parse("nothing").is_err());
     }
 

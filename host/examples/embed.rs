@@ -61,7 +61,8 @@ async fn main() -> anyhow::Result<()> {
     let accounts = itsor.itsor_auth_accounts();
 
     let user = accounts
-        .call_signup(&mut store, " Ada@Example.com ", "correct horse battery", Some("Ada")).await?
+        .call_signup(&mut store, " Ada@Example.com ", "correct horse battery", Some("Ada"))
+        .await?
         .map_err(|e| anyhow::anyhow!("signup: {e:?}"))?;
     println!("signup       -> {} <{}>", user.id, user.email);
     ensure!(user.email == "ada@example.com", "e-mails are normalised");
@@ -71,7 +72,8 @@ async fn main() -> anyhow::Result<()> {
     ensure!(matches!(duplicate, Err(AccountsError::EmailTaken)), "a second sign-up is email-taken");
 
     let login = accounts
-        .call_login(&mut store, "ada@example.com", "correct horse battery").await?
+        .call_login(&mut store, "ada@example.com", "correct horse battery")
+        .await?
         .map_err(|e| anyhow::anyhow!("login: {e:?}"))?;
     println!("login        -> {} token, expires in {} s", login.token_type, login.expires_in);
     ensure!(login.expires_in == 15 * 60, "the lifetime comes from the variables");

@@ -49,9 +49,7 @@ pub fn error_response(status: StatusCode, code: &str, detail: &str) -> Response<
 /// A host-made answer of `body` (a probe's JSON, the metrics exposition), with the headers
 /// every response has.
 pub fn body_response(status: StatusCode, content_type: &'static str, body: String) -> Response<HyperOutgoingBody> {
-    let body = Full::new(Bytes::from(body))
-        .map_err(|never: Infallible| match never {})
-        .boxed_unsync();
+    let body = Full::new(Bytes::from(body)).map_err(|never: Infallible| match never {}).boxed_unsync();
     let mut response = Response::new(body);
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -98,10 +96,9 @@ pub fn json_for_automatic_answer(written: &[u8]) -> Option<Vec<u8>> {
         return None; // one of ours
     }
     let (code, detail) = match status {
-        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => (
-            "HEADERS_TOO_LARGE",
-            "The request's headers are too many or too large",
-        ),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+            ("HEADERS_TOO_LARGE", "The request's headers are too many or too large")
+        }
         StatusCode::URI_TOO_LONG => ("URI_TOO_LONG", "The request's URI is too long"),
         _ => ("MALFORMED_REQUEST", "The request could not be parsed"),
     };
@@ -178,12 +175,7 @@ mod tests {
     fn body_of(raw: &[u8]) -> serde_json::Value {
         let text = std::str::from_utf8(raw).unwrap();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
-        let length: usize = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length: "))
-            .unwrap()
-            .parse()
-            .unwrap();
+        let length: usize = head.lines().find_map(|l| l.strip_prefix("content-length: ")).unwrap().parse().unwrap();
         assert_eq!(length, body.len());
         serde_json::from_str(body).unwrap()
     }
@@ -205,7 +197,9 @@ mod tests {
         assert_eq!(json_for_automatic_answer(&ours), None);
         let capitalised = b"HTTP/1.1 400 Bad Request\r\nX-Content-Type-Options: nosniff\r\n\r\n{}";
         assert_eq!(json_for_automatic_answer(capitalised), None);
-        for other in [&b"HTTP/1.1 404 Not Found\r\n\r\n"[..], b"HTTP/1.1 200 OK\r\n\r\n", b"{\"detail\":1}", b"HTTP/1.1 400 "] {
+        for other in
+            [&b"HTTP/1.1 404 Not Found\r\n\r\n"[..], b"HTTP/1.1 200 OK\r\n\r\n", b"{\"detail\":1}", b"HTTP/1.1 400 "]
+        {
             assert_eq!(json_for_automatic_answer(other), None);
         }
     }

@@ -23,11 +23,6 @@ pub struct ListenArgs {
 impl ListenArgs {
     /// These flags as configuration overrides, with the component's path if one was given.
     pub fn overrides(self, component: Option<PathBuf>) -> Overrides {
-        Overrides {
-            host: self.host,
-            port: self.port,
-            database_url: self.database_url,
-            component,
-        }
+        Overrides { host: self.host, port: self.port, database_url: self.database_url, component }
     }
 }

@@ -181,9 +181,7 @@ impl fmt::Debug for Environment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut names: Vec<&str> = self.vars.keys().map(String::as_str).collect();
         names.sort_unstable();
-        f.debug_struct("Environment")
-            .field("names", &names)
-            .finish()
+        f.debug_struct("Environment").field("names", &names).finish()
     }
 }
 
@@ -231,15 +229,8 @@ impl Environment {
 
     /// An environment made of exactly these pairs.
     #[cfg(test)]
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(
-        pairs: impl IntoIterator<Item = (K, V)>,
-    ) -> Environment {
-        Environment {
-            vars: pairs
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        }
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Environment {
+        Environment { vars: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
     }
 
     /// The value of `name`, if set (possibly empty).
@@ -259,10 +250,7 @@ fn dotenv_error(path: &Path, error: &dotenvy::Error) -> ConfigError {
         dotenvy::Error::LineParse(_, index) => format!("syntax error at character {index}"),
         other => other.to_string(),
     };
-    ConfigError::DotEnv {
-        path: path.display().to_string(),
-        message,
-    }
+    ConfigError::DotEnv { path: path.display().to_string(), message }
 }
 
 /// The environment variable that sets component variable `name`: its upper-case form.
@@ -323,10 +311,7 @@ pub fn database_path(url: &str) -> Result<PathBuf, ConfigError> {
 fn describe_url(url: &str) -> String {
     match url.trim().split_once("://") {
         Some((scheme, _))
-            if !scheme.is_empty()
-                && scheme
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"+.-".contains(&b)) =>
+            if !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+.-".contains(&b)) =>
         {
             format!("{scheme}://")
         }
@@ -336,10 +321,7 @@ fn describe_url(url: &str) -> String {
 
 /// Parses a port number (`0` asks the OS for a free one).
 pub fn parse_port(value: &str) -> Result<u16, ConfigError> {
-    value
-        .trim()
-        .parse::<u16>()
-        .map_err(|_| ConfigError::Port(value.to_owned()))
+    value.trim().parse::<u16>().map_err(|_| ConfigError::Port(value.to_owned()))
 }
 
 /// Settings of `itsor serve` (and the database part of `itsor migrate`).
@@ -453,16 +435,11 @@ pub fn parse_max_connections(value: &str) -> Result<u32, ConfigError> {
 
 /// A whole number from 1 to `max`, or the error naming `env_var`.
 fn parse_count(env_var: &'static str, value: &str, max: u32) -> Result<u32, ConfigError> {
-    value
-        .trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|n| (1..=max).contains(n))
-        .ok_or_else(|| ConfigError::Limit {
-            env_var,
-            expected: format!("a whole number from 1 to {max}"),
-            value: value.to_owned(),
-        })
+    value.trim().parse::<u32>().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| ConfigError::Limit {
+        env_var,
+        expected: format!("a whole number from 1 to {max}"),
+        value: value.to_owned(),
+    })
 }
 
 /// Parses a `*_TIMEOUT_SECONDS` setting: seconds, possibly fractional (`2`, `0.5`), more
@@ -477,10 +454,7 @@ pub fn parse_timeout(env_var: &'static str, value: &str) -> Result<Duration, Con
         .filter(|duration| !duration.is_zero() && *duration <= MAX_TIMEOUT)
         .ok_or_else(|| ConfigError::Limit {
             env_var,
-            expected: format!(
-                "a number of seconds above 0 and at most {}",
-                MAX_TIMEOUT.as_secs()
-            ),
+            expected: format!("a number of seconds above 0 and at most {}", MAX_TIMEOUT.as_secs()),
             value: value.to_owned(),
         })
 }
@@ -502,11 +476,7 @@ impl ServeConfig {
     /// Resolves every host setting: flag, then environment, then default.
     ///
     /// `exe` is the path of the running binary, used for the default component location.
-    pub fn resolve(
-        env: &Environment,
-        flags: &Overrides,
-        exe: Option<&Path>,
-    ) -> Result<ServeConfig, ConfigError> {
+    pub fn resolve(env: &Environment, flags: &Overrides, exe: Option<&Path>) -> Result<ServeConfig, ConfigError> {
         let host = match &flags.host {
             Some(host) => host.clone(),
             None => env.non_empty(ENV_HOST).unwrap_or(DEFAULT_HOST).to_owned(),
@@ -549,9 +519,7 @@ pub fn check_exposure(env: &Environment, host: &str) -> Result<(), ConfigError> 
 fn is_loopback(host: &str) -> bool {
     let host = host.trim().trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.to_canonical().is_loopback())
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.to_canonical().is_loopback())
 }
 
 /// `ITSOR_METRICS_ADDR`: an IP address and port (`127.0.0.1:9464`, `[::]:9464`).
@@ -569,18 +537,14 @@ pub fn metrics_addr(env: &Environment) -> Result<Option<std::net::SocketAddr>, C
 
 /// `ITSOR_PG_POOL_SIZE`: a whole number from 1 to [`MAX_PG_POOL_SIZE`].
 pub fn pg_pool_size(env: &Environment) -> Result<u32, ConfigError> {
-    env.non_empty(ENV_PG_POOL_SIZE).map_or(Ok(crate::postgres::DEFAULT_POOL_SIZE), |value| {
-        parse_count(ENV_PG_POOL_SIZE, value, MAX_PG_POOL_SIZE)
-    })
+    env.non_empty(ENV_PG_POOL_SIZE)
+        .map_or(Ok(crate::postgres::DEFAULT_POOL_SIZE), |value| parse_count(ENV_PG_POOL_SIZE, value, MAX_PG_POOL_SIZE))
 }
 
 /// The database: `--database-url`, else `BACKEND_DATABASE_URL` (or its alias
 /// `DATABASE_URL`), else the default SQLite file.
 pub fn resolve_database(env: &Environment, flag: Option<&str>) -> Result<DatabaseTarget, ConfigError> {
-    database_target(
-        flag.or_else(|| env.non_empty(ENV_DATABASE_URL))
-            .unwrap_or(DEFAULT_DATABASE_URL),
-    )
+    database_target(flag.or_else(|| env.non_empty(ENV_DATABASE_URL)).unwrap_or(DEFAULT_DATABASE_URL))
 }
 
 /// The component's path: the `--component` flag, else `ITSOR_COMPONENT`, else
@@ -610,8 +574,7 @@ pub fn cache_dir(env: &Environment) -> Option<PathBuf> {
     if let Some(dir) = env.non_empty("XDG_CACHE_HOME") {
         return Some(Path::new(dir).join("itsor"));
     }
-    env.non_empty("HOME")
-        .map(|home| Path::new(home).join(".cache").join("itsor"))
+    env.non_empty("HOME").map(|home| Path::new(home).join(".cache").join("itsor"))
 }
 
 /// The component's variables, taken once from the environment.
@@ -625,9 +588,7 @@ pub struct ComponentVariables {
 
 impl fmt::Debug for ComponentVariables {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ComponentVariables")
-            .field("set", &self.values.keys())
-            .finish()
+        f.debug_struct("ComponentVariables").field("set", &self.values.keys()).finish()
     }
 }
 
@@ -637,10 +598,7 @@ impl ComponentVariables {
     pub fn from_env(env: &Environment) -> ComponentVariables {
         let values = VARIABLES
             .iter()
-            .filter_map(|var| {
-                env.get(&env_var_for(var.name))
-                    .map(|v| (var.name, v.to_owned()))
-            })
+            .filter_map(|var| env.get(&env_var_for(var.name)).map(|v| (var.name, v.to_owned())))
             .collect();
         ComponentVariables { values }
     }
@@ -681,10 +639,7 @@ impl ComponentVariables {
 
     /// Validates the variables exactly as the component will, refusing unsafe settings.
     pub fn validate(&self) -> Result<Settings, ConfigError> {
-        Settings::load(self).map_err(|e| ConfigError::Refused {
-            env_var: env_var_for(e.variable),
-            problem: e.problem,
-        })
+        Settings::load(self).map_err(|e| ConfigError::Refused { env_var: env_var_for(e.variable), problem: e.problem })
     }
 }
 
@@ -701,19 +656,10 @@ mod tests {
 
     #[test]
     fn database_urls_map_to_paths() {
-        assert_eq!(
-            database_path(DEFAULT_DATABASE_URL).unwrap(),
-            Path::new("./backend/itsor.db")
-        );
-        assert_eq!(
-            database_path("sqlite:////abs/x.db").unwrap(),
-            Path::new("/abs/x.db")
-        );
+        assert_eq!(database_path(DEFAULT_DATABASE_URL).unwrap(), Path::new("./backend/itsor.db"));
+        assert_eq!(database_path("sqlite:////abs/x.db").unwrap(), Path::new("/abs/x.db"));
         assert_eq!(database_path("sqlite:///x.db").unwrap(), Path::new("x.db"));
-        assert_eq!(
-            database_path(" sqlite:///x.db ").unwrap(),
-            Path::new("x.db")
-        );
+        assert_eq!(database_path(" sqlite:///x.db ").unwrap(), Path::new("x.db"));
     }
 
     #[test]
@@ -728,23 +674,16 @@ mod tests {
             "./x.db",
         ] {
             let err = database_path(url).unwrap_err();
-            assert!(
-                err.to_string().starts_with(ENV_DATABASE_URL),
-                "{url}: {err}"
-            );
+            assert!(err.to_string().starts_with(ENV_DATABASE_URL), "{url}: {err}");
         }
-        let err = database_path("mysql://user:hunter2@db/itsor")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("mysql://") && !err.contains("hunter2"),
-            "{err}"
-        );
+        let err = database_path("mysql://user:hunter2@db/itsor").unwrap_err().to_string();
+        assert!(err.contains("mysql://") && !err.contains("hunter2"), "{err}");
     }
 
     #[test]
     fn postgres_urls_select_postgres_and_never_show_credentials() {
-        for url in ["postgresql://ada:hunter2@db.example.com/app?sslmode=require", "postgres://ada:hunter2@db:5433/app"] {
+        for url in ["postgresql://ada:hunter2@db.example.com/app?sslmode=require", "postgres://ada:hunter2@db:5433/app"]
+        {
             let target = database_target(url).unwrap();
             assert_eq!(target, DatabaseTarget::Postgres(url.to_owned()));
             let shown = format!("{target:?}");
@@ -753,10 +692,7 @@ mod tests {
         assert_eq!(postgres_target("postgres://ada:hunter2@db:5433/app"), "db:5433/app");
         let err = database_target("postgresql://ada:hunter2@db:port/app").unwrap_err().to_string();
         assert!(!err.contains("hunter2"), "{err}");
-        assert_eq!(
-            database_target("sqlite:///x.db").unwrap(),
-            DatabaseTarget::Sqlite(PathBuf::from("x.db"))
-        );
+        assert_eq!(database_target("sqlite:///x.db").unwrap(), DatabaseTarget::Sqlite(PathBuf::from("x.db")));
     }
 
     #[test]
@@ -764,29 +700,19 @@ mod tests {
         assert_eq!(parse_port("0").unwrap(), 0);
         assert_eq!(parse_port(" 8080 ").unwrap(), 8080);
         for bad in ["", "-1", "65536", "http"] {
-            assert!(
-                parse_port(bad)
-                    .unwrap_err()
-                    .to_string()
-                    .starts_with("PORT ")
-            );
+            assert!(parse_port(bad).unwrap_err().to_string().starts_with("PORT "));
         }
     }
 
     #[test]
     fn defaults_apply_when_nothing_is_set() {
         let exe = Path::new("/t/release/itsor");
-        let config =
-            ServeConfig::resolve(&Environment::default(), &Overrides::default(), Some(exe))
-                .unwrap();
+        let config = ServeConfig::resolve(&Environment::default(), &Overrides::default(), Some(exe)).unwrap();
         assert_eq!(config.host, DEFAULT_HOST);
         assert_eq!(config.port, DEFAULT_PORT);
         assert_eq!(config.database, DatabaseTarget::Sqlite("./backend/itsor.db".into()));
         assert_eq!(config.pg_pool_size, crate::postgres::DEFAULT_POOL_SIZE);
-        assert_eq!(
-            config.component,
-            Path::new("/t/release/../wasm32-wasip2/component/itsor_auth.wasm")
-        );
+        assert_eq!(config.component, Path::new("/t/release/../wasm32-wasip2/component/itsor_auth.wasm"));
         assert_eq!(config.cache_dir, None);
     }
 
@@ -800,11 +726,7 @@ mod tests {
         ]);
         let from_env = ServeConfig::resolve(&env, &Overrides::default(), None).unwrap();
         assert_eq!(
-            (
-                from_env.host.as_str(),
-                from_env.port,
-                from_env.database.clone()
-            ),
+            (from_env.host.as_str(), from_env.port, from_env.database.clone()),
             ("0.0.0.0", 9000, DatabaseTarget::Sqlite("env.db".into()))
         );
         assert_eq!(from_env.component, Path::new("/env/c.wasm"));
@@ -816,11 +738,7 @@ mod tests {
         };
         let from_flags = ServeConfig::resolve(&env, &flags, None).unwrap();
         assert_eq!(
-            (
-                from_flags.host.as_str(),
-                from_flags.port,
-                from_flags.database.clone()
-            ),
+            (from_flags.host.as_str(), from_flags.port, from_flags.database.clone()),
             ("::1", 0, DatabaseTarget::Sqlite("/flag.db".into()))
         );
         assert_eq!(from_flags.component, Path::new("/flag/c.wasm"));
@@ -829,14 +747,8 @@ mod tests {
     #[test]
     fn a_bad_port_in_the_environment_is_an_error_unless_a_flag_overrides_it() {
         let env = Environment::from_pairs([(ENV_PORT, "nope")]);
-        assert!(matches!(
-            ServeConfig::resolve(&env, &Overrides::default(), None),
-            Err(ConfigError::Port(_))
-        ));
-        let flags = Overrides {
-            port: Some(1),
-            ..Overrides::default()
-        };
+        assert!(matches!(ServeConfig::resolve(&env, &Overrides::default(), None), Err(ConfigError::Port(_))));
+        let flags = Overrides { port: Some(1), ..Overrides::default() };
         assert_eq!(ServeConfig::resolve(&env, &flags, None).unwrap().port, 1);
     }
 
@@ -864,8 +776,7 @@ mod tests {
         assert_eq!(limits.request_timeout, Duration::from_secs(30));
         assert_eq!(limits.body_timeout, Duration::from_secs(10));
         assert_eq!(limits.header_timeout, Duration::from_secs(10));
-        let config =
-            ServeConfig::resolve(&Environment::default(), &Overrides::default(), None).unwrap();
+        let config = ServeConfig::resolve(&Environment::default(), &Overrides::default(), None).unwrap();
         assert_eq!(config.limits, Limits::default());
     }
 
@@ -909,10 +820,7 @@ mod tests {
         for bad in ["0", "-1", "x", "1.5", &(max + 1).to_string()] {
             let env = Environment::from_pairs([(ENV_MAX_CONCURRENT, bad)]);
             let err = Limits::from_env(&env).unwrap_err().to_string();
-            assert!(
-                err.starts_with("ITSOR_MAX_CONCURRENT must be"),
-                "{bad}: {err}"
-            );
+            assert!(err.starts_with("ITSOR_MAX_CONCURRENT must be"), "{bad}: {err}");
         }
         assert_eq!(parse_max_concurrent(&max.to_string()).unwrap(), max);
         for bad in ["0", "x", "1000001"] {
@@ -937,11 +845,7 @@ mod tests {
         assert_eq!(cache_dir(&home).unwrap(), Path::new("/h/.cache/itsor"));
         let xdg = Environment::from_pairs([("HOME", "/h"), ("XDG_CACHE_HOME", "/x")]);
         assert_eq!(cache_dir(&xdg).unwrap(), Path::new("/x/itsor"));
-        let explicit = Environment::from_pairs([
-            ("HOME", "/h"),
-            ("XDG_CACHE_HOME", "/x"),
-            (ENV_CACHE_DIR, "/c"),
-        ]);
+        let explicit = Environment::from_pairs([("HOME", "/h"), ("XDG_CACHE_HOME", "/x"), (ENV_CACHE_DIR, "/c")]);
         assert_eq!(cache_dir(&explicit).unwrap(), Path::new("/c"));
     }
 
@@ -964,17 +868,11 @@ mod tests {
 
     #[test]
     fn every_table_entry_is_mapped() {
-        let env = Environment::from_pairs(
-            VARIABLES
-                .iter()
-                .map(|v| (env_var_for(v.name), format!("value-of-{}", v.name))),
-        );
+        let env =
+            Environment::from_pairs(VARIABLES.iter().map(|v| (env_var_for(v.name), format!("value-of-{}", v.name))));
         let vars = ComponentVariables::from_env(&env);
         for var in VARIABLES {
-            assert_eq!(
-                vars.get(var.name),
-                Some(format!("value-of-{}", var.name).as_str())
-            );
+            assert_eq!(vars.get(var.name), Some(format!("value-of-{}", var.name).as_str()));
         }
     }
 
@@ -984,10 +882,7 @@ mod tests {
         let env = Environment::from_pairs([("BACKEND_ENV", "production"), ("JWT_SECRET", secret)]);
         let err = ComponentVariables::from_env(&env).validate().unwrap_err();
         let message = err.to_string();
-        assert!(
-            message.starts_with("refusing to start: JWT_SECRET "),
-            "{message}"
-        );
+        assert!(message.starts_with("refusing to start: JWT_SECRET "), "{message}");
         assert!(!message.contains(secret));
         assert!(ComponentVariables::default().validate().is_ok());
     }
@@ -1033,9 +928,6 @@ mod tests {
         assert_ne!(env.get("PATH"), Some("from-file"));
         assert!(Environment::load(&dir.path().join("missing.env")).is_ok());
         std::fs::write(&path, "NOT VALID LINE\n").unwrap();
-        assert!(matches!(
-            Environment::load(&path),
-            Err(ConfigError::DotEnv { .. })
-        ));
+        assert!(matches!(Environment::load(&path), Err(ConfigError::DotEnv { .. })));
     }
 }

@@ -104,14 +104,12 @@ impl EpochTicker {
         let stop = Arc::new(AtomicBool::new(false));
         let engine = engine.clone();
         let flag = Arc::clone(&stop);
-        std::thread::Builder::new()
-            .name("itsor-epoch".into())
-            .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(EPOCH_TICK);
-                    engine.increment_epoch();
-                }
-            })?;
+        std::thread::Builder::new().name("itsor-epoch".into()).spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        })?;
         Ok(EpochTicker { stop })
     }
 }
@@ -139,9 +137,7 @@ impl Hasher for ShaHasher<'_> {
 pub fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
     let mut sha = Sha256::new();
     sha.update(wasm);
-    engine
-        .precompile_compatibility_hash()
-        .hash(&mut ShaHasher(&mut sha));
+    engine.precompile_compatibility_hash().hash(&mut ShaHasher(&mut sha));
     sha.update(concat!("itsor-", env!("CARGO_PKG_VERSION")).as_bytes());
     hex(&sha.finalize())
 }
@@ -151,23 +147,14 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Loads the component at `wasm_path`, through the cache in `cache_dir` if there is one.
-pub fn load_component(
-    engine: &Engine,
-    wasm_path: &Path,
-    cache_dir: Option<&Path>,
-) -> anyhow::Result<Component> {
+pub fn load_component(engine: &Engine, wasm_path: &Path, cache_dir: Option<&Path>) -> anyhow::Result<Component> {
     let started = Instant::now();
-    let wasm = std::fs::read(wasm_path)
-        .with_context(|| format!("cannot read component {}", wasm_path.display()))?;
+    let wasm = std::fs::read(wasm_path).with_context(|| format!("cannot read component {}", wasm_path.display()))?;
     let Some(dir) = cache_dir else {
         let component = Component::new(engine, &wasm)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("cannot compile component {}", wasm_path.display()))?;
-        tracing::info!(
-            cache = "disabled",
-            elapsed_ms = started.elapsed().as_millis(),
-            "component compiled"
-        );
+        tracing::info!(cache = "disabled", elapsed_ms = started.elapsed().as_millis(), "component compiled");
         return Ok(component);
     };
 
@@ -291,30 +278,16 @@ mod tests {
         // part decommitted must both read as zero in the next instance of the slot.
         let engine = new_engine().unwrap();
         let module = wasmtime::Module::new(&engine, MEMORY_MODULE).unwrap();
-        let offsets = [
-            0,
-            4096,
-            20 << 20,
-            KEEP_RESIDENT_BYTES + 4096,
-            MAX_MEMORY_BYTES - 1,
-        ];
+        let offsets = [0, 4096, 20 << 20, KEEP_RESIDENT_BYTES + 4096, MAX_MEMORY_BYTES - 1];
         for round in 0..3 {
             let mut store = wasmtime::Store::new(&engine, ());
             let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
             let memory = instance.get_memory(&mut store, "m").unwrap();
-            assert_eq!(
-                memory.size(&store),
-                1,
-                "round {round}: the memory shrank back"
-            );
+            assert_eq!(memory.size(&store), 1, "round {round}: the memory shrank back");
             let pages = (MAX_MEMORY_BYTES >> 16) as u64;
             memory.grow(&mut store, pages - 1).unwrap();
             for &offset in &offsets {
-                assert_eq!(
-                    memory.data(&store)[offset],
-                    0,
-                    "round {round}: byte {offset} leaked"
-                );
+                assert_eq!(memory.data(&store)[offset], 0, "round {round}: byte {offset} leaked");
                 memory.data_mut(&mut store)[offset] = 0xA5;
             }
         }

@@ -82,9 +82,7 @@ impl RequestState {
             sqlite: SqliteHost::new(storage.sqlite().cloned()),
             postgres: PostgresHost::new(storage.postgres().cloned()),
             variables: VariablesHost::new(variables),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(MAX_MEMORY_BYTES)
-                .build(),
+            limits: StoreLimitsBuilder::new().memory_size(MAX_MEMORY_BYTES).build(),
         }
     }
 
@@ -124,20 +122,13 @@ impl PlatformState for RequestState {
 
 impl WasiView for RequestState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
 impl WasiHttpView for RequestState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.hooks,
-        }
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
     }
 }
 
@@ -175,9 +166,7 @@ impl WasiHttpHooks for DenyOutgoingHttp {
         _options: Option<wasmtime_wasi_http::RequestOptions>,
         _fut: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
     ) -> Box<dyn Future<Output = OutgoingResult> + Send> {
-        Box::new(std::future::ready(Err(
-            wasmtime_wasi_http::Error::HttpRequestDenied,
-        )))
+        Box::new(std::future::ready(Err(wasmtime_wasi_http::Error::HttpRequestDenied)))
     }
 }
 
@@ -208,9 +197,7 @@ pub struct GuestRun {
 impl GuestRun {
     /// Wraps `run`; it does nothing until polled.
     pub fn new(run: impl Future<Output = Outcome> + Send + 'static) -> GuestRun {
-        GuestRun {
-            run: Some(Box::pin(run)),
-        }
+        GuestRun { run: Some(Box::pin(run)) }
     }
 
     /// Whether the run has not produced its outcome yet.
@@ -260,11 +247,7 @@ impl GuestBody {
     /// The body `inner` of a guest whose `run` may still be going, or has ended with
     /// `returned` already known.
     pub fn new(inner: HyperOutgoingBody, run: GuestRun, returned: Option<bool>) -> GuestBody {
-        GuestBody {
-            inner,
-            run,
-            returned,
-        }
+        GuestBody { inner, run, returned }
     }
 }
 
@@ -272,10 +255,7 @@ impl Body for GuestBody {
     type Data = Bytes;
     type Error = wasmtime_wasi_http::Error;
 
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = self.get_mut();
         if let Poll::Ready(outcome) = this.run.poll_outcome(cx) {
             this.returned = Some(outcome.returned());
@@ -288,9 +268,7 @@ impl Body for GuestBody {
         match this.returned {
             None => Poll::Pending,
             Some(true) => Poll::Ready(None),
-            Some(false) => {
-                Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpResponseIncomplete)))
-            }
+            Some(false) => Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpResponseIncomplete))),
         }
     }
 
@@ -314,28 +292,19 @@ mod tests {
     use super::*;
 
     fn body() -> HyperOutgoingBody {
-        Full::new(Bytes::from_static(b"partial"))
-            .map_err(|never: Infallible| match never {})
-            .boxed_unsync()
+        Full::new(Bytes::from_static(b"partial")).map_err(|never: Infallible| match never {}).boxed_unsync()
     }
 
     #[tokio::test]
     async fn a_guest_body_ends_only_if_its_guest_returned() {
         for returned in [true, false] {
-            let outcome = if returned {
-                Outcome::Returned
-            } else {
-                Outcome::DroppedAtDeadline
-            };
+            let outcome = if returned { Outcome::Returned } else { Outcome::DroppedAtDeadline };
             let run = GuestRun::new(std::future::ready(outcome));
             let result = GuestBody::new(body(), run, None).collect().await;
             if returned {
                 assert_eq!(result.unwrap().to_bytes(), "partial");
             } else {
-                assert!(matches!(
-                    result,
-                    Err(wasmtime_wasi_http::Error::HttpResponseIncomplete)
-                ));
+                assert!(matches!(result, Err(wasmtime_wasi_http::Error::HttpResponseIncomplete)));
             }
         }
     }
@@ -350,12 +319,9 @@ mod tests {
             let _ = finish.send(());
             Outcome::Returned
         });
-        let collected = tokio::time::timeout(
-            Duration::from_secs(5),
-            GuestBody::new(body(), run, None).collect(),
-        )
-        .await
-        .expect("the body ends once its guest returns");
+        let collected = tokio::time::timeout(Duration::from_secs(5), GuestBody::new(body(), run, None).collect())
+            .await
+            .expect("the body ends once its guest returns");
         assert_eq!(collected.unwrap().to_bytes(), "partial");
         finished.await.expect("the guest ran to its end");
     }
@@ -379,16 +345,10 @@ mod tests {
 
     #[tokio::test]
     async fn outgoing_http_is_denied() {
-        let request = http::Request::new(
-            http_body_util::Empty::new()
-                .map_err(|never: Infallible| match never {})
-                .boxed_unsync(),
-        );
+        let request =
+            http::Request::new(http_body_util::Empty::new().map_err(|never: Infallible| match never {}).boxed_unsync());
         let fut = Box::new(std::future::ready(Ok(())));
         let result = Box::into_pin(DenyOutgoingHttp.send_request(request, None, fut)).await;
-        assert!(matches!(
-            result,
-            Err(wasmtime_wasi_http::Error::HttpRequestDenied)
-        ));
+        assert!(matches!(result, Err(wasmtime_wasi_http::Error::HttpRequestDenied)));
     }
 }

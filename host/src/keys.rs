@@ -59,9 +59,9 @@ pub async fn run(
 /// An error of the export, for the operator (names settings, never values).
 fn describe(error: &AccountsError) -> String {
     match error {
-        AccountsError::Misconfigured(message) | AccountsError::Unavailable(message) | AccountsError::Internal(message) => {
-            message.clone()
-        }
+        AccountsError::Misconfigured(message)
+        | AccountsError::Unavailable(message)
+        | AccountsError::Internal(message) => message.clone(),
         other => format!("{other:?}"),
     }
 }

@@ -25,10 +25,8 @@ pub const MAX_REQUEST_ID_BYTES: usize = 128;
 /// every binary of this crate.
 pub fn init(env: &Environment) {
     use tracing_subscriber::EnvFilter;
-    let filter = env
-        .get("RUST_LOG")
-        .and_then(|spec| EnvFilter::try_new(spec).ok())
-        .unwrap_or_else(|| EnvFilter::new("info"));
+    let filter =
+        env.get("RUST_LOG").and_then(|spec| EnvFilter::try_new(spec).ok()).unwrap_or_else(|| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match env.non_empty(ENV_LOG_FORMAT) {
         Some("json") => builder.json().with_current_span(false).with_span_list(false).init(),

@@ -75,8 +75,12 @@ fn describe(variable: &str) -> &'static str {
             "HS256, HS384 or HS512 (the secret signs), or EdDSA or ES256 (keys of itsor's own, \
              published at /.well-known/jwks.json; `itsor keys rotate`)"
         }
-        "jwt_refresh_days" => "0: no refresh tokens; more: logins also return one, and a session lives this long since its last refresh",
-        "jwt_refresh_reuse_seconds" => "how long a used refresh token still gets the same successor (concurrent refreshes)",
+        "jwt_refresh_days" => {
+            "0: no refresh tokens; more: logins also return one, and a session lives this long since its last refresh"
+        }
+        "jwt_refresh_reuse_seconds" => {
+            "how long a used refresh token still gets the same successor (concurrent refreshes)"
+        }
         "jwt_access_minutes" => "access-token lifetime in minutes",
         "jwt_access_seconds" => "access-token lifetime in seconds (overrides minutes)",
         "jwt_leeway_seconds" => "clock skew tolerated on token times, in seconds",
@@ -84,9 +88,7 @@ fn describe(variable: &str) -> &'static str {
         "session_cookie_name" => "name of the session cookie",
         "session_cookie_secure" => "true or false",
         "session_cookie_samesite" => "lax, strict or none",
-        "cors_origins" => {
-            "comma-separated browser origins (https://app.example) allowed with credentials"
-        }
+        "cors_origins" => "comma-separated browser origins (https://app.example) allowed with credentials",
         "database_url" => "set by the host from BACKEND_DATABASE_URL (Spin: the manifest)",
         _ => "",
     }
@@ -95,9 +97,8 @@ fn describe(variable: &str) -> &'static str {
 /// The full environment help: host variables, then every component setting.
 fn environment_help() -> String {
     use std::fmt::Write as _;
-    let mut help = format!(
-        "{HOST_ENVIRONMENT_HELP}\n\nComponent settings (given to the component; checked at start-up):\n"
-    );
+    let mut help =
+        format!("{HOST_ENVIRONMENT_HELP}\n\nComponent settings (given to the component; checked at start-up):\n");
     for variable in itsor_accounts::config::VARIABLES {
         let env_var = config::env_var_for(variable.name);
         let default = match variable.default {
@@ -113,11 +114,7 @@ fn environment_help() -> String {
 
 /// Serves the itsor authentication component (sign-up, login, sessions) over HTTP.
 #[derive(Debug, Parser)]
-#[command(
-    name = "itsor",
-    version,
-    after_help = "Run `itsor serve --help` for the environment variables."
-)]
+#[command(name = "itsor", version, after_help = "Run `itsor serve --help` for the environment variables.")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -188,17 +185,15 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => error.exit(),
     };
-    let result = Environment::load(Path::new(".env"))
-        .map_err(anyhow::Error::from)
-        .and_then(|env| {
-            itsor::init_logging(&env);
-            match cli.command {
-                Command::Serve(args) => serve(&env, args),
-                Command::Migrate(args) => migrate(&env, args),
-                Command::Keys(KeysCommand::Rotate(args)) => keys(&env, args, KeyCall::Rotate),
-                Command::Keys(KeysCommand::Current(args)) => keys(&env, args, KeyCall::Current),
-            }
-        });
+    let result = Environment::load(Path::new(".env")).map_err(anyhow::Error::from).and_then(|env| {
+        itsor::init_logging(&env);
+        match cli.command {
+            Command::Serve(args) => serve(&env, args),
+            Command::Migrate(args) => migrate(&env, args),
+            Command::Keys(KeysCommand::Rotate(args)) => keys(&env, args, KeyCall::Rotate),
+            Command::Keys(KeysCommand::Current(args)) => keys(&env, args, KeyCall::Current),
+        }
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -215,7 +210,6 @@ fn main() -> ExitCode {
 fn one_line(error: &anyhow::Error) -> String {
     format!("{error:#}").replace('\n', " ")
 }
-
 
 /// `itsor migrate`.
 fn migrate(env: &Environment, args: MigrateArgs) -> anyhow::Result<()> {
@@ -236,7 +230,10 @@ fn keys(env: &Environment, args: KeysArgs, call: KeyCall) -> anyhow::Result<()> 
     let variables = ComponentVariables::from_env(env).with_database(&database);
     let settings = variables.validate()?;
     if !settings.jwt_algorithm.is_asymmetric() {
-        anyhow::bail!("JWT_ALGORITHM is {}: it signs with JWT_SECRET and has no keys (set EdDSA or ES256)", settings.jwt_algorithm.as_str());
+        anyhow::bail!(
+            "JWT_ALGORITHM is {}: it signs with JWT_SECRET and has no keys (set EdDSA or ES256)",
+            settings.jwt_algorithm.as_str()
+        );
     }
     let component = config::resolve_component(env, args.component.as_deref(), std::env::current_exe().ok().as_deref());
     for version in migrate::run_target(&database)? {
@@ -284,19 +281,20 @@ fn serve(env: &Environment, args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(async {
         let listener = server::bind(&config.host, config.port).await?;
         let engine = engine::new_engine().context("cannot configure wasmtime")?;
-        let _ticker =
-            engine::EpochTicker::start(&engine).context("cannot start the epoch thread")?;
+        let _ticker = engine::EpochTicker::start(&engine).context("cannot start the epoch thread")?;
         // Nothing else runs on the runtime yet: compiling here blocks no request.
-        let component =
-            engine::load_component(&engine, &config.component, config.cache_dir.as_deref())?;
+        let component = engine::load_component(&engine, &config.component, config.cache_dir.as_deref())?;
         if settings.jwt_algorithm.is_asymmetric() {
             // The first key, before the first request needs it (a guest would make it too).
-            let kid = itsor::keys::run(&engine, &component, &storage, Arc::new(variables.clone()), KeyCall::Current).await?;
-            tracing::info!(algorithm = settings.jwt_algorithm.as_str(), kid = kid.as_deref().unwrap_or_default(), "signing key ready");
+            let kid =
+                itsor::keys::run(&engine, &component, &storage, Arc::new(variables.clone()), KeyCall::Current).await?;
+            tracing::info!(
+                algorithm = settings.jwt_algorithm.as_str(),
+                kid = kid.as_deref().unwrap_or_default(),
+                "signing key ready"
+            );
         }
-        let app = Arc::new(
-            server::App::new(&engine, &component, storage, variables)?.with_limits(config.limits),
-        );
+        let app = Arc::new(server::App::new(&engine, &component, storage, variables)?.with_limits(config.limits));
         let stop = drain_on_signal(app.readiness(), config.limits.drain_delay);
         if let Some(addr) = config.metrics_addr {
             let metrics = tokio::net::TcpListener::bind(addr)
@@ -323,7 +321,10 @@ fn serve(env: &Environment, args: ServeArgs) -> anyhow::Result<()> {
 /// On the first SIGINT or SIGTERM: `/readyz` turns `503` at once, and `drain_delay` later
 /// (or at a second signal) the returned receiver says stop (no new connections; in-flight
 /// requests finish).
-fn drain_on_signal(readiness: Arc<itsor::ops::Readiness>, drain_delay: std::time::Duration) -> tokio::sync::watch::Receiver<bool> {
+fn drain_on_signal(
+    readiness: Arc<itsor::ops::Readiness>,
+    drain_delay: std::time::Duration,
+) -> tokio::sync::watch::Receiver<bool> {
     let (stop, stopping) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         server::shutdown_signal().await;
@@ -357,11 +358,7 @@ mod tests {
     fn serve_help_lists_every_component_setting() {
         let help = environment_help();
         for variable in itsor_accounts::config::VARIABLES {
-            assert!(
-                help.contains(&config::env_var_for(variable.name)),
-                "{}",
-                variable.name
-            );
+            assert!(help.contains(&config::env_var_for(variable.name)), "{}", variable.name);
         }
         for host_var in [
             "BACKEND_DATABASE_URL",
@@ -413,27 +410,12 @@ mod tests {
             format!("(1 to {MAX_INSTANCES})"),
             format!("[default: {MAX_INSTANCES}, the instance pool's size]"),
             format!("within {} s gets 503", SLOT_WAIT.as_secs()),
-            format!(
-                "503 TIMEOUT  [default: {}]",
-                config::DEFAULT_REQUEST_TIMEOUT.as_secs()
-            ),
+            format!("503 TIMEOUT  [default: {}]", config::DEFAULT_REQUEST_TIMEOUT.as_secs()),
             format!("{} KiB, else 413", itsor::server::MAX_BODY_BYTES >> 10),
-            format!(
-                "before it gets 408  [default: {}]",
-                config::DEFAULT_BODY_TIMEOUT.as_secs()
-            ),
-            format!(
-                "{MAX_HEADERS} headers and {} KiB, else 431",
-                MAX_HEADER_BYTES >> 10
-            ),
-            format!(
-                "closed  [default: {}]",
-                config::DEFAULT_HEADER_TIMEOUT.as_secs()
-            ),
-            format!(
-                "/readyz already 503  [default: {}]",
-                config::DEFAULT_DRAIN_DELAY.as_secs()
-            ),
+            format!("before it gets 408  [default: {}]", config::DEFAULT_BODY_TIMEOUT.as_secs()),
+            format!("{MAX_HEADERS} headers and {} KiB, else 431", MAX_HEADER_BYTES >> 10),
+            format!("closed  [default: {}]", config::DEFAULT_HEADER_TIMEOUT.as_secs()),
+            format!("/readyz already 503  [default: {}]", config::DEFAULT_DRAIN_DELAY.as_secs()),
             format!(
                 "may take to finish\n                           [default: {}]",
                 config::DEFAULT_SHUTDOWN_TIMEOUT.as_secs()
@@ -447,10 +429,7 @@ mod tests {
     #[test]
     fn secret_defaults_are_not_printed() {
         let help = environment_help();
-        for variable in itsor_accounts::config::VARIABLES
-            .iter()
-            .filter(|v| v.secret)
-        {
+        for variable in itsor_accounts::config::VARIABLES.iter().filter(|v| v.secret) {
             if let Some(default) = variable.default {
                 assert!(!help.contains(default), "{}", variable.name);
             }
@@ -460,13 +439,9 @@ mod tests {
     #[test]
     fn flags_parse() {
         let cli = Cli::try_parse_from(["itsor", "serve", "--port", "0", "--host", "::1"]).unwrap();
-        let Command::Serve(args) = cli.command else {
-            panic!("expected serve")
-        };
+        let Command::Serve(args) = cli.command else { panic!("expected serve") };
         assert_eq!((args.listen.port, args.listen.host.as_deref()), (Some(0), Some("::1")));
         assert!(Cli::try_parse_from(["itsor", "serve", "--port", "http"]).is_err());
-        assert!(
-            Cli::try_parse_from(["itsor", "migrate", "--database-url", "sqlite:///x.db"]).is_ok()
-        );
+        assert!(Cli::try_parse_from(["itsor", "migrate", "--database-url", "sqlite:///x.db"]).is_ok());
     }
 }

@@ -107,20 +107,67 @@ impl Metrics {
             sessions_revoked: Counter::default(),
         };
         let registry = &mut m.registry;
-        registry.register("http_requests", "HTTP requests answered, by route template, method and status", m.requests.clone());
-        registry.register_with_unit("http_request_duration", "Time to answer a request (head), by route template", Unit::Seconds, m.request_seconds.clone());
-        registry.register_with_unit("guest_instantiation", "Time to instantiate the component for one request", Unit::Seconds, m.instantiation_seconds.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by route template, method and status",
+            m.requests.clone(),
+        );
+        registry.register_with_unit(
+            "http_request_duration",
+            "Time to answer a request (head), by route template",
+            Unit::Seconds,
+            m.request_seconds.clone(),
+        );
+        registry.register_with_unit(
+            "guest_instantiation",
+            "Time to instantiate the component for one request",
+            Unit::Seconds,
+            m.instantiation_seconds.clone(),
+        );
         registry.register("instances_in_use", "Component instances running now", m.instances_in_use.clone());
-        registry.register("instances_max", "The most component instances that may run at once", m.instances_max.clone());
-        registry.register("instance_slot_refusals", "Requests refused (503) because no instance slot became free", m.slot_refusals.clone());
+        registry.register(
+            "instances_max",
+            "The most component instances that may run at once",
+            m.instances_max.clone(),
+        );
+        registry.register(
+            "instance_slot_refusals",
+            "Requests refused (503) because no instance slot became free",
+            m.slot_refusals.clone(),
+        );
         registry.register("guest_traps", "Requests whose component instance trapped or failed (500)", m.traps.clone());
-        registry.register("guest_deadline_kills", "Requests whose component instance was stopped at its deadline (503)", m.deadline_kills.clone());
-        registry.register_with_unit("db_statement_duration", "Database statement latency, by backend", Unit::Seconds, m.statement_seconds.clone());
-        registry.register("db_statement_errors", "Database statements that failed, by backend", m.statement_errors.clone());
+        registry.register(
+            "guest_deadline_kills",
+            "Requests whose component instance was stopped at its deadline (503)",
+            m.deadline_kills.clone(),
+        );
+        registry.register_with_unit(
+            "db_statement_duration",
+            "Database statement latency, by backend",
+            Unit::Seconds,
+            m.statement_seconds.clone(),
+        );
+        registry.register(
+            "db_statement_errors",
+            "Database statements that failed, by backend",
+            m.statement_errors.clone(),
+        );
         registry.register("signups", "Accounts created", m.signups.clone());
-        registry.register("logins", "Logins by outcome: success, failure (unknown e-mail or wrong password, alike) or rate_limited", m.logins.clone());
-        registry.register("rate_limited", "Requests refused by a rate limit (429), by route template", m.rate_limited.clone());
-        registry.register("sessions_revoked", "Successful logout and session-revocation requests (a logout-all counts once)", m.sessions_revoked.clone());
+        registry.register(
+            "logins",
+            "Logins by outcome: success, failure (unknown e-mail or wrong password, alike) or rate_limited",
+            m.logins.clone(),
+        );
+        registry.register(
+            "rate_limited",
+            "Requests refused by a rate limit (429), by route template",
+            m.rate_limited.clone(),
+        );
+        registry.register(
+            "sessions_revoked",
+            "Successful logout and session-revocation requests (a logout-all counts once)",
+            m.sessions_revoked.clone(),
+        );
         let started = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
         let start_time: Gauge = Gauge::default();
         start_time.set(i64::try_from(started).unwrap_or(i64::MAX));

@@ -78,29 +78,20 @@ pub fn version_number(version: &str) -> Option<u64> {
     let well_formed = number.len() >= 4
         && number.bytes().all(|b| b.is_ascii_digit())
         && !description.is_empty()
-        && description
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if well_formed {
-        number.parse().ok()
-    } else {
-        None
-    }
+        && description.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if well_formed { number.parse().ok() } else { None }
 }
 
 /// Checks names and order: every version well formed, numbers strictly increasing.
 pub fn check(migrations: &[Migration]) -> Result<(), PlanError> {
     let mut previous: Option<(u64, &str)> = None;
     for migration in migrations {
-        let number = version_number(migration.version)
-            .ok_or_else(|| PlanError::BadName(migration.version.to_owned()))?;
+        let number =
+            version_number(migration.version).ok_or_else(|| PlanError::BadName(migration.version.to_owned()))?;
         if let Some((last, last_version)) = previous
             && number <= last
         {
-            return Err(PlanError::Order(
-                last_version.to_owned(),
-                migration.version.to_owned(),
-            ));
+            return Err(PlanError::Order(last_version.to_owned(), migration.version.to_owned()));
         }
         previous = Some((number, migration.version));
     }
@@ -109,9 +100,7 @@ pub fn check(migrations: &[Migration]) -> Result<(), PlanError> {
 
 /// The migrations of `all` not in `applied`, in order.
 pub fn pending<'a>(all: &'a [Migration], applied: &HashSet<String>) -> Vec<&'a Migration> {
-    all.iter()
-        .filter(|m| !applied.contains(m.version))
-        .collect()
+    all.iter().filter(|m| !applied.contains(m.version)).collect()
 }
 
 /// Applies every pending migration to `conn`; returns the versions applied, in order.
@@ -126,15 +115,9 @@ pub fn apply(conn: &mut Connection, migrations: &[Migration]) -> anyhow::Result<
     .context("cannot create schema_migrations")?;
     let applied = applied_versions(conn)?;
     let known: HashSet<&str> = migrations.iter().map(|m| m.version).collect();
-    let unknown: Vec<&String> = applied
-        .iter()
-        .filter(|v| !known.contains(v.as_str()))
-        .collect();
+    let unknown: Vec<&String> = applied.iter().filter(|v| !known.contains(v.as_str())).collect();
     if !unknown.is_empty() {
-        tracing::warn!(
-            ?unknown,
-            "the database has migrations this binary does not know"
-        );
+        tracing::warn!(?unknown, "the database has migrations this binary does not know");
     }
 
     let mut done = Vec::new();
@@ -150,8 +133,7 @@ pub fn apply(conn: &mut Connection, migrations: &[Migration]) -> anyhow::Result<
         if !still_pending {
             continue;
         }
-        tx.execute_batch(migration.sql)
-            .with_context(|| format!("migration {} failed", migration.version))?;
+        tx.execute_batch(migration.sql).with_context(|| format!("migration {} failed", migration.version))?;
         if let Some(step) = data_step(migration.version) {
             step(&tx).with_context(|| format!("migration {} failed", migration.version))?;
         }
@@ -160,8 +142,7 @@ pub fn apply(conn: &mut Connection, migrations: &[Migration]) -> anyhow::Result<
              VALUES (?1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
             [migration.version],
         )?;
-        tx.commit()
-            .with_context(|| format!("cannot commit migration {}", migration.version))?;
+        tx.commit().with_context(|| format!("cannot commit migration {}", migration.version))?;
         done.push(migration.version);
     }
     Ok(done)
@@ -243,8 +224,7 @@ pub fn run_target(target: &DatabaseTarget) -> anyhow::Result<Vec<&'static str>> 
 /// Opens (creating if needed) the database at `path` and applies the embedded migrations.
 pub fn run(path: &Path) -> anyhow::Result<Vec<&'static str>> {
     sqlite::Database::prepare(path)?;
-    let mut conn = sqlite::open_connection(path)
-        .with_context(|| format!("cannot open database {}", path.display()))?;
+    let mut conn = sqlite::open_connection(path).with_context(|| format!("cannot open database {}", path.display()))?;
     apply(&mut conn, &embedded())
 }
 
@@ -253,18 +233,12 @@ pub fn run(path: &Path) -> anyhow::Result<Vec<&'static str>> {
 mod tests {
     use super::*;
 
-    const A: Migration = Migration {
-        version: "0001_users",
-        sql: "CREATE TABLE users (id TEXT);",
-    };
+    const A: Migration = Migration { version: "0001_users", sql: "CREATE TABLE users (id TEXT);" };
     const B: Migration = Migration {
         version: "0002_sessions",
         sql: "CREATE TABLE sessions (id TEXT); CREATE INDEX s_id ON sessions (id);",
     };
-    const BAD: Migration = Migration {
-        version: "0003_broken",
-        sql: "CREATE TABLE users (id TEXT);",
-    };
+    const BAD: Migration = Migration { version: "0003_broken", sql: "CREATE TABLE users (id TEXT);" };
 
     fn versions(conn: &Connection) -> Vec<String> {
         let mut v: Vec<String> = applied_versions(conn).unwrap().into_iter().collect();
@@ -276,15 +250,7 @@ mod tests {
     fn names_must_be_numbered() {
         assert_eq!(version_number("0001_users"), Some(1));
         assert_eq!(version_number("20240101_add-index"), Some(20_240_101));
-        for bad in [
-            "users",
-            "001_users",
-            "0001",
-            "0001_",
-            "0001 users",
-            "x001_users",
-            "0001_a.b",
-        ] {
+        for bad in ["users", "001_users", "0001", "0001_", "0001 users", "x001_users", "0001_a.b"] {
             assert_eq!(version_number(bad), None, "{bad}");
         }
     }
@@ -293,15 +259,9 @@ mod tests {
     fn order_is_checked() {
         assert!(check(&[A, B]).is_ok());
         assert!(matches!(check(&[B, A]), Err(PlanError::Order(..))));
-        let dup = Migration {
-            version: "0001_other",
-            sql: "",
-        };
+        let dup = Migration { version: "0001_other", sql: "" };
         assert!(matches!(check(&[A, dup]), Err(PlanError::Order(..))));
-        let bad = Migration {
-            version: "init",
-            sql: "",
-        };
+        let bad = Migration { version: "init", sql: "" };
         assert_eq!(check(&[bad]), Err(PlanError::BadName("init".into())));
     }
 
@@ -319,17 +279,9 @@ mod tests {
         assert_eq!(apply(&mut conn, &[A, B]).unwrap(), ["0002_sessions"]);
         assert!(apply(&mut conn, &[A, B]).unwrap().is_empty());
         assert_eq!(versions(&conn), ["0001_users", "0002_sessions"]);
-        let applied_at: String = conn
-            .query_row(
-                "SELECT applied_at FROM schema_migrations LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert!(
-            applied_at.ends_with('Z') && applied_at.contains('T'),
-            "{applied_at}"
-        );
+        let applied_at: String =
+            conn.query_row("SELECT applied_at FROM schema_migrations LIMIT 1", [], |r| r.get(0)).unwrap();
+        assert!(applied_at.ends_with('Z') && applied_at.contains('T'), "{applied_at}");
     }
 
     #[test]

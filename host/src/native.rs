@@ -63,20 +63,13 @@ impl NativeApp {
     /// host's body timeout from `limits`.
     pub fn new(database: Database, variables: ComponentVariables, limits: &Limits) -> NativeApp {
         NativeApp {
-            platform: NativePlatform {
-                database,
-                variables: Arc::new(variables),
-            },
+            platform: NativePlatform { database, variables: Arc::new(variables) },
             body_timeout: limits.body_timeout,
         }
     }
 
     /// Answers one request; never fails.
-    async fn answer(
-        self: Arc<Self>,
-        peer: SocketAddr,
-        mut req: Request<Incoming>,
-    ) -> Response<HyperOutgoingBody> {
+    async fn answer(self: Arc<Self>, peer: SocketAddr, mut req: Request<Incoming>) -> Response<HyperOutgoingBody> {
         let started = Instant::now();
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
@@ -91,10 +84,7 @@ impl NativeApp {
                 } else {
                     Body::Unread
                 };
-                to_response(itsor_http::handle(
-                    &to_request(&parts, body),
-                    &self.platform,
-                ))
+                to_response(itsor_http::handle(&to_request(&parts, body), &self.platform))
             }
         };
         tracing::info!(
@@ -146,18 +136,13 @@ pub struct ThreadDatabase(Database);
 
 impl itsor_accounts::db::Database for ThreadDatabase {
     fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
-        self.0
-            .with_connection(|conn| conn.query(sql, params))
-            .map_err(|e| DbError::failed(e.to_string()))?
+        self.0.with_connection(|conn| conn.query(sql, params)).map_err(|e| DbError::failed(e.to_string()))?
     }
 }
 
 /// The adapter's request, as the component builds it from `wasi:http`.
 fn to_request(parts: &http::request::Parts, body: Body) -> itsor_http::Request {
-    let target = parts
-        .uri
-        .path_and_query()
-        .map_or("/", |target| target.as_str());
+    let target = parts.uri.path_and_query().map_or("/", |target| target.as_str());
     let (path, query) = match target.split_once('?') {
         Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
         None => (target.to_owned(), None),
@@ -168,13 +153,7 @@ fn to_request(parts: &http::request::Parts, body: Body) -> itsor_http::Request {
         .filter(|(name, _)| !DEFAULT_FORBIDDEN_HEADERS.contains(name))
         .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
         .collect();
-    itsor_http::Request {
-        method: parts.method.as_str().to_ascii_uppercase(),
-        path,
-        query,
-        headers,
-        body,
-    }
+    itsor_http::Request { method: parts.method.as_str().to_ascii_uppercase(), path, query, headers, body }
 }
 
 /// The adapter's response as hyper sends it, with `content-length` as the component sets it.
@@ -191,10 +170,7 @@ fn to_response(response: itsor_http::Response) -> Response<HyperOutgoingBody> {
         .chain(content_length.as_deref().map(|len| ("content-length", len)));
     let mut headers = HeaderMap::with_capacity(response.headers.len() + 1);
     for (name, value) in fields {
-        match (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
+        match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
             (Ok(name), Ok(value)) if !DEFAULT_FORBIDDEN_HEADERS.contains(&name) => {
                 headers.append(name, value);
             }
@@ -214,9 +190,7 @@ fn internal_response() -> itsor_http::Response {
 }
 
 fn full(body: Vec<u8>) -> HyperOutgoingBody {
-    Full::new(Bytes::from(body))
-        .map_err(|never: Infallible| match never {})
-        .boxed_unsync()
+    Full::new(Bytes::from(body)).map_err(|never: Infallible| match never {}).boxed_unsync()
 }
 
 #[cfg(test)]
@@ -234,36 +208,16 @@ mod tests {
 
     #[test]
     fn requests_look_as_the_component_sees_them() {
-        let parts = parts(
-            "/auth/me?x=1?y",
-            &[
-                ("Host", "h"),
-                ("Connection", "keep-alive"),
-                ("X-A", "1"),
-                ("x-a", "2"),
-            ],
-        );
+        let parts = parts("/auth/me?x=1?y", &[("Host", "h"), ("Connection", "keep-alive"), ("X-A", "1"), ("x-a", "2")]);
         let request = to_request(&parts, Body::Complete(vec![]));
         assert_eq!(request.method, "GET");
-        assert_eq!(
-            (request.path.as_str(), request.query.as_deref()),
-            ("/auth/me", Some("x=1?y"))
-        );
-        assert_eq!(
-            request.headers,
-            [
-                ("x-a".to_owned(), b"1".to_vec()),
-                ("x-a".to_owned(), b"2".to_vec())
-            ]
-        );
+        assert_eq!((request.path.as_str(), request.query.as_deref()), ("/auth/me", Some("x=1?y")));
+        assert_eq!(request.headers, [("x-a".to_owned(), b"1".to_vec()), ("x-a".to_owned(), b"2".to_vec())]);
     }
 
     #[tokio::test]
     async fn responses_carry_content_length_and_bad_ones_become_500() {
-        let ok = to_response(itsor_http::Response::json(
-            200,
-            &serde_json::json!({"a": 1}),
-        ));
+        let ok = to_response(itsor_http::Response::json(200, &serde_json::json!({"a": 1})));
         assert_eq!(ok.status(), 200);
         assert_eq!(ok.headers()["content-length"], "7");
         assert_eq!(ok.headers()["cache-control"], "no-store");
@@ -273,8 +227,7 @@ mod tests {
         let empty = to_response(itsor_http::Response::empty(204));
         assert!(empty.headers().get("content-length").is_none());
 
-        let forbidden =
-            to_response(itsor_http::Response::empty(204).with_header("connection", "close"));
+        let forbidden = to_response(itsor_http::Response::empty(204).with_header("connection", "close"));
         assert_eq!(forbidden.status(), 500);
         let bad_status = to_response(itsor_http::Response::empty(1000));
         assert_eq!(bad_status.status(), 500);
@@ -286,14 +239,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let database = Database::prepare(&path).unwrap();
-        crate::sqlite::open_connection(&path)
-            .unwrap()
-            .execute_batch("CREATE TABLE t (x INTEGER)")
-            .unwrap();
+        crate::sqlite::open_connection(&path).unwrap().execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
         let db = ThreadDatabase(database);
         assert!(db.query("CREATE TABLE u (x INTEGER)", &[]).is_err(), "the sandbox applies");
-        db.query("INSERT INTO t VALUES (?)", &[Value::Integer(7)])
-            .unwrap();
+        db.query("INSERT INTO t VALUES (?)", &[Value::Integer(7)]).unwrap();
         let rows = db.query("SELECT x FROM t", &[]).unwrap();
         assert_eq!(rows[0].integer(0).unwrap(), 7);
         assert!(db.query("SELEC", &[]).is_err());

@@ -100,7 +100,12 @@ fn status_json(status: StatusCode, body: serde_json::Value) -> Response<HyperOut
 }
 
 /// Answers `probe` (see the module documentation).
-pub async fn answer(probe: Probe, method: &Method, storage: &Storage, readiness: &Readiness) -> Response<HyperOutgoingBody> {
+pub async fn answer(
+    probe: Probe,
+    method: &Method,
+    storage: &Storage,
+    readiness: &Readiness,
+) -> Response<HyperOutgoingBody> {
     if let Some(refusal) = refusal_unless_read(method) {
         return refusal;
     }
@@ -114,7 +119,10 @@ pub async fn answer(probe: Probe, method: &Method, storage: &Storage, readiness:
             Err(cause) => {
                 // The cause (which may name the database user or host) is for the log only.
                 tracing::warn!(%cause, "not ready: the database does not answer");
-                status_json(StatusCode::SERVICE_UNAVAILABLE, json!({ "status": "unavailable", "reason": DATABASE_UNREACHABLE }))
+                status_json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({ "status": "unavailable", "reason": DATABASE_UNREACHABLE }),
+                )
             }
         },
     }

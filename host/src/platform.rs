@@ -48,5 +48,5 @@ mod embedded {
     });
 }
 
-pub use embedded::exports::itsor::auth::accounts::{Error as AccountsError, FieldError, LoginResult, User};
 pub use embedded::Embedded;
+pub use embedded::exports::itsor::auth::accounts::{Error as AccountsError, FieldError, LoginResult, User};

@@ -57,15 +57,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use itsor_accounts::db::code_words;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use itsor_accounts::db::code_words;
 use tokio_postgres::config::{Host as PgHostName, SslMode};
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 use wasmtime::component::{Resource, ResourceTable};
 
 use crate::bindings::spin::postgres::postgres::{
-    Column, DbDataType, DbError, DbValue, Error, Host, HostConnection, ParameterValue, QueryError,
-    RowSet,
+    Column, DbDataType, DbError, DbValue, Error, Host, HostConnection, ParameterValue, QueryError, RowSet,
 };
 
 /// Connections the pool opens at most, unless `ITSOR_PG_POOL_SIZE` says otherwise.
@@ -127,7 +126,9 @@ impl PostgresPool {
         match tokio::time::timeout_at(deadline.into(), self.pool.get()).await {
             Ok(Ok(client)) => Ok(client),
             Ok(Err(e)) => Err(Error::ConnectionFailed(pool_error(&e))),
-            Err(_) => Err(Error::ConnectionFailed("no connection became available before the request's deadline".into())),
+            Err(_) => {
+                Err(Error::ConnectionFailed("no connection became available before the request's deadline".into()))
+            }
         }
     }
 
@@ -262,20 +263,34 @@ impl HostConnection for PostgresHost {
     async fn open(&mut self, address: String) -> Result<Resource<PgConnection>, Error> {
         match &self.pool {
             Some(pool) if *pool.address == address => {}
-            Some(_) => return Err(Error::ConnectionFailed("address not allowed: only the configured database may be opened".into())),
+            Some(_) => {
+                return Err(Error::ConnectionFailed(
+                    "address not allowed: only the configured database may be opened".into(),
+                ));
+            }
             None => return Err(Error::ConnectionFailed("no PostgreSQL database is configured".into())),
         }
         self.connections.push(PgConnection).map_err(|_| Error::Other("too many open connections".into()))
     }
 
-    async fn query(&mut self, conn: Resource<PgConnection>, statement: String, params: Vec<ParameterValue>) -> Result<RowSet, Error> {
+    async fn query(
+        &mut self,
+        conn: Resource<PgConnection>,
+        statement: String,
+        params: Vec<ParameterValue>,
+    ) -> Result<RowSet, Error> {
         let started = Instant::now();
         let result = self.run_query(conn, statement, params).await;
         crate::metrics::metrics().statement("postgres", started.elapsed(), result.is_ok());
         result
     }
 
-    async fn execute(&mut self, conn: Resource<PgConnection>, statement: String, params: Vec<ParameterValue>) -> Result<u64, Error> {
+    async fn execute(
+        &mut self,
+        conn: Resource<PgConnection>,
+        statement: String,
+        params: Vec<ParameterValue>,
+    ) -> Result<u64, Error> {
         let started = Instant::now();
         let result = self.run_execute(conn, statement, params).await;
         crate::metrics::metrics().statement("postgres", started.elapsed(), result.is_ok());
@@ -300,7 +315,12 @@ struct Ready {
 
 /// Checks the statement and its parameters, checks a connection of `pool` out and prepares
 /// the statement on it (from its cache, usually).
-async fn ready(pool: PostgresPool, deadline: Instant, statement: &str, params: &[ParameterValue]) -> Result<Ready, Error> {
+async fn ready(
+    pool: PostgresPool,
+    deadline: Instant,
+    statement: &str,
+    params: &[ParameterValue],
+) -> Result<Ready, Error> {
     check_statement(statement)?;
     let params = to_sql_parameters(params)?;
     let client = pool.client(deadline).await?;
@@ -312,8 +332,14 @@ async fn ready(pool: PostgresPool, deadline: Instant, statement: &str, params: &
 }
 
 impl PostgresHost {
-    async fn run_query(&mut self, conn: Resource<PgConnection>, statement: String, params: Vec<ParameterValue>) -> Result<RowSet, Error> {
-        let Ready { client, prepared, params, deadline } = ready(self.pool(&conn)?.clone(), self.deadline(), &statement, &params).await?;
+    async fn run_query(
+        &mut self,
+        conn: Resource<PgConnection>,
+        statement: String,
+        params: Vec<ParameterValue>,
+    ) -> Result<RowSet, Error> {
+        let Ready { client, prepared, params, deadline } =
+            ready(self.pool(&conn)?.clone(), self.deadline(), &statement, &params).await?;
         let rows = within(deadline, client.query(&prepared, &refs(&params))).await;
         let rows = abandon_if_late(client, rows)?.map_err(query_failed)?;
         let columns = prepared
@@ -327,15 +353,23 @@ impl PostgresHost {
             let values = (0..row.len()).map(|i| db_value(row, i)).collect::<Result<Vec<_>, _>>()?;
             bytes += values.iter().map(value_bytes).sum::<usize>();
             if bytes > MAX_RESULT_BYTES {
-                return Err(Error::QueryFailed(QueryError::Text(format!("query result exceeds limit of {MAX_RESULT_BYTES} bytes"))));
+                return Err(Error::QueryFailed(QueryError::Text(format!(
+                    "query result exceeds limit of {MAX_RESULT_BYTES} bytes"
+                ))));
             }
             out.push(values);
         }
         Ok(RowSet { columns, rows: out })
     }
 
-    async fn run_execute(&mut self, conn: Resource<PgConnection>, statement: String, params: Vec<ParameterValue>) -> Result<u64, Error> {
-        let Ready { client, prepared, params, deadline } = ready(self.pool(&conn)?.clone(), self.deadline(), &statement, &params).await?;
+    async fn run_execute(
+        &mut self,
+        conn: Resource<PgConnection>,
+        statement: String,
+        params: Vec<ParameterValue>,
+    ) -> Result<u64, Error> {
+        let Ready { client, prepared, params, deadline } =
+            ready(self.pool(&conn)?.clone(), self.deadline(), &statement, &params).await?;
         let changed = within(deadline, client.execute(&prepared, &refs(&params))).await;
         abandon_if_late(client, changed)?.map_err(query_failed)
     }
@@ -344,9 +378,7 @@ impl PostgresHost {
 /// `future`, or, once `deadline` passes, `connection-failed` (the database did not answer
 /// in time: the caller answers `503`, as for a server that cannot be reached).
 async fn within<F: std::future::Future>(deadline: Instant, future: F) -> Result<F::Output, Error> {
-    tokio::time::timeout_at(deadline.into(), future)
-        .await
-        .map_err(|_| Error::ConnectionFailed(ABANDONED.to_owned()))
+    tokio::time::timeout_at(deadline.into(), future).await.map_err(|_| Error::ConnectionFailed(ABANDONED.to_owned()))
 }
 
 /// The error of a statement abandoned at the deadline.
@@ -410,9 +442,9 @@ pub fn to_sql(value: &ParameterValue) -> Result<Param, String> {
         ParameterValue::Datetime((y, m, d, h, mi, s, ns)) => {
             Box::new(time::PrimitiveDateTime::new(date(*y, *m, *d)?, clock_time(*h, *mi, *s, *ns)?))
         }
-        ParameterValue::Timestamp(seconds) => {
-            Box::new(time::OffsetDateTime::from_unix_timestamp(*seconds).map_err(|e| format!("invalid timestamp: {e}"))?)
-        }
+        ParameterValue::Timestamp(seconds) => Box::new(
+            time::OffsetDateTime::from_unix_timestamp(*seconds).map_err(|e| format!("invalid timestamp: {e}"))?,
+        ),
         ParameterValue::Uuid(v) => Box::new(uuid::Uuid::parse_str(v).map_err(|e| format!("invalid uuid: {e}"))?),
         ParameterValue::ArrayInt32(v) => Box::new(v.clone()),
         ParameterValue::ArrayInt64(v) => Box::new(v.clone()),
@@ -482,7 +514,11 @@ pub fn data_type(ty: &Type) -> DbDataType {
 /// so a `timestamptz` (read as a naive date-time) fails the query as it does under Spin.
 /// Types the account logic never reads come back as their raw bytes (`unsupported`).
 fn db_value(row: &tokio_postgres::Row, index: usize) -> Result<DbValue, Error> {
-    fn get<'a, T: FromSql<'a>>(row: &'a tokio_postgres::Row, index: usize, wrap: impl Fn(T) -> DbValue) -> Result<DbValue, Error> {
+    fn get<'a, T: FromSql<'a>>(
+        row: &'a tokio_postgres::Row,
+        index: usize,
+        wrap: impl Fn(T) -> DbValue,
+    ) -> Result<DbValue, Error> {
         match row.try_get::<_, Option<T>>(index) {
             Ok(Some(v)) => Ok(wrap(v)),
             Ok(None) => Ok(DbValue::DbNull),
@@ -500,10 +536,20 @@ fn db_value(row: &tokio_postgres::Row, index: usize) -> Result<DbValue, Error> {
         Type::INT8 => get(row, index, DbValue::Int64),
         Type::TEXT | Type::VARCHAR | Type::BPCHAR => get(row, index, DbValue::Str),
         Type::TIMESTAMP | Type::TIMESTAMPTZ => get(row, index, |t: time::PrimitiveDateTime| {
-            DbValue::Datetime((t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second(), t.nanosecond()))
+            DbValue::Datetime((
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second(),
+                t.nanosecond(),
+            ))
         }),
         Type::DATE => get(row, index, |d: time::Date| DbValue::Date((d.year(), u8::from(d.month()), d.day()))),
-        Type::TIME => get(row, index, |t: time::Time| DbValue::Time((t.hour(), t.minute(), t.second(), t.nanosecond()))),
+        Type::TIME => {
+            get(row, index, |t: time::Time| DbValue::Time((t.hour(), t.minute(), t.second(), t.nanosecond())))
+        }
         Type::UUID => get(row, index, |u: uuid::Uuid| DbValue::Uuid(u.to_string())),
         Type::INT4_ARRAY => get(row, index, DbValue::ArrayInt32),
         Type::INT8_ARRAY => get(row, index, DbValue::ArrayInt64),

@@ -177,10 +177,7 @@ const UNMATCHED: &str = "unmatched";
 impl AccessLog {
     fn new<B>(req: &Request<B>) -> AccessLog {
         let path = req.uri().path();
-        let route = Probe::of(path)
-            .map(Probe::path)
-            .or_else(|| itsor_http::route_template(path))
-            .unwrap_or(UNMATCHED);
+        let route = Probe::of(path).map(Probe::path).or_else(|| itsor_http::route_template(path)).unwrap_or(UNMATCHED);
         AccessLog {
             method: req.method().clone(),
             route,
@@ -276,10 +273,7 @@ impl App {
     pub fn with_limits(mut self, limits: Limits) -> App {
         let permits = limits.max_concurrent.clamp(1, MAX_INSTANCES);
         self.slots = Arc::new(Semaphore::new(permits as usize));
-        self.limits = Limits {
-            max_concurrent: permits,
-            ..limits
-        };
+        self.limits = Limits { max_concurrent: permits, ..limits };
         self
     }
 
@@ -361,8 +355,7 @@ impl App {
         let deadline = Instant::now() + limit;
         let mut store = Store::new(
             self.pre.engine(),
-            RequestState::new(&self.storage, Arc::clone(&self.variables))
-                .with_deadline(deadline),
+            RequestState::new(&self.storage, Arc::clone(&self.variables)).with_deadline(deadline),
         );
         store.limiter(|state| state.limits());
         store.set_epoch_deadline(1);
@@ -370,25 +363,14 @@ impl App {
             if Instant::now() >= deadline {
                 Ok(UpdateDeadline::Interrupt)
             } else {
-                Ok(UpdateDeadline::YieldCustom(
-                    1,
-                    Box::pin(tokio::task::yield_now()),
-                ))
+                Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
             }
         });
 
         let (sender, mut receiver) = tokio::sync::oneshot::channel();
         let failed = |error: wasmtime::Error| GuestFailure::Failed(anyhow::Error::from(error));
-        let req = store
-            .data_mut()
-            .http()
-            .new_incoming_request(Scheme::Http, req)
-            .map_err(failed)?;
-        let out = store
-            .data_mut()
-            .http()
-            .new_response_outparam(sender)
-            .map_err(failed)?;
+        let req = store.data_mut().http().new_incoming_request(Scheme::Http, req).map_err(failed)?;
+        let out = store.data_mut().http().new_response_outparam(sender).map_err(failed)?;
         let pre = self.pre.clone();
         let (output, request_id) = (store.data().output(), request_id.to_owned());
         // A computing guest is interrupted by its epoch deadline; a guest blocked in a host
@@ -400,10 +382,7 @@ impl App {
                 let started = Instant::now();
                 let proxy = pre.instantiate_async(&mut store).await?;
                 metrics().instantiated(started.elapsed());
-                proxy
-                    .wasi_http_incoming_handler()
-                    .call_handle(&mut store, req, out)
-                    .await
+                proxy.wasi_http_incoming_handler().call_handle(&mut store, req, out).await
             };
             let outcome = match tokio::time::timeout(limit + TIMEOUT_GRACE, guest).await {
                 Ok(Ok(())) => Outcome::Returned,
@@ -421,9 +400,7 @@ impl App {
             if let Poll::Ready(outcome) = run.poll_outcome(cx) {
                 return Poll::Ready(Err(outcome));
             }
-            Pin::new(&mut receiver)
-                .poll(cx)
-                .map(|head| Ok(head.map_err(drop)))
+            Pin::new(&mut receiver).poll(cx).map(|head| Ok(head.map_err(drop)))
         })
         .await;
         let (head, outcome) = match head {
@@ -432,9 +409,7 @@ impl App {
             Err(outcome) => (receiver.try_recv().map_err(|_| ()), Some(outcome)),
         };
         let unanswered = |outcome: Outcome| match outcome {
-            Outcome::Returned => Err(GuestFailure::Failed(anyhow::anyhow!(
-                "the component never set a response"
-            ))),
+            Outcome::Returned => Err(GuestFailure::Failed(anyhow::anyhow!("the component never set a response"))),
             Outcome::Failed(error) if is_interrupt(&error) => Err(GuestFailure::TimedOut),
             Outcome::Failed(trap) => Err(failed(trap)),
             Outcome::DroppedAtDeadline => Err(GuestFailure::TimedOut),
@@ -444,9 +419,7 @@ impl App {
                 let returned = outcome.as_ref().map(Outcome::returned);
                 Ok(response.map(|body| GuestBody::new(body, run, returned).boxed_unsync()))
             }
-            Ok(Err(code)) => Err(GuestFailure::Failed(anyhow::anyhow!(
-                "the component answered with error {code:?}"
-            ))),
+            Ok(Err(code)) => Err(GuestFailure::Failed(anyhow::anyhow!("the component answered with error {code:?}"))),
             // The sender went with the store (or its resource was dropped unset): the guest
             // returned, trapped or was dropped at its deadline, unanswered.
             Err(_) => match outcome {
@@ -459,10 +432,7 @@ impl App {
 
 /// Whether `error` is the trap of an epoch deadline (the guest ran out of time).
 fn is_interrupt(error: &wasmtime::Error) -> bool {
-    matches!(
-        error.downcast_ref::<wasmtime::Trap>(),
-        Some(wasmtime::Trap::Interrupt)
-    )
+    matches!(error.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt))
 }
 
 /// Why [`buffer_body`] refused a request body. Each maps to one answer
@@ -511,15 +481,11 @@ impl BodyRejection {
                 "REQUEST_TIMEOUT",
                 "The request body was not received in time",
             ),
-            BodyRejection::Unreadable(_) => error_response(
-                StatusCode::BAD_REQUEST,
-                "INVALID_BODY",
-                "Request body could not be read",
-            ),
+            BodyRejection::Unreadable(_) => {
+                error_response(StatusCode::BAD_REQUEST, "INVALID_BODY", "Request body could not be read")
+            }
         };
-        response
-            .headers_mut()
-            .insert(CONNECTION, HeaderValue::from_static("close"));
+        response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
         response
     }
 }
@@ -554,19 +520,9 @@ where
 /// An error chain on one line, without the multi-line parts (wasm backtraces), e.g.
 /// `wasm trap: wasm \`unreachable\` instruction executed`.
 pub fn summarize(error: &anyhow::Error) -> String {
-    let parts: Vec<String> = error
-        .chain()
-        .map(|cause| cause.to_string())
-        .filter(|text| !text.contains('\n'))
-        .collect();
+    let parts: Vec<String> = error.chain().map(|cause| cause.to_string()).filter(|text| !text.contains('\n')).collect();
     if parts.is_empty() {
-        error
-            .root_cause()
-            .to_string()
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .to_owned()
+        error.root_cause().to_string().lines().next().unwrap_or_default().to_owned()
     } else {
         parts.join(": ")
     }
@@ -574,32 +530,19 @@ pub fn summarize(error: &anyhow::Error) -> String {
 
 /// The host's own `500` answer: the guest failed (see the module documentation).
 pub fn internal_error() -> Response<HyperOutgoingBody> {
-    error_response(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "INTERNAL_ERROR",
-        "Internal server error",
-    )
+    error_response(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Internal server error")
 }
 
 /// The `503` of a guest that overran [`Limits::request_timeout`].
 pub fn timeout_error() -> Response<HyperOutgoingBody> {
-    error_response(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "TIMEOUT",
-        "The request took too long to process",
-    )
+    error_response(StatusCode::SERVICE_UNAVAILABLE, "TIMEOUT", "The request took too long to process")
 }
 
 /// The `503` of a request that found no instance slot, with `Retry-After`.
 pub fn service_unavailable() -> Response<HyperOutgoingBody> {
-    let mut response = error_response(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "SERVICE_UNAVAILABLE",
-        "The server is busy; retry shortly",
-    );
-    response
-        .headers_mut()
-        .insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    let mut response =
+        error_response(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "The server is busy; retry shortly");
+    response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
     response
 }
 
@@ -628,9 +571,7 @@ pub fn ensure_host<B>(req: &mut Request<B>, local: SocketAddr) {
 
 /// Binds `host:port` (before the slow start-up work, so a busy port fails fast).
 pub async fn bind(host: &str, port: u16) -> anyhow::Result<TcpListener> {
-    TcpListener::bind((host, port))
-        .await
-        .with_context(|| format!("cannot listen on {host}:{port}"))
+    TcpListener::bind((host, port)).await.with_context(|| format!("cannot listen on {host}:{port}"))
 }
 
 /// Prints the one stdout line tests and scripts wait for: `itsor listening on http://ADDR:PORT`
@@ -647,9 +588,7 @@ pub fn announce(listener: &TcpListener) -> anyhow::Result<()> {
 /// reference (benchmarks) can run the same HTTP adapter without Wasm.
 pub trait Handler: Send + Sync + 'static {
     /// The response body type.
-    type Body: hyper::body::Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
-        + Send
-        + 'static;
+    type Body: hyper::body::Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>> + Send + 'static;
 
     /// Answers one request from `peer` arriving on `local`; never fails.
     fn handle(
@@ -870,20 +809,14 @@ mod tests {
         let mut bare = Request::builder().uri("/x").body(()).unwrap();
         ensure_host(&mut bare, local);
         assert_eq!(bare.headers()[HOST], "127.0.0.1:3002");
-        let mut with_host = Request::builder()
-            .uri("/x")
-            .header(HOST, "example.test")
-            .body(())
-            .unwrap();
+        let mut with_host = Request::builder().uri("/x").header(HOST, "example.test").body(()).unwrap();
         ensure_host(&mut with_host, local);
         assert_eq!(with_host.headers()[HOST], "example.test");
     }
 
     #[test]
     fn summaries_are_one_line() {
-        let error = anyhow::anyhow!("root")
-            .context("a\nmulti-line backtrace")
-            .context("outer");
+        let error = anyhow::anyhow!("root").context("a\nmulti-line backtrace").context("outer");
         assert_eq!(summarize(&error), "outer: root");
         let only_multi = anyhow::anyhow!("first line\nsecond");
         assert_eq!(summarize(&only_multi), "first line");
@@ -912,21 +845,9 @@ mod tests {
         let cases = [
             (timeout_error(), 503, "TIMEOUT"),
             (service_unavailable(), 503, "SERVICE_UNAVAILABLE"),
-            (
-                BodyRejection::TooLarge.into_response(),
-                413,
-                "PAYLOAD_TOO_LARGE",
-            ),
-            (
-                BodyRejection::TimedOut.into_response(),
-                408,
-                "REQUEST_TIMEOUT",
-            ),
-            (
-                BodyRejection::Unreadable("truncated".into()).into_response(),
-                400,
-                "INVALID_BODY",
-            ),
+            (BodyRejection::TooLarge.into_response(), 413, "PAYLOAD_TOO_LARGE"),
+            (BodyRejection::TimedOut.into_response(), 408, "REQUEST_TIMEOUT"),
+            (BodyRejection::Unreadable("truncated".into()).into_response(), 400, "INVALID_BODY"),
         ];
         for (response, status, code) in cases {
             assert_eq!(response.status().as_u16(), status);
@@ -943,10 +864,7 @@ mod tests {
             assert_eq!(json.as_object().unwrap().len(), 3);
         }
         let json = json_of(BodyRejection::TooLarge.into_response()).await;
-        assert_eq!(
-            json["detail"],
-            itsor_http::ApiError::too_large().detail.as_str()
-        );
+        assert_eq!(json["detail"], itsor_http::ApiError::too_large().detail.as_str());
         assert_eq!(service_unavailable().headers()[RETRY_AFTER], "1");
     }
 
@@ -960,10 +878,7 @@ mod tests {
     impl TestBody {
         fn new(chunks: &[&[u8]]) -> TestBody {
             TestBody {
-                frames: chunks
-                    .iter()
-                    .map(|c| Ok(hyper::body::Frame::data(Bytes::copy_from_slice(c))))
-                    .collect(),
+                frames: chunks.iter().map(|c| Ok(hyper::body::Frame::data(Bytes::copy_from_slice(c)))).collect(),
                 stall: false,
                 hint: hyper::body::SizeHint::default(),
             }
@@ -1002,15 +917,12 @@ mod tests {
         let mut body = TestBody::new(&[b"hello ", b"world"]);
         let mut trailers = HeaderMap::new();
         trailers.insert("x-checksum", HeaderValue::from_static("1"));
-        body.frames
-            .push_back(Ok(hyper::body::Frame::trailers(trailers)));
+        body.frames.push_back(Ok(hyper::body::Frame::trailers(trailers)));
         let req = buffer_body(request(body), 11, SHORT).await.unwrap();
         let collected = req.into_body();
         assert_eq!(collected.trailers().unwrap()["x-checksum"], "1");
         assert_eq!(collected.to_bytes(), "hello world");
-        let empty = buffer_body(request(TestBody::new(&[])), 0, SHORT)
-            .await
-            .unwrap();
+        let empty = buffer_body(request(TestBody::new(&[])), 0, SHORT).await.unwrap();
         assert!(empty.into_body().to_bytes().is_empty());
     }
 
@@ -1020,9 +932,7 @@ mod tests {
         body.hint = hyper::body::SizeHint::with_exact(1 << 20);
         body.stall = true;
         let started = Instant::now();
-        let rejection = buffer_body(request(body), MAX_BODY_BYTES, SHORT)
-            .await
-            .unwrap_err();
+        let rejection = buffer_body(request(body), MAX_BODY_BYTES, SHORT).await.unwrap_err();
         assert!(matches!(rejection, BodyRejection::TooLarge), "{rejection}");
         // Reading it would have stalled into a timeout.
         assert!(started.elapsed() < SHORT, "answered before any timeout");
@@ -1033,9 +943,7 @@ mod tests {
         // Then stalls: the refusal must not wait for the end (or the timeout).
         let mut body = TestBody::new(&[b"12345", b"67890", b"1"]);
         body.stall = true;
-        let rejection = buffer_body(request(body), 10, Duration::from_secs(60))
-            .await
-            .unwrap_err();
+        let rejection = buffer_body(request(body), 10, Duration::from_secs(60)).await.unwrap_err();
         assert!(matches!(rejection, BodyRejection::TooLarge), "{rejection}");
         let exact = buffer_body(request(TestBody::new(&[b"12345", b"67890"])), 10, SHORT).await;
         assert!(exact.is_ok());
@@ -1046,9 +954,7 @@ mod tests {
         let mut body = TestBody::new(&[b"{\"email\""]);
         body.stall = true;
         let started = Instant::now();
-        let rejection = buffer_body(request(body), MAX_BODY_BYTES, SHORT)
-            .await
-            .unwrap_err();
+        let rejection = buffer_body(request(body), MAX_BODY_BYTES, SHORT).await.unwrap_err();
         assert!(matches!(rejection, BodyRejection::TimedOut), "{rejection}");
         assert!(started.elapsed() >= SHORT);
         assert_eq!(rejection.status(), StatusCode::REQUEST_TIMEOUT);
@@ -1058,24 +964,15 @@ mod tests {
     async fn a_broken_body_is_unreadable() {
         let mut body = TestBody::new(&[b"abc"]);
         body.frames.push_back(Err("connection reset".into()));
-        let rejection = buffer_body(request(body), MAX_BODY_BYTES, SHORT)
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(rejection, BodyRejection::Unreadable(_)),
-            "{rejection}"
-        );
+        let rejection = buffer_body(request(body), MAX_BODY_BYTES, SHORT).await.unwrap_err();
+        assert!(matches!(rejection, BodyRejection::Unreadable(_)), "{rejection}");
         assert_eq!(rejection.status(), StatusCode::BAD_REQUEST);
     }
 
     #[test]
     fn only_interrupts_are_timeouts() {
-        assert!(is_interrupt(&wasmtime::Error::from(
-            wasmtime::Trap::Interrupt
-        )));
-        assert!(!is_interrupt(&wasmtime::Error::from(
-            wasmtime::Trap::UnreachableCodeReached
-        )));
+        assert!(is_interrupt(&wasmtime::Error::from(wasmtime::Trap::Interrupt)));
+        assert!(!is_interrupt(&wasmtime::Error::from(wasmtime::Trap::UnreachableCodeReached)));
         assert!(!is_interrupt(&wasmtime::Error::msg("other")));
     }
 }

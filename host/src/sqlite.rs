@@ -58,9 +58,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{OpenFlags, ToSql};
 use wasmtime::component::{Resource, ResourceTable};
 
-use crate::bindings::spin::sqlite::sqlite::{
-    Error, Host, HostConnection, QueryResult, RowResult, Value,
-};
+use crate::bindings::spin::sqlite::sqlite::{Error, Host, HostConnection, QueryResult, RowResult, Value};
 
 /// The only database name the component may open.
 pub const DEFAULT_DATABASE: &str = "default";
@@ -100,14 +98,10 @@ impl Database {
     pub fn prepare(path: &Path) -> anyhow::Result<Database> {
         use anyhow::Context as _;
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create directory {}", parent.display()))?;
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot create directory {}", parent.display()))?;
         }
-        open_connection(path)
-            .with_context(|| format!("cannot open database {}", path.display()))?;
-        Ok(Database {
-            path: Arc::new(path.to_path_buf()),
-        })
+        open_connection(path).with_context(|| format!("cannot open database {}", path.display()))?;
+        Ok(Database { path: Arc::new(path.to_path_buf()) })
     }
 
     /// The database file.
@@ -122,19 +116,13 @@ impl Database {
     /// not leave a transaction open: the connection is shared by every request the thread
     /// runs. The component's host calls and the native benchmark reference
     /// ([`crate::native`]) both go through here.
-    pub fn with_connection<R>(
-        &self,
-        f: impl FnOnce(&rusqlite::Connection) -> R,
-    ) -> rusqlite::Result<R> {
+    pub fn with_connection<R>(&self, f: impl FnOnce(&rusqlite::Connection) -> R) -> rusqlite::Result<R> {
         THREAD_CONNECTION.with(|slot| {
             let mut slot = slot.borrow_mut();
             // `Arc`'s equality checks the pointer first: one comparison in the common case.
             let open = match slot.take() {
                 Some(open) if open.path == self.path => open,
-                _ => ThreadConnection {
-                    path: Arc::clone(&self.path),
-                    conn: open_sandboxed_connection(&self.path)?,
-                },
+                _ => ThreadConnection { path: Arc::clone(&self.path), conn: open_sandboxed_connection(&self.path)? },
             };
             let result = f(&open.conn);
             *slot = Some(open);
@@ -155,9 +143,7 @@ thread_local! {
 
 /// Opens a connection to `path` with itsor's pragmas (see the module documentation).
 pub fn open_connection(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = rusqlite::Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
@@ -225,11 +211,7 @@ pub struct SqliteHost {
 impl SqliteHost {
     /// A host for one store, with no deadline (see [`SqliteHost::set_deadline`]).
     pub fn new(database: Option<Database>) -> SqliteHost {
-        SqliteHost {
-            database,
-            connections: ResourceTable::new(),
-            deadline: None,
-        }
+        SqliteHost { database, connections: ResourceTable::new(), deadline: None }
     }
 
     /// Interrupts any statement still running at `deadline` (the request's).
@@ -238,10 +220,7 @@ impl SqliteHost {
     }
 
     fn state(&self, conn: &Resource<ConnectionState>) -> Result<ConnectionState, Error> {
-        self.connections
-            .get(conn)
-            .copied()
-            .map_err(|_| Error::InvalidConnection)
+        self.connections.get(conn).copied().map_err(|_| Error::InvalidConnection)
     }
 }
 
@@ -253,11 +232,8 @@ impl HostConnection for SqliteHost {
             return Err(Error::NoSuchDatabase);
         };
         // Surface an unopenable database here rather than on the first statement.
-        db.with_connection(|_| ())
-            .map_err(to_wit_error)?;
-        self.connections
-            .push(ConnectionState::default())
-            .map_err(|_| Error::Io("too many open connections".to_owned()))
+        db.with_connection(|_| ()).map_err(to_wit_error)?;
+        self.connections.push(ConnectionState::default()).map_err(|_| Error::Io("too many open connections".to_owned()))
     }
 
     fn execute(
@@ -332,15 +308,11 @@ fn run_statement(
         // The connection is shared by every request on this thread: never leave it inside a
         // transaction.
         let _ = db.execute_batch("ROLLBACK");
-        return Err(Error::Io(
-            "transactions are not supported by this host".to_owned(),
-        ));
+        return Err(Error::Io("transactions are not supported by this host".to_owned()));
     }
     outcome.map_err(|error| match error {
         StatementError::Sqlite(error) => to_wit_error(error),
-        StatementError::TooLarge => Error::Io(format!(
-            "the statement's rows exceed {MAX_RESULT_BYTES} bytes"
-        )),
+        StatementError::TooLarge => Error::Io(format!("the statement's rows exceed {MAX_RESULT_BYTES} bytes")),
     })?;
     if writes {
         // sqlite3_changes() keeps its old value after statements that change nothing, and
@@ -407,10 +379,9 @@ fn from_sqlite(value: ValueRef<'_>) -> Value {
 fn to_wit_error(error: rusqlite::Error) -> Error {
     match error.sqlite_error_code() {
         Some(rusqlite::ErrorCode::DiskFull) => Error::DatabaseFull,
-        Some(rusqlite::ErrorCode::AuthorizationForStatementDenied) => Error::Io(
-            "not authorized: this host allows only reads and writes of the application's tables"
-                .to_owned(),
-        ),
+        Some(rusqlite::ErrorCode::AuthorizationForStatementDenied) => {
+            Error::Io("not authorized: this host allows only reads and writes of the application's tables".to_owned())
+        }
         Some(rusqlite::ErrorCode::OperationInterrupted) => {
             Error::Io("statement interrupted: the request's deadline passed".to_owned())
         }
@@ -443,11 +414,7 @@ mod tests {
             .unwrap();
         let mut host = SqliteHost::new(Some(database));
         let conn = host.open(DEFAULT_DATABASE.into()).unwrap();
-        Fixture {
-            _dir: dir,
-            host,
-            conn,
-        }
+        Fixture { _dir: dir, host, conn }
     }
 
     fn handle(f: &Fixture) -> Resource<ConnectionState> {
@@ -479,17 +446,9 @@ mod tests {
                 if n == "a" && *s == 1.5 && b == &[0, 1, 255]
         ));
         run(&mut f, "INSERT INTO t (name) VALUES (?)", vec![Value::Null]).unwrap();
-        let selected = run(
-            &mut f,
-            "SELECT id, name FROM t WHERE id = ?",
-            vec![Value::Integer(2)],
-        )
-        .unwrap();
+        let selected = run(&mut f, "SELECT id, name FROM t WHERE id = ?", vec![Value::Integer(2)]).unwrap();
         assert_eq!(selected.columns, ["id", "name"]);
-        assert!(matches!(
-            selected.rows[0].values.as_slice(),
-            [Value::Integer(2), Value::Null]
-        ));
+        assert!(matches!(selected.rows[0].values.as_slice(), [Value::Integer(2), Value::Null]));
         let empty = run(&mut f, "SELECT id FROM t WHERE id = 99", vec![]).unwrap();
         assert_eq!(empty.columns, ["id"]);
         assert!(empty.rows.is_empty());
@@ -498,29 +457,14 @@ mod tests {
     #[test]
     fn changes_and_last_insert_rowid_are_per_resource() {
         let mut f = setup();
-        assert_eq!(
-            (
-                f.host.changes(handle(&f)),
-                f.host.last_insert_rowid(handle(&f))
-            ),
-            (0, 0)
-        );
-        run(
-            &mut f,
-            "INSERT INTO t (name) VALUES ('a'), ('b'), ('c')",
-            vec![],
-        )
-        .unwrap();
+        assert_eq!((f.host.changes(handle(&f)), f.host.last_insert_rowid(handle(&f))), (0, 0));
+        run(&mut f, "INSERT INTO t (name) VALUES ('a'), ('b'), ('c')", vec![]).unwrap();
         assert_eq!(f.host.changes(handle(&f)), 3);
         assert_eq!(f.host.last_insert_rowid(handle(&f)), 3);
         run(&mut f, "UPDATE t SET score = 1 WHERE id < 3", vec![]).unwrap();
         assert_eq!(f.host.changes(handle(&f)), 2);
         run(&mut f, "SELECT * FROM t", vec![]).unwrap();
-        assert_eq!(
-            f.host.changes(handle(&f)),
-            2,
-            "a SELECT does not reset changes"
-        );
+        assert_eq!(f.host.changes(handle(&f)), 2, "a SELECT does not reset changes");
         run(&mut f, "DELETE FROM t WHERE id = 99", vec![]).unwrap();
         assert_eq!(f.host.changes(handle(&f)), 0);
         assert_eq!(f.host.last_insert_rowid(handle(&f)), 3);
@@ -533,30 +477,12 @@ mod tests {
     #[test]
     fn errors_carry_sqlite_messages_but_no_values() {
         let mut f = setup();
-        run(
-            &mut f,
-            "INSERT INTO t (name) VALUES (?)",
-            vec![text("secret-value")],
-        )
-        .unwrap();
-        let err = run(
-            &mut f,
-            "INSERT INTO t (name) VALUES (?)",
-            vec![text("secret-value")],
-        )
-        .unwrap_err();
-        let Error::Io(message) = err else {
-            panic!("expected io, got {err:?}")
-        };
-        assert!(
-            message.contains("UNIQUE constraint failed: t.name"),
-            "{message}"
-        );
+        run(&mut f, "INSERT INTO t (name) VALUES (?)", vec![text("secret-value")]).unwrap();
+        let err = run(&mut f, "INSERT INTO t (name) VALUES (?)", vec![text("secret-value")]).unwrap_err();
+        let Error::Io(message) = err else { panic!("expected io, got {err:?}") };
+        assert!(message.contains("UNIQUE constraint failed: t.name"), "{message}");
         assert!(!message.contains("secret-value"));
-        assert!(matches!(
-            run(&mut f, "SELEC nonsense", vec![]),
-            Err(Error::Io(_))
-        ));
+        assert!(matches!(run(&mut f, "SELEC nonsense", vec![]), Err(Error::Io(_))));
         assert!(matches!(
             run(&mut f, "SELECT ?, ?", vec![Value::Integer(1)]),
             Err(Error::Io(m)) if m.contains("parameters")
@@ -566,10 +492,7 @@ mod tests {
     #[test]
     fn only_the_default_database_exists() {
         let mut f = setup();
-        assert!(matches!(
-            f.host.open("other".into()),
-            Err(Error::NoSuchDatabase)
-        ));
+        assert!(matches!(f.host.open("other".into()), Err(Error::NoSuchDatabase)));
         assert!(matches!(f.host.open("".into()), Err(Error::NoSuchDatabase)));
     }
 
@@ -580,10 +503,7 @@ mod tests {
         let rep = conn.rep();
         f.host.drop(conn).unwrap();
         let stale = Resource::new_borrow(rep);
-        assert!(matches!(
-            f.host.execute(stale, "SELECT 1".into(), vec![]),
-            Err(Error::InvalidConnection)
-        ));
+        assert!(matches!(f.host.execute(stale, "SELECT 1".into(), vec![]), Err(Error::InvalidConnection)));
     }
 
     #[test]
@@ -593,9 +513,7 @@ mod tests {
         // The thread connection is back in autocommit mode: this write is durable at once.
         run(&mut f, "INSERT INTO t (name) VALUES ('after')", vec![]).unwrap();
         let other = open_connection(f.host.database.as_ref().unwrap().path()).unwrap();
-        let n: i64 = other
-            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
-            .unwrap();
+        let n: i64 = other.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 1);
     }
 
@@ -685,8 +603,7 @@ mod tests {
     fn statements_stop_at_the_request_deadline() {
         let mut f = setup();
         let endless = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n";
-        f.host
-            .set_deadline(Instant::now() + Duration::from_millis(200));
+        f.host.set_deadline(Instant::now() + Duration::from_millis(200));
         let started = Instant::now();
         match run(&mut f, endless, vec![]) {
             Err(Error::Io(message)) => assert!(message.contains("deadline"), "{message}"),
@@ -697,22 +614,16 @@ mod tests {
         // The deadline belongs to the request, not the thread's connection.
         let mut other = SqliteHost::new(f.host.database.clone());
         let conn = other.open(DEFAULT_DATABASE.into()).unwrap();
-        other
-            .execute(conn, "SELECT count(*) FROM t".into(), vec![])
-            .unwrap();
+        other.execute(conn, "SELECT count(*) FROM t".into(), vec![]).unwrap();
     }
 
     #[test]
     fn pragmas_are_applied() {
         let f = setup();
         let conn = open_connection(f.host.database.as_ref().unwrap().path()).unwrap();
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .unwrap();
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal");
-        let fk: i64 = conn
-            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
-            .unwrap();
+        let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
         assert_eq!(fk, 1);
     }
 }

@@ -44,7 +44,8 @@ fn migrate(url: &str) -> (bool, String) {
 }
 
 fn user_row(db: &TestDatabase, email: &str) -> Vec<Option<String>> {
-    let rows = db.query("SELECT id, email, password_hash, name, created_at, updated_at FROM users WHERE email = ?1", &[email]);
+    let rows =
+        db.query("SELECT id, email, password_hash, name, created_at, updated_at FROM users WHERE email = ?1", &[email]);
     rows.into_iter().next().unwrap_or_else(|| panic!("no user {email}"))
 }
 
@@ -130,7 +131,11 @@ fn a_seed_bcrypt_hash_logs_in_on_either_backend() {
 #[test]
 fn tables_that_cannot_be_adopted_stop_the_migration_naming_table_and_column() {
     let cases = [
-        ("CREATE TABLE users (id SERIAL PRIMARY KEY, email TEXT UNIQUE NOT NULL, password_hash TEXT NOT NULL)", "users", "id is integer"),
+        (
+            "CREATE TABLE users (id SERIAL PRIMARY KEY, email TEXT UNIQUE NOT NULL, password_hash TEXT NOT NULL)",
+            "users",
+            "id is integer",
+        ),
         (
             "CREATE TABLE users (id UUID PRIMARY KEY, email TEXT UNIQUE NOT NULL, password_hash TEXT NOT NULL, \
              created_at TIMESTAMPTZ NOT NULL DEFAULT NOW())",
@@ -153,7 +158,10 @@ fn tables_that_cannot_be_adopted_stop_the_migration_naming_table_and_column() {
         assert!(!ok, "itsor migrate must refuse {table_sql}");
         assert!(stderr.contains(&format!("table {table}")) && stderr.contains(problem), "{table_sql}:\n{stderr}");
         assert!(!stderr.contains("postgres@"), "the URL must not be printed: {stderr}");
-        let created = db.count("SELECT COUNT(*) FROM information_schema.tables WHERE table_name IN ('sessions', 'schema_migrations')", &[]);
+        let created = db.count(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_name IN ('sessions', 'schema_migrations')",
+            &[],
+        );
         assert_eq!(created, 0, "nothing was created");
     }
 }

@@ -21,12 +21,7 @@ fn assert_json_content_type(resp: &Response) {
 fn assert_success(resp: &Response) {
     assert_status(resp, 200);
     assert_json_content_type(resp);
-    assert_eq!(
-        resp.json(),
-        json!({ "success": true }),
-        "{}",
-        resp.describe()
-    );
+    assert_eq!(resp.json(), json!({ "success": true }), "{}", resp.describe());
 }
 
 /// Asserts `401 Invalid token` on `/api/auth/me` and `/auth/me`, by bearer and by cookie.
@@ -42,45 +37,25 @@ fn assert_revoked_everywhere(server: &Server, token: &str) {
 fn api_signup_returns_exactly_id_email_name_created_at() {
     let server = Server::start();
     let before = now();
-    let resp = server.api_signup_json(
-        &json!({ "email": "Ada@Example.com", "password": PASSWORD, "name": "Ada Lovelace" }),
-    );
+    let resp =
+        server.api_signup_json(&json!({ "email": "Ada@Example.com", "password": PASSWORD, "name": "Ada Lovelace" }));
     assert_status(&resp, 201);
     assert_json_content_type(&resp);
-    assert!(
-        resp.set_cookies().is_empty(),
-        "sign-up must not sign in: {}",
-        resp.describe()
-    );
+    assert!(resp.set_cookies().is_empty(), "sign-up must not sign in: {}", resp.describe());
     let user = resp.json();
-    assert_eq!(
-        keys_of(&user),
-        ["created_at", "email", "id", "name"],
-        "sign-up body: {user}"
-    );
+    assert_eq!(keys_of(&user), ["created_at", "email", "id", "name"], "sign-up body: {user}");
     let id = user["id"].as_str().expect("id is a string");
     uuid::Uuid::parse_str(id).unwrap_or_else(|e| panic!("id {id:?} is not a UUID: {e}"));
-    assert_eq!(
-        user["email"], "ada@example.com",
-        "e-mail normalised: {user}"
-    );
+    assert_eq!(user["email"], "ada@example.com", "e-mail normalised: {user}");
     assert_eq!(user["name"], "Ada Lovelace");
     let created = rfc3339_utc(&user["created_at"]);
-    assert!(
-        (before - 1..=now() + 1).contains(&created),
-        "created_at {created} is not now: {user}"
-    );
+    assert!((before - 1..=now() + 1).contains(&created), "created_at {created} is not now: {user}");
 
     // Without a name: the same four keys, the name null.
-    let resp =
-        server.api_signup_json(&json!({ "email": "anon@example.com", "password": PASSWORD }));
+    let resp = server.api_signup_json(&json!({ "email": "anon@example.com", "password": PASSWORD }));
     assert_status(&resp, 201);
     let anon = resp.json();
-    assert_eq!(
-        keys_of(&anon),
-        ["created_at", "email", "id", "name"],
-        "{anon}"
-    );
+    assert_eq!(keys_of(&anon), ["created_at", "email", "id", "name"], "{anon}");
     assert_eq!(anon["name"], Value::Null, "{anon}");
     assert_ne!(anon["id"], user["id"], "each user has their own id");
 
@@ -95,9 +70,8 @@ fn api_signup_returns_exactly_id_email_name_created_at() {
 #[test]
 fn api_signin_returns_user_token_expires_at_and_the_cookie() {
     let server = Server::start();
-    let signup = server.api_signup_json(
-        &json!({ "email": "grace@example.com", "password": PASSWORD, "name": "Grace" }),
-    );
+    let signup =
+        server.api_signup_json(&json!({ "email": "grace@example.com", "password": PASSWORD, "name": "Grace" }));
     assert_status(&signup, 201);
     let signup = signup.json();
 
@@ -107,48 +81,24 @@ fn api_signin_returns_user_token_expires_at_and_the_cookie() {
     assert_status(&resp, 200);
     assert_json_content_type(&resp);
     let body = resp.json();
-    assert_eq!(
-        keys_of(&body),
-        ["expires_at", "token", "user"],
-        "sign-in body: {body}"
-    );
-    assert_eq!(
-        keys_of(&body["user"]),
-        ["email", "id", "name"],
-        "sign-in user: {body}"
-    );
-    assert_eq!(
-        body["user"],
-        json!({ "id": signup["id"], "email": "grace@example.com", "name": "Grace" })
-    );
+    assert_eq!(keys_of(&body), ["expires_at", "token", "user"], "sign-in body: {body}");
+    assert_eq!(keys_of(&body["user"]), ["email", "id", "name"], "sign-in user: {body}");
+    assert_eq!(body["user"], json!({ "id": signup["id"], "email": "grace@example.com", "name": "Grace" }));
 
     let token = body["token"].as_str().expect("token is a string");
-    assert_eq!(
-        token.split('.').count(),
-        3,
-        "token is not a compact JWT: {token}"
-    );
+    assert_eq!(token.split('.').count(), 3, "token is not a compact JWT: {token}");
     let claims = jwt::claims_of(token);
-    assert_eq!(
-        claims["sub"], signup["id"],
-        "the token names the user: {claims}"
-    );
+    assert_eq!(claims["sub"], signup["id"], "the token names the user: {claims}");
     let expires_at = rfc3339_utc(&body["expires_at"]);
     assert!(
         (before + 3600 - 1..=after + 3600 + 1).contains(&expires_at),
         "expires_at {expires_at} is not now + 60 minutes ({before}..{after})"
     );
-    assert_eq!(
-        claims["exp"],
-        json!(expires_at),
-        "expires_at is the token's exp"
-    );
+    assert_eq!(claims["exp"], json!(expires_at), "expires_at is the token's exp");
 
     let cookies = resp.set_cookies();
-    let cookie = cookies
-        .iter()
-        .find(|c| c.name == COOKIE)
-        .unwrap_or_else(|| panic!("no {COOKIE} cookie: {}", resp.describe()));
+    let cookie =
+        cookies.iter().find(|c| c.name == COOKIE).unwrap_or_else(|| panic!("no {COOKIE} cookie: {}", resp.describe()));
     assert_eq!(cookie.value, token, "the cookie carries the token");
     assert!(cookie.has("httponly"), "{}", cookie.raw);
     assert_eq!(cookie.attr("path"), Some("/"), "{}", cookie.raw);
@@ -162,10 +112,7 @@ fn api_signin_returns_user_token_expires_at_and_the_cookie() {
 fn api_me_by_bearer_and_by_cookie() {
     let server = Server::start();
     let user = server.api_user_named("me@example.com", "Me Myself");
-    for resp in [
-        server.api_me_bearer(&user.token),
-        server.api_me_cookie(&user.token),
-    ] {
+    for resp in [server.api_me_bearer(&user.token), server.api_me_cookie(&user.token)] {
         assert_status(&resp, 200);
         assert_json_content_type(&resp);
         let me = resp.json();
@@ -189,10 +136,7 @@ fn api_signout_and_logout_revoke_and_clear_the_cookie() {
     let other = other.json()["token"].as_str().expect("token").to_owned();
 
     // signout by bearer
-    let first = server.api_signin("out@example.com", PASSWORD).json()["token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let first = server.api_signin("out@example.com", PASSWORD).json()["token"].as_str().expect("token").to_owned();
     assert_status(&server.api_me_bearer(&first), 200);
     let resp = server.send(post("/api/auth/signout").bearer(&first));
     assert_success(&resp);
@@ -233,20 +177,10 @@ fn api_me_says_invalid_token() {
         ("garbage bearer", get("/api/auth/me").bearer("not-a-jwt")),
         (
             "foreign secret",
-            get("/api/auth/me").bearer(&jwt::sign(
-                "HS256",
-                b"another-secret-of-sufficient-length-0123",
-                &claims,
-            )),
+            get("/api/auth/me").bearer(&jwt::sign("HS256", b"another-secret-of-sufficient-length-0123", &claims)),
         ),
-        (
-            "tampered signature",
-            get("/api/auth/me").bearer(&jwt::flip_signature(&user.token)),
-        ),
-        (
-            "garbage cookie",
-            get("/api/auth/me").cookie(COOKIE, "eyJhbGciOiJIUzI1NiJ9.e30.x"),
-        ),
+        ("tampered signature", get("/api/auth/me").bearer(&jwt::flip_signature(&user.token))),
+        ("garbage cookie", get("/api/auth/me").cookie(COOKIE, "eyJhbGciOiJIUzI1NiJ9.e30.x")),
     ] {
         let resp = server.send(req);
         let detail = assert_error(&resp, 401, "INVALID_TOKEN");
@@ -258,10 +192,7 @@ fn api_me_says_invalid_token() {
 
 #[test]
 fn api_me_says_token_has_expired() {
-    let server = Server::builder()
-        .env("JWT_ACCESS_SECONDS", "1")
-        .env("JWT_LEEWAY_SECONDS", "0")
-        .start();
+    let server = Server::builder().env("JWT_ACCESS_SECONDS", "1").env("JWT_LEEWAY_SECONDS", "0").start();
     let user = server.api_user("old@example.com");
     let expires_at = rfc3339_utc(&user.signin["expires_at"]);
     assert!(
@@ -269,12 +200,7 @@ fn api_me_says_token_has_expired() {
         "JWT_ACCESS_SECONDS=1: expires_at {expires_at} should be about now: {}",
         user.signin
     );
-    assert_eq!(
-        user.cookie.attr("max-age"),
-        Some("1"),
-        "{}",
-        user.cookie.raw
-    );
+    assert_eq!(user.cookie.attr("max-age"), Some("1"), "{}", user.cookie.raw);
     assert_status(&server.api_me_bearer(&user.token), 200);
 
     std::thread::sleep(std::time::Duration::from_millis(2500));
@@ -293,9 +219,8 @@ fn api_signup_of_a_taken_email_is_409() {
     let server = Server::start();
     let first = server.api_user("dup@example.com");
     for email in ["dup@example.com", "DUP@example.COM"] {
-        let resp = server.api_signup_json(
-            &json!({ "email": email, "password": "another password 123", "name": "Impostor" }),
-        );
+        let resp =
+            server.api_signup_json(&json!({ "email": email, "password": "another password 123", "name": "Impostor" }));
         let detail = assert_error(&resp, 409, "EMAIL_TAKEN");
         assert_eq!(detail, "Email already registered", "{}", resp.describe());
     }
@@ -303,11 +228,7 @@ fn api_signup_of_a_taken_email_is_409() {
     let me = server.api_me_bearer(&first.token).json();
     assert_eq!(me["name"], "Test User");
     assert_status(&server.api_signin("dup@example.com", PASSWORD), 200);
-    assert_error(
-        &server.api_signin("dup@example.com", "another password 123"),
-        401,
-        "INVALID_CREDENTIALS",
-    );
+    assert_error(&server.api_signin("dup@example.com", "another password 123"), 401, "INVALID_CREDENTIALS");
 }
 
 #[test]
@@ -316,27 +237,12 @@ fn api_bad_fields_are_422_naming_the_field() {
     for (body, field) in [
         (json!({ "password": PASSWORD, "name": "N" }), "email"),
         (json!({ "email": "a@example.com", "name": "N" }), "password"),
-        (
-            json!({ "email": "not-an-email", "password": PASSWORD }),
-            "email",
-        ),
+        (json!({ "email": "not-an-email", "password": PASSWORD }), "email"),
         (json!({ "email": 42, "password": PASSWORD }), "email"),
-        (
-            json!({ "email": "a@example.com", "password": "short" }),
-            "password",
-        ),
-        (
-            json!({ "email": "a@example.com", "password": true }),
-            "password",
-        ),
-        (
-            json!({ "email": "a@example.com", "password": PASSWORD, "name": 7 }),
-            "name",
-        ),
-        (
-            json!({ "email": "a@example.com", "password": PASSWORD, "name": "x".repeat(101) }),
-            "name",
-        ),
+        (json!({ "email": "a@example.com", "password": "short" }), "password"),
+        (json!({ "email": "a@example.com", "password": true }), "password"),
+        (json!({ "email": "a@example.com", "password": PASSWORD, "name": 7 }), "name"),
+        (json!({ "email": "a@example.com", "password": PASSWORD, "name": "x".repeat(101) }), "name"),
     ] {
         let resp = server.api_signup_json(&body);
         assert_validation(&resp, field);
@@ -348,10 +254,7 @@ fn api_bad_fields_are_422_naming_the_field() {
     for (body, field) in [
         (json!({ "password": PASSWORD }), "email"),
         (json!({ "email": "a@example.com" }), "password"),
-        (
-            json!({ "email": "a@example.com", "password": 12345678 }),
-            "password",
-        ),
+        (json!({ "email": "a@example.com", "password": 12345678 }), "password"),
     ] {
         let resp = server.send(post("/api/auth/signin").json(&body));
         assert_validation(&resp, field);
@@ -364,16 +267,8 @@ fn api_signin_with_a_wrong_password_is_401() {
     server.api_user("pw@example.com");
     let wrong = server.api_signin("pw@example.com", "not the password at all");
     let detail = assert_error(&wrong, 401, "INVALID_CREDENTIALS");
-    assert!(
-        wrong.set_cookies().is_empty(),
-        "a failed sign-in sets no cookie: {}",
-        wrong.describe()
-    );
-    assert!(
-        !wrong.text().contains("eyJ"),
-        "a failed sign-in returns no token: {}",
-        wrong.describe()
-    );
+    assert!(wrong.set_cookies().is_empty(), "a failed sign-in sets no cookie: {}", wrong.describe());
+    assert!(!wrong.text().contains("eyJ"), "a failed sign-in returns no token: {}", wrong.describe());
     // An unknown e-mail is indistinguishable.
     let unknown = server.api_signin("nobody@example.com", "not the password at all");
     assert_eq!(assert_error(&unknown, 401, "INVALID_CREDENTIALS"), detail);
@@ -399,11 +294,7 @@ fn seed_verify_authentication_flow_4_1_to_4_4() {
     );
     assert_status(&resp, 201);
     let signup = resp.json();
-    assert_eq!(
-        keys_of(&signup),
-        ["created_at", "email", "id", "name"],
-        "{signup}"
-    );
+    assert_eq!(keys_of(&signup), ["created_at", "email", "id", "name"], "{signup}");
     assert_eq!(signup["email"], "test@example.com");
     assert_eq!(signup["name"], "Test User");
     let id = signup["id"].as_str().expect("id").to_owned();
@@ -423,15 +314,8 @@ fn seed_verify_authentication_flow_4_1_to_4_4() {
     );
     assert_status(&resp, 200);
     let signin = resp.json();
-    assert_eq!(
-        keys_of(&signin),
-        ["expires_at", "token", "user"],
-        "{signin}"
-    );
-    assert_eq!(
-        signin["user"],
-        json!({ "id": id, "email": "test@example.com", "name": "Test User" })
-    );
+    assert_eq!(keys_of(&signin), ["expires_at", "token", "user"], "{signin}");
+    assert_eq!(signin["user"], json!({ "id": id, "email": "test@example.com", "name": "Test User" }));
     let token = signin["token"].as_str().expect("token").to_owned();
     assert!(token.starts_with("eyJ"), "a JWT: {token}");
     rfc3339_utc(&signin["expires_at"]);
@@ -440,11 +324,7 @@ fn seed_verify_authentication_flow_4_1_to_4_4() {
     let resp = server.send(get("/api/auth/me").header("Authorization", &format!("Bearer {token}")));
     assert_status(&resp, 200);
     let me = resp.json();
-    assert_eq!(
-        keys_of(&me),
-        ["created_at", "email", "id", "name", "updated_at"],
-        "{me}"
-    );
+    assert_eq!(keys_of(&me), ["created_at", "email", "id", "name", "updated_at"], "{me}");
     assert_eq!(me["id"], json!(id));
     assert_eq!(me["email"], "test@example.com");
     assert_eq!(me["name"], "Test User");
@@ -455,10 +335,8 @@ fn seed_verify_authentication_flow_4_1_to_4_4() {
     let other = server.api_user("other@example.com");
     assert_ne!(other.id, id);
     for different_user_id in [other.id.as_str(), "00000000-0000-0000-0000-000000000000"] {
-        let resp = server.send(
-            get(&format!("/api/{different_user_id}/tasks"))
-                .header("Authorization", &format!("Bearer {token}")),
-        );
+        let resp = server
+            .send(get(&format!("/api/{different_user_id}/tasks")).header("Authorization", &format!("Bearer {token}")));
         assert_forbidden(&resp);
     }
     // And the control: the user's own tasks are reachable.

@@ -82,15 +82,31 @@ fn token_cases(server: &Server, login: &Login, other: &Login) -> Vec<Case> {
         case("alg none", me(&jwt::unsigned(&json!({"alg": "none", "typ": "JWT"}), &good)), INVALID),
         case("alg None", me(&jwt::unsigned(&json!({"alg": "None", "typ": "JWT"}), &good)), INVALID),
         case("alg NONE", me(&jwt::unsigned(&json!({"alg": "NONE", "typ": "JWT"}), &good)), INVALID),
-        case("alg none with the real signature kept", me(&format!("{}.{}.{}", jwt::b64(br#"{"alg":"none"}"#), parts[1], parts[2])), INVALID),
+        case(
+            "alg none with the real signature kept",
+            me(&format!("{}.{}.{}", jwt::b64(br#"{"alg":"none"}"#), parts[1], parts[2])),
+            INVALID,
+        ),
         case("HS256 re-signed with an empty key", me(&jwt::sign("HS256", b"", &good)), INVALID),
         case("HS384 when HS256 is configured", me(&jwt::sign("HS384", secret, &good)), INVALID),
-        case("RS256 header over an HMAC signature (key confusion)", me(&jwt::sign_with("HS256", secret, &header(json!({"alg": "RS256"})), &good)), INVALID),
+        case(
+            "RS256 header over an HMAC signature (key confusion)",
+            me(&jwt::sign_with("HS256", secret, &header(json!({"alg": "RS256"})), &good)),
+            INVALID,
+        ),
         case("stripped signature", me(&format!("{}.{}.", parts[0], parts[1])), INVALID),
-        case("swapped payload (another user's claims, our signature)", me(&jwt::with_payload(&login.token, &claims_for(other))), INVALID),
+        case(
+            "swapped payload (another user's claims, our signature)",
+            me(&jwt::with_payload(&login.token, &claims_for(other))),
+            INVALID,
+        ),
         case("exp missing", me(&signed(&without(&good, "exp"))), INVALID),
         case("exp as a string", me(&signed(&with(&good, &[("exp", json!((now() + 600).to_string()))]))), INVALID),
-        case("exp in the past", me(&signed(&with(&good, &[("exp", json!(now() - 120))]))), Expect::Error(401, "TOKEN_EXPIRED")),
+        case(
+            "exp in the past",
+            me(&signed(&with(&good, &[("exp", json!(now() - 120))]))),
+            Expect::Error(401, "TOKEN_EXPIRED"),
+        ),
         case("nbf in the future", me(&signed(&with(&good, &[("nbf", json!(now() + 3600))]))), INVALID),
         case("wrong issuer", me(&signed(&with(&good, &[("iss", json!("evil"))]))), INVALID),
         case("sub of a deleted user", me(&deleted.token), INVALID),
@@ -100,54 +116,212 @@ fn token_cases(server: &Server, login: &Login, other: &Login) -> Vec<Case> {
         case("non-base64 segments", me("!!!.@@@.###"), INVALID),
         case("extra segments", me(&format!("{}.extra", login.token)), INVALID),
         case("two segments", me(&format!("{}.{}", parts[0], parts[1])), INVALID),
-        case("JSON injection: duplicate sub in the signed payload", me(&format!("{}.{}.{}", parts[0], jwt::b64(format!(r#"{{"sub":"{}","sub":"{}","sid":"{}","iat":{},"exp":{},"iss":"itsor"}}"#, login.sub(), other.sub(), login.sid(), now(), now() + 600).as_bytes()), "sig")), INVALID),
-        case("JSON injection: quotes in sub, properly signed", me(&signed(&with(&good, &[("sub", json!(format!("{}\",\"admin\":true", login.sub())))]))), INVALID),
-        case("kid pointing at a file, signed with an empty key", me(&jwt::sign_with("HS256", b"", &header(json!({"kid": "../../../../dev/null"})), &good)), INVALID),
-        case("jku naming an attacker's key set", me(&jwt::sign_with("HS256", b"attacker", &header(json!({"jku": "https://evil.example/jwks.json"})), &good)), INVALID),
-        case("x5u naming an attacker's certificate", me(&jwt::sign_with("HS256", b"attacker", &header(json!({"x5u": "https://evil.example/cert.pem"})), &good)), INVALID),
-        case("embedded jwk with the attacker's key", me(&jwt::sign_with("HS256", b"attacker", &header(json!({"jwk": {"kty": "oct", "k": "YXR0YWNrZXI"}})), &good)), INVALID),
-        case("Basic instead of Bearer", get("/auth/me").header("Authorization", &format!("Basic {}", login.token)), INVALID),
+        case(
+            "JSON injection: duplicate sub in the signed payload",
+            me(&format!(
+                "{}.{}.{}",
+                parts[0],
+                jwt::b64(
+                    format!(
+                        r#"{{"sub":"{}","sub":"{}","sid":"{}","iat":{},"exp":{},"iss":"itsor"}}"#,
+                        login.sub(),
+                        other.sub(),
+                        login.sid(),
+                        now(),
+                        now() + 600
+                    )
+                    .as_bytes()
+                ),
+                "sig"
+            )),
+            INVALID,
+        ),
+        case(
+            "JSON injection: quotes in sub, properly signed",
+            me(&signed(&with(&good, &[("sub", json!(format!("{}\",\"admin\":true", login.sub())))]))),
+            INVALID,
+        ),
+        case(
+            "kid pointing at a file, signed with an empty key",
+            me(&jwt::sign_with("HS256", b"", &header(json!({"kid": "../../../../dev/null"})), &good)),
+            INVALID,
+        ),
+        case(
+            "jku naming an attacker's key set",
+            me(&jwt::sign_with("HS256", b"attacker", &header(json!({"jku": "https://evil.example/jwks.json"})), &good)),
+            INVALID,
+        ),
+        case(
+            "x5u naming an attacker's certificate",
+            me(&jwt::sign_with("HS256", b"attacker", &header(json!({"x5u": "https://evil.example/cert.pem"})), &good)),
+            INVALID,
+        ),
+        case(
+            "embedded jwk with the attacker's key",
+            me(&jwt::sign_with(
+                "HS256",
+                b"attacker",
+                &header(json!({"jwk": {"kty": "oct", "k": "YXR0YWNrZXI"}})),
+                &good,
+            )),
+            INVALID,
+        ),
+        case(
+            "Basic instead of Bearer",
+            get("/auth/me").header("Authorization", &format!("Basic {}", login.token)),
+            INVALID,
+        ),
         case("token in the query string", get(&format!("/auth/me?access_token={}", login.token)), INVALID),
-        case("cookie and bearer of different users: the bearer wins", get("/auth/me").bearer(&other.token).cookie(COOKIE, &login.token), Expect::UserIs("other@example.com")),
-        case("bad bearer with a good cookie: no fallback", get("/auth/me").bearer("garbage").cookie(COOKIE, &login.token), INVALID),
+        case(
+            "cookie and bearer of different users: the bearer wins",
+            get("/auth/me").bearer(&other.token).cookie(COOKIE, &login.token),
+            Expect::UserIs("other@example.com"),
+        ),
+        case(
+            "bad bearer with a good cookie: no fallback",
+            get("/auth/me").bearer("garbage").cookie(COOKIE, &login.token),
+            INVALID,
+        ),
     ]
 }
 
 fn input_cases() -> Vec<Case> {
     let email = |e: &str| signup(json!({ "email": e, "password": PASSWORD }));
     vec![
-        case("SQL metacharacters in e-mail", email("a'; DROP TABLE users;--@x.co"), Expect::Error(422, "VALIDATION_ERROR")),
+        case(
+            "SQL metacharacters in e-mail",
+            email("a'; DROP TABLE users;--@x.co"),
+            Expect::Error(422, "VALIDATION_ERROR"),
+        ),
         case("SQL comment in e-mail domain", email("a@x.co'--"), Expect::Error(422, "VALIDATION_ERROR")),
         case("NUL byte in e-mail", email("a\u{0}@x.co"), Expect::Error(422, "VALIDATION_ERROR")),
-        case("NUL byte in name", signup(json!({ "email": "nul@x.co", "password": PASSWORD, "name": "a\u{0}b" })), Expect::Error(422, "VALIDATION_ERROR")),
-        case("1 MiB name", signup(json!({ "email": "big@x.co", "password": PASSWORD, "name": "n".repeat(1 << 20) })), Expect::Error(413, "PAYLOAD_TOO_LARGE")),
-        case("invalid UTF-8 body", post("/auth/signup").body(Some("application/json"), b"{\"email\": \"\xff\xfe\"}".to_vec()), Expect::Error(400, "INVALID_BODY")),
-        case("duplicate JSON keys", post("/auth/signup").body(Some("application/json"), format!(r#"{{"email":"a@x.co","email":"b@x.co","password":"{PASSWORD}"}}"#).into_bytes()), Expect::Error(400, "INVALID_BODY")),
-        case("deeply nested JSON", post("/auth/signup").body(Some("application/json"), format!("{}{}", "[".repeat(10_000), "]".repeat(10_000)).into_bytes()), Expect::Error(400, "INVALID_BODY")),
-        case("JSON array instead of an object", post("/auth/signup").body(Some("application/json"), b"[]".to_vec()), Expect::Error(400, "INVALID_BODY")),
-        case("text/plain body", post("/auth/signup").body(Some("text/plain"), b"email=a@x.co".to_vec()), Expect::Error(415, "UNSUPPORTED_MEDIA_TYPE")),
-        case("form body to the JSON-only sign-up", post("/auth/signup").form(&[("email", "a@x.co"), ("password", PASSWORD)]), Expect::Error(415, "UNSUPPORTED_MEDIA_TYPE")),
-        case("e-mail as a number", signup(json!({ "email": 42, "password": PASSWORD })), Expect::Error(422, "VALIDATION_ERROR")),
-        case("password as an object", signup(json!({ "email": "obj@x.co", "password": {"$ne": ""} })), Expect::Error(422, "VALIDATION_ERROR")),
-        case("NoSQL operator as the login password", post("/auth/token").json(&json!({ "email": "victim@example.com", "password": {"$gt": ""} })), Expect::Error(422, "VALIDATION_ERROR")),
-        case("129-character password", signup(json!({ "email": "long@x.co", "password": "p".repeat(129) })), Expect::Error(422, "VALIDATION_ERROR")),
+        case(
+            "NUL byte in name",
+            signup(json!({ "email": "nul@x.co", "password": PASSWORD, "name": "a\u{0}b" })),
+            Expect::Error(422, "VALIDATION_ERROR"),
+        ),
+        case(
+            "1 MiB name",
+            signup(json!({ "email": "big@x.co", "password": PASSWORD, "name": "n".repeat(1 << 20) })),
+            Expect::Error(413, "PAYLOAD_TOO_LARGE"),
+        ),
+        case(
+            "invalid UTF-8 body",
+            post("/auth/signup").body(Some("application/json"), b"{\"email\": \"\xff\xfe\"}".to_vec()),
+            Expect::Error(400, "INVALID_BODY"),
+        ),
+        case(
+            "duplicate JSON keys",
+            post("/auth/signup").body(
+                Some("application/json"),
+                format!(r#"{{"email":"a@x.co","email":"b@x.co","password":"{PASSWORD}"}}"#).into_bytes(),
+            ),
+            Expect::Error(400, "INVALID_BODY"),
+        ),
+        case(
+            "deeply nested JSON",
+            post("/auth/signup")
+                .body(Some("application/json"), format!("{}{}", "[".repeat(10_000), "]".repeat(10_000)).into_bytes()),
+            Expect::Error(400, "INVALID_BODY"),
+        ),
+        case(
+            "JSON array instead of an object",
+            post("/auth/signup").body(Some("application/json"), b"[]".to_vec()),
+            Expect::Error(400, "INVALID_BODY"),
+        ),
+        case(
+            "text/plain body",
+            post("/auth/signup").body(Some("text/plain"), b"email=a@x.co".to_vec()),
+            Expect::Error(415, "UNSUPPORTED_MEDIA_TYPE"),
+        ),
+        case(
+            "form body to the JSON-only sign-up",
+            post("/auth/signup").form(&[("email", "a@x.co"), ("password", PASSWORD)]),
+            Expect::Error(415, "UNSUPPORTED_MEDIA_TYPE"),
+        ),
+        case(
+            "e-mail as a number",
+            signup(json!({ "email": 42, "password": PASSWORD })),
+            Expect::Error(422, "VALIDATION_ERROR"),
+        ),
+        case(
+            "password as an object",
+            signup(json!({ "email": "obj@x.co", "password": {"$ne": ""} })),
+            Expect::Error(422, "VALIDATION_ERROR"),
+        ),
+        case(
+            "NoSQL operator as the login password",
+            post("/auth/token").json(&json!({ "email": "victim@example.com", "password": {"$gt": ""} })),
+            Expect::Error(422, "VALIDATION_ERROR"),
+        ),
+        case(
+            "129-character password",
+            signup(json!({ "email": "long@x.co", "password": "p".repeat(129) })),
+            Expect::Error(422, "VALIDATION_ERROR"),
+        ),
         case("the victim's e-mail in other case", email("VICTIM@Example.COM"), Expect::Error(409, "EMAIL_TAKEN")),
-        case("bare CR inside a header value", Request::new("GET", "/auth/me").header("X-Test", "a\rInjected: 1"), Expect::Status(400)),
-        case("CRLF-injected Set-Cookie through a header value", Request::new("GET", "/auth/me").header("X-Test", "a\r\nSet-Cookie: evil=1"), Expect::Error(401, "INVALID_TOKEN")),
+        case(
+            "bare CR inside a header value",
+            Request::new("GET", "/auth/me").header("X-Test", "a\rInjected: 1"),
+            Expect::Status(400),
+        ),
+        case(
+            "CRLF-injected Set-Cookie through a header value",
+            Request::new("GET", "/auth/me").header("X-Test", "a\r\nSet-Cookie: evil=1"),
+            Expect::Error(401, "INVALID_TOKEN"),
+        ),
     ]
 }
 
 fn csrf_cases(login: &Login) -> Vec<Case> {
     let logout_by_cookie = || post("/auth/logout").cookie(COOKIE, &login.token);
     vec![
-        case("cookie-authenticated write from Origin: null (a sandboxed frame)", logout_by_cookie().header("Origin", "null"), Expect::Error(403, "CSRF_REJECTED")),
-        case("cookie-authenticated write from a foreign Origin", logout_by_cookie().header("Origin", "https://evil.example"), Expect::Error(403, "CSRF_REJECTED")),
-        case("cookie-authenticated write from a sibling site (Sec-Fetch-Site: same-site)", logout_by_cookie().header("Origin", "http://localhost:3001").header("Sec-Fetch-Site", "same-site"), Expect::Error(403, "CSRF_REJECTED")),
-        case("cross-site form login", post("/auth/token").form(&[("username", "victim@example.com"), ("password", PASSWORD)]).header("Origin", "https://evil.example"), Expect::Error(403, "CSRF_REJECTED")),
-        case("cross-site form login with Sec-Fetch-Site and no Origin", post("/auth/token").form(&[("username", "victim@example.com"), ("password", PASSWORD)]).without_origin().header("Sec-Fetch-Site", "cross-site"), Expect::Error(403, "CSRF_REJECTED")),
-        case("Sec-Fetch-Site: cross-site with a cookie", logout_by_cookie().without_origin().header("Sec-Fetch-Site", "cross-site"), Expect::Error(403, "CSRF_REJECTED")),
-        case("cross-site cookie write with Basic credentials the browser remembered", logout_by_cookie().header("Authorization", "Basic dXNlcjpwYXNz").header("Origin", "https://evil.example"), Expect::Error(403, "CSRF_REJECTED")),
-        case("cross-site sign-up from a page of another origin", signup(json!({ "email": "csrf-signup@example.com", "password": PASSWORD })).header("Origin", "https://evil.example"), Expect::Error(403, "CSRF_REJECTED")),
+        case(
+            "cookie-authenticated write from Origin: null (a sandboxed frame)",
+            logout_by_cookie().header("Origin", "null"),
+            Expect::Error(403, "CSRF_REJECTED"),
+        ),
+        case(
+            "cookie-authenticated write from a foreign Origin",
+            logout_by_cookie().header("Origin", "https://evil.example"),
+            Expect::Error(403, "CSRF_REJECTED"),
+        ),
+        case(
+            "cookie-authenticated write from a sibling site (Sec-Fetch-Site: same-site)",
+            logout_by_cookie().header("Origin", "http://localhost:3001").header("Sec-Fetch-Site", "same-site"),
+            Expect::Error(403, "CSRF_REJECTED"),
+        ),
+        case(
+            "cross-site form login",
+            post("/auth/token")
+                .form(&[("username", "victim@example.com"), ("password", PASSWORD)])
+                .header("Origin", "https://evil.example"),
+            Expect::Error(403, "CSRF_REJECTED"),
+        ),
+        case(
+            "cross-site form login with Sec-Fetch-Site and no Origin",
+            post("/auth/token")
+                .form(&[("username", "victim@example.com"), ("password", PASSWORD)])
+                .without_origin()
+                .header("Sec-Fetch-Site", "cross-site"),
+            Expect::Error(403, "CSRF_REJECTED"),
+        ),
+        case(
+            "Sec-Fetch-Site: cross-site with a cookie",
+            logout_by_cookie().without_origin().header("Sec-Fetch-Site", "cross-site"),
+            Expect::Error(403, "CSRF_REJECTED"),
+        ),
+        case(
+            "cross-site cookie write with Basic credentials the browser remembered",
+            logout_by_cookie().header("Authorization", "Basic dXNlcjpwYXNz").header("Origin", "https://evil.example"),
+            Expect::Error(403, "CSRF_REJECTED"),
+        ),
+        case(
+            "cross-site sign-up from a page of another origin",
+            signup(json!({ "email": "csrf-signup@example.com", "password": PASSWORD }))
+                .header("Origin", "https://evil.example"),
+            Expect::Error(403, "CSRF_REJECTED"),
+        ),
     ]
 }
 
@@ -167,7 +341,12 @@ fn every_attack_gets_its_exact_answer_and_the_server_carries_on() {
         let resp = server.send(request);
         match expect {
             Expect::Error(status, code) => {
-                assert_eq!((resp.status, resp.json()["error_code"].clone()), (status, json!(code)), "{name}: {}", resp.describe());
+                assert_eq!(
+                    (resp.status, resp.json()["error_code"].clone()),
+                    (status, json!(code)),
+                    "{name}: {}",
+                    resp.describe()
+                );
                 assert_error(&resp, status, code);
             }
             Expect::UserIs(email) => {
@@ -192,12 +371,18 @@ fn safe_writes_pass_the_csrf_rule() {
     // Same-origin browsers vouch with Sec-Fetch-Site; `none` is a typed or bookmarked request.
     for site in ["same-origin", "none"] {
         let login = server.login_ok("csrf@example.com", PASSWORD);
-        let resp = server.send(post("/auth/logout").cookie(COOKIE, &login.token).without_origin().header("Sec-Fetch-Site", site));
+        let resp = server
+            .send(post("/auth/logout").cookie(COOKIE, &login.token).without_origin().header("Sec-Fetch-Site", site));
         assert_status(&resp, 204);
     }
     // An allowed Origin passes, with or without Sec-Fetch-Site.
     let login = server.login_ok("csrf@example.com", PASSWORD);
-    let resp = server.send(post("/auth/logout").cookie(COOKIE, &login.token).header("Origin", "http://localhost:3000").header("Sec-Fetch-Site", "same-site"));
+    let resp = server.send(
+        post("/auth/logout")
+            .cookie(COOKIE, &login.token)
+            .header("Origin", "http://localhost:3000")
+            .header("Sec-Fetch-Site", "same-site"),
+    );
     assert_status(&resp, 204);
     // Bearer-authenticated requests are not affected, whatever the Origin.
     let login = server.login_ok("csrf@example.com", PASSWORD);
@@ -206,7 +391,8 @@ fn safe_writes_pass_the_csrf_rule() {
     assert_invalid_token(&server.me_bearer(&login.token));
     // Neither Origin nor Sec-Fetch-Site: not a browser (curl, an OAuth2 password-grant
     // client, a server), so nothing to forge: the form login and a cookie logout pass.
-    let resp = server.send(post("/auth/token").form(&[("username", "csrf@example.com"), ("password", PASSWORD)]).without_origin());
+    let resp = server
+        .send(post("/auth/token").form(&[("username", "csrf@example.com"), ("password", PASSWORD)]).without_origin());
     assert_status(&resp, 200);
     let token = resp.json()["access_token"].as_str().expect("a token").to_owned();
     let resp = server.send(post("/auth/logout").cookie(COOKIE, &token).without_origin());

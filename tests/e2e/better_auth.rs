@@ -3,10 +3,10 @@
 //! `tests/browser`): the shapes it reads, its error codes, the cookie, preflights, and the
 //! `__Secure-` cookie name Better Auth's `getSessionCookie()` looks for.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::support::http::{get, post, Request, Response, BROWSER_ORIGIN};
-use crate::support::{assert_status, Server, COOKIE, PASSWORD};
+use crate::support::http::{BROWSER_ORIGIN, Request, Response, get, post};
+use crate::support::{COOKIE, PASSWORD, Server, assert_status};
 
 /// Every Better Auth route with its method, as its client calls it.
 const ENDPOINTS: &[(&str, &str)] = &[
@@ -87,7 +87,10 @@ fn sign_up_signs_in_and_get_session_answers_for_the_cookie_or_the_bearer() {
         let mut keys: Vec<&str> = session.as_object().expect("a session").keys().map(String::as_str).collect();
         keys.sort_unstable();
         assert_eq!(keys, ["createdAt", "expiresAt", "id", "ipAddress", "token", "updatedAt", "userAgent", "userId"]);
-        assert_eq!((session["token"].as_str(), session["userId"].clone()), (Some(token.as_str()), body["user"]["id"].clone()));
+        assert_eq!(
+            (session["token"].as_str(), session["userId"].clone()),
+            (Some(token.as_str()), body["user"]["id"].clone())
+        );
         assert_eq!(session["ipAddress"], "127.0.0.1");
         assert!(is_iso_8601(&session["expiresAt"]));
     }
@@ -107,36 +110,85 @@ fn sign_up_signs_in_and_get_session_answers_for_the_cookie_or_the_bearer() {
 fn errors_carry_better_auth_codes_and_messages() {
     let server = Server::start();
     assert_status(&sign_up(&server, "taken@example.com"), 200);
-    assert_better_auth_error(&sign_up(&server, "TAKEN@example.com"), 422, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", "User already exists. Use another email.");
-    assert_better_auth_error(&sign_in(&server, "taken@example.com", "wrong password"), 401, "INVALID_EMAIL_OR_PASSWORD", "Invalid email or password");
-    assert_better_auth_error(&sign_in(&server, "nobody@example.com", PASSWORD), 401, "INVALID_EMAIL_OR_PASSWORD", "Invalid email or password");
-    let short = server.send(call("/api/auth/sign-up/email", json!({ "email": "s@example.com", "password": "short", "name": "S" })));
+    assert_better_auth_error(
+        &sign_up(&server, "TAKEN@example.com"),
+        422,
+        "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL",
+        "User already exists. Use another email.",
+    );
+    assert_better_auth_error(
+        &sign_in(&server, "taken@example.com", "wrong password"),
+        401,
+        "INVALID_EMAIL_OR_PASSWORD",
+        "Invalid email or password",
+    );
+    assert_better_auth_error(
+        &sign_in(&server, "nobody@example.com", PASSWORD),
+        401,
+        "INVALID_EMAIL_OR_PASSWORD",
+        "Invalid email or password",
+    );
+    let short = server
+        .send(call("/api/auth/sign-up/email", json!({ "email": "s@example.com", "password": "short", "name": "S" })));
     assert_better_auth_error(&short, 400, "PASSWORD_TOO_SHORT", "Password too short");
-    let long = server.send(call("/api/auth/sign-up/email", json!({ "email": "l@example.com", "password": "p".repeat(129), "name": "L" })));
+    let long = server.send(call(
+        "/api/auth/sign-up/email",
+        json!({ "email": "l@example.com", "password": "p".repeat(129), "name": "L" }),
+    ));
     assert_better_auth_error(&long, 400, "PASSWORD_TOO_LONG", "Password too long");
-    let bad_email = server.send(call("/api/auth/sign-up/email", json!({ "email": "not-an-email", "password": PASSWORD, "name": "B" })));
+    let bad_email = server
+        .send(call("/api/auth/sign-up/email", json!({ "email": "not-an-email", "password": PASSWORD, "name": "B" })));
     assert_better_auth_error(&bad_email, 400, "INVALID_EMAIL", "Invalid email");
     let missing = server.send(call("/api/auth/sign-in/email", json!({ "email": "taken@example.com" })));
     assert_better_auth_error(&missing, 400, "VALIDATION_ERROR", "[body.password] field required");
     assert_better_auth_error(&server.send(get("/api/auth/list-sessions")), 401, "UNAUTHORIZED", "Unauthorized");
-    let malformed = server.send(post("/api/auth/sign-in/email").header("Origin", BROWSER_ORIGIN).body(Some("application/json"), b"{\"email\":".to_vec()));
-    assert_eq!((malformed.status, malformed.json()["code"].as_str()), (400, Some("INVALID_BODY")), "{}", malformed.describe());
+    let malformed = server.send(
+        post("/api/auth/sign-in/email")
+            .header("Origin", BROWSER_ORIGIN)
+            .body(Some("application/json"), b"{\"email\":".to_vec()),
+    );
+    assert_eq!(
+        (malformed.status, malformed.json()["code"].as_str()),
+        (400, Some("INVALID_BODY")),
+        "{}",
+        malformed.describe()
+    );
     // A redirect target off this site and off every allowed origin is refused.
-    let open_redirect = server.send(call("/api/auth/sign-in/email", json!({ "email": "taken@example.com", "password": PASSWORD, "callbackURL": "https://evil.example/" })));
+    let open_redirect = server.send(call(
+        "/api/auth/sign-in/email",
+        json!({ "email": "taken@example.com", "password": PASSWORD, "callbackURL": "https://evil.example/" }),
+    ));
     assert_better_auth_error(&open_redirect, 403, "INVALID_CALLBACK_URL", "Invalid callbackURL");
-    for away in ["//evil.example/", "/\t/evil.example", "/\\evil.example", "/%2F%2Fevil.example", "http://localhost:3000@evil.example/"] {
-        let resp = server.send(call("/api/auth/sign-in/email", json!({ "email": "taken@example.com", "password": PASSWORD, "callbackURL": away })));
+    for away in [
+        "//evil.example/",
+        "/\t/evil.example",
+        "/\\evil.example",
+        "/%2F%2Fevil.example",
+        "http://localhost:3000@evil.example/",
+    ] {
+        let resp = server.send(call(
+            "/api/auth/sign-in/email",
+            json!({ "email": "taken@example.com", "password": PASSWORD, "callbackURL": away }),
+        ));
         assert_better_auth_error(&resp, 403, "INVALID_CALLBACK_URL", "Invalid callbackURL");
     }
-    let on_front_end = server.send(call("/api/auth/sign-in/email", json!({ "email": "taken@example.com", "password": PASSWORD, "callbackURL": "http://localhost:3000/home" })));
+    let on_front_end = server.send(call(
+        "/api/auth/sign-in/email",
+        json!({ "email": "taken@example.com", "password": PASSWORD, "callbackURL": "http://localhost:3000/home" }),
+    ));
     assert_eq!(on_front_end.json()["url"], "http://localhost:3000/home", "{}", on_front_end.describe());
     // Paths Better Auth has and itsor does not serve: 404 in Better Auth's words.
     assert_better_auth_error(&server.send(get("/api/auth/list-accounts")), 404, "NOT_FOUND", "Not found");
-    let resp = server.send(call("/api/auth/sign-in/email", json!({ "email": "taken@example.com", "password": PASSWORD, "callbackURL": "/dashboard" })));
+    let resp = server.send(call(
+        "/api/auth/sign-in/email",
+        json!({ "email": "taken@example.com", "password": PASSWORD, "callbackURL": "/dashboard" }),
+    ));
     assert_eq!((resp.json()["redirect"].clone(), resp.json()["url"].clone()), (json!(true), json!("/dashboard")));
     // A cross-site write by cookie is refused in Better Auth's words too.
     let token = token_of(&resp);
-    let forged = server.send(post("/api/auth/sign-out").cookie(COOKIE, &token).json(&json!({})).header("Origin", "https://evil.example"));
+    let forged = server.send(
+        post("/api/auth/sign-out").cookie(COOKIE, &token).json(&json!({})).header("Origin", "https://evil.example"),
+    );
     assert_better_auth_error(&forged, 403, "INVALID_ORIGIN", "Invalid origin");
     assert_eq!(forged.json()["error_code"], "CSRF_REJECTED");
     assert_status(&server.me_bearer(&token), 200);
@@ -156,7 +208,10 @@ fn sign_in_remember_me_and_sign_out() {
     assert!(cookie.attr("max-age").is_some_and(|age| age != "0") && cookie.has("httponly"), "{}", cookie.raw);
 
     // rememberMe: false → a cookie for this browser session only (no Max-Age).
-    let resp = server.send(call("/api/auth/sign-in/email", json!({ "email": "ada@example.com", "password": PASSWORD, "rememberMe": false })));
+    let resp = server.send(call(
+        "/api/auth/sign-in/email",
+        json!({ "email": "ada@example.com", "password": PASSWORD, "rememberMe": false }),
+    ));
     let cookie = resp.set_cookies().into_iter().find(|c| c.name == COOKIE).expect("cookie");
     assert!(cookie.attr("max-age").is_none() && cookie.has("httponly"), "{}", cookie.raw);
     let token = token_of(&resp);
@@ -185,13 +240,17 @@ fn session_management_over_the_existing_rules() {
     assert_eq!(own.len(), 1, "{sessions:?}");
     assert_eq!(sessions.iter().filter(|s| s["token"] == s["id"]).count(), 2, "{sessions:?}");
     let id_of = |token: &str| {
-        server.send(get("/api/auth/get-session").bearer(token)).json()["session"]["id"].as_str().expect("an id").to_owned()
+        server.send(get("/api/auth/get-session").bearer(token)).json()["session"]["id"]
+            .as_str()
+            .expect("an id")
+            .to_owned()
     };
     let first_id = id_of(&first);
     assert!(sessions.iter().any(|s| s["token"] == json!(first_id)), "{sessions:?}");
 
     // revoke-session by the listed handle, then by an access token.
-    let revoke = |token: &str| server.send(call("/api/auth/revoke-session", json!({ "token": token })).cookie(COOKIE, &third));
+    let revoke =
+        |token: &str| server.send(call("/api/auth/revoke-session", json!({ "token": token })).cookie(COOKIE, &third));
     let resp = revoke(&first_id);
     assert_eq!((resp.status, resp.json()), (200, json!({ "status": true })));
     assert!(resp.set_cookies().is_empty(), "another session's revocation leaves the cookie");
@@ -223,12 +282,23 @@ fn session_management_over_the_existing_rules() {
     // change-password: the other sessions go, this one stays; the old password is dead.
     let fifth = token_of(&sign_in(&server, "ada@example.com", PASSWORD));
     let change = |current: &str, new: &str| {
-        server.send(call("/api/auth/change-password", json!({ "currentPassword": current, "newPassword": new, "revokeOtherSessions": true })).cookie(COOKIE, &third))
+        server.send(
+            call(
+                "/api/auth/change-password",
+                json!({ "currentPassword": current, "newPassword": new, "revokeOtherSessions": true }),
+            )
+            .cookie(COOKIE, &third),
+        )
     };
     let wrong = change("not the password", "brand new password");
     assert_eq!((wrong.status, wrong.json()["code"].as_str()), (400, Some("INVALID_PASSWORD")), "{}", wrong.describe());
     let short = change(PASSWORD, "short");
-    assert_eq!((short.status, short.json()["code"].as_str()), (400, Some("PASSWORD_TOO_SHORT")), "{}", short.describe());
+    assert_eq!(
+        (short.status, short.json()["code"].as_str()),
+        (400, Some("PASSWORD_TOO_SHORT")),
+        "{}",
+        short.describe()
+    );
     let resp = change(PASSWORD, "brand new password");
     assert_status(&resp, 200);
     assert_eq!(resp.json()["token"].as_str(), Some(third.as_str()));

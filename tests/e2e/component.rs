@@ -20,9 +20,11 @@ const WASI_PACKAGES: &[&str] = &["wasi:cli", "wasi:clocks", "wasi:random", "wasi
 /// Single WASI 0.2 interfaces allowed (any 0.2.x): the types of the exported HTTP handler.
 const WASI_INTERFACES: &[&str] = &["wasi:http/types"];
 /// The Spin interfaces, at exactly these versions.
-const SPIN_IMPORTS: &[&str] = &["spin:sqlite/sqlite@3.0.0", "spin:postgres/postgres@4.0.0", "fermyon:spin/variables@2.0.0"];
+const SPIN_IMPORTS: &[&str] =
+    &["spin:sqlite/sqlite@3.0.0", "spin:postgres/postgres@4.0.0", "fermyon:spin/variables@2.0.0"];
 /// Exports that must be there.
-const REQUIRED_EXPORTS: &[&str] = &["wasi:http/incoming-handler@0.2.0", "itsor:auth/accounts@0.2.0", "itsor:auth/signing-keys@0.2.0"];
+const REQUIRED_EXPORTS: &[&str] =
+    &["wasi:http/incoming-handler@0.2.0", "itsor:auth/accounts@0.2.0", "itsor:auth/signing-keys@0.2.0"];
 
 fn surface() -> (Vec<String>, Vec<String>) {
     let mut config = Config::new();
@@ -76,7 +78,9 @@ fn the_allow_list_rejects_what_it_should() {
     ] {
         assert!(!allowed(import), "{import}");
     }
-    for import in ["wasi:cli/environment@0.2.0", "wasi:io/streams@0.2.6", "wasi:http/types@0.2.4", "spin:sqlite/sqlite@3.0.0"] {
+    for import in
+        ["wasi:cli/environment@0.2.0", "wasi:io/streams@0.2.6", "wasi:http/types@0.2.4", "spin:sqlite/sqlite@3.0.0"]
+    {
         assert!(allowed(import), "{import}");
     }
 }
@@ -100,9 +104,21 @@ fn embeds_no_preview_1_adapter() {
 /// published (`git show v4.0.2:<path> | sha256sum` in spinframework/spin): an edited copy
 /// would let the component and Spin disagree on names or types.
 const SPIN_WIT: &[(&str, &str, &str)] = &[
-    ("spin-postgres@4.0.0/postgres.wit", "wit/deps/spin-postgres@4.0.0/postgres.wit", "a5c11ba0962812b670d52ab0dbdab5af0df1a460f671cdf5157cbe8e0abf8b8f"),
-    ("spin-sqlite@3.0.0/sqlite.wit", "wit/deps/spin-sqlite@3.0.0/sqlite.wit", "c019c0d0c19617ceac35081008f1b8cd5811d7582faddddf51cfdbfd08a210ae"),
-    ("spin-variables@2.0.0/variables.wit", "wit/deps/spin@2.0.0/variables.wit", "eefddabbedf8f71899ffc6a1499ed4b5ed0d2d4dbff1aa40525b8eb2a743fff2"),
+    (
+        "spin-postgres@4.0.0/postgres.wit",
+        "wit/deps/spin-postgres@4.0.0/postgres.wit",
+        "a5c11ba0962812b670d52ab0dbdab5af0df1a460f671cdf5157cbe8e0abf8b8f",
+    ),
+    (
+        "spin-sqlite@3.0.0/sqlite.wit",
+        "wit/deps/spin-sqlite@3.0.0/sqlite.wit",
+        "c019c0d0c19617ceac35081008f1b8cd5811d7582faddddf51cfdbfd08a210ae",
+    ),
+    (
+        "spin-variables@2.0.0/variables.wit",
+        "wit/deps/spin@2.0.0/variables.wit",
+        "eefddabbedf8f71899ffc6a1499ed4b5ed0d2d4dbff1aa40525b8eb2a743fff2",
+    ),
 ];
 
 #[test]

@@ -26,28 +26,17 @@ fn twenty_concurrent_signups_of_one_email() {
             })
         })
         .collect();
-    let results: Vec<(String, Response)> = handles
-        .into_iter()
-        .map(|h| h.join().expect("a signup thread panicked"))
-        .collect();
+    let results: Vec<(String, Response)> =
+        handles.into_iter().map(|h| h.join().expect("a signup thread panicked")).collect();
 
     for (_, resp) in &results {
         assert_not_5xx(resp);
     }
-    let winners: Vec<&(String, Response)> =
-        results.iter().filter(|(_, r)| r.status == 201).collect();
+    let winners: Vec<&(String, Response)> = results.iter().filter(|(_, r)| r.status == 201).collect();
     let conflicts = results.iter().filter(|(_, r)| r.status == 409).count();
     let summary: Vec<u16> = results.iter().map(|(_, r)| r.status).collect();
-    assert_eq!(
-        winners.len(),
-        1,
-        "exactly one sign-up must win: {summary:?}"
-    );
-    assert_eq!(
-        conflicts,
-        N - 1,
-        "every other sign-up must be a conflict: {summary:?}"
-    );
+    assert_eq!(winners.len(), 1, "exactly one sign-up must win: {summary:?}");
+    assert_eq!(conflicts, N - 1, "every other sign-up must be a conflict: {summary:?}");
     for (_, resp) in results.iter().filter(|(_, r)| r.status == 409) {
         assert_error(resp, 409, "EMAIL_TAKEN");
     }
@@ -58,16 +47,8 @@ fn twenty_concurrent_signups_of_one_email() {
     let (winner_password, winner) = winners[0];
     let login = server.login_ok("race@example.com", winner_password);
     assert_eq!(server.me_bearer(&login.token).json(), winner.json());
-    let loser_password = &results
-        .iter()
-        .find(|(_, r)| r.status == 409)
-        .expect("a loser")
-        .0;
-    assert_error(
-        &server.login("race@example.com", loser_password),
-        401,
-        "INVALID_CREDENTIALS",
-    );
+    let loser_password = &results.iter().find(|(_, r)| r.status == 409).expect("a loser").0;
+    assert_error(&server.login("race@example.com", loser_password), 401, "INVALID_CREDENTIALS");
 }
 
 #[test]
@@ -75,11 +56,7 @@ fn concurrent_logins_get_distinct_working_sessions() {
     const N: usize = 10;
     // Every attempt on an account counts against its lock-out budget until it succeeds
     // (hardening::twenty_concurrent_wrong_passwords_...), so N at once need a budget of N.
-    let server = Arc::new(
-        Server::builder()
-            .env("RATE_LIMIT_LOGIN_FAILURES", &N.to_string())
-            .start(),
-    );
+    let server = Arc::new(Server::builder().env("RATE_LIMIT_LOGIN_FAILURES", &N.to_string()).start());
     let user = server.signup_ok("many@example.com", PASSWORD);
     let barrier = Arc::new(Barrier::new(N));
     let handles: Vec<_> = (0..N)
@@ -92,10 +69,8 @@ fn concurrent_logins_get_distinct_working_sessions() {
             })
         })
         .collect();
-    let logins: Vec<Login> = handles
-        .into_iter()
-        .map(|h| login_of(&h.join().expect("a login thread panicked"), COOKIE))
-        .collect();
+    let logins: Vec<Login> =
+        handles.into_iter().map(|h| login_of(&h.join().expect("a login thread panicked"), COOKIE)).collect();
     let mut sids: Vec<String> = logins.iter().map(Login::sid).collect();
     sids.sort();
     sids.dedup();
@@ -118,14 +93,9 @@ fn concurrent_mixed_traffic() {
                 server.signup_ok(&email, PASSWORD);
                 for _ in 0..2 {
                     let login = server.login_ok(&email, PASSWORD);
-                    assert_eq!(
-                        server.me_cookie(&login.token).json()["email"],
-                        email.as_str()
-                    );
+                    assert_eq!(server.me_cookie(&login.token).json()["email"], email.as_str());
                     assert_error(
-                        &server.send(
-                            post("/auth/signup").body(Some("application/json"), b"{".to_vec()),
-                        ),
+                        &server.send(post("/auth/signup").body(Some("application/json"), b"{".to_vec())),
                         400,
                         "INVALID_BODY",
                     );
@@ -162,10 +132,7 @@ fn a_signup_whose_client_hangs_up_mid_hash_is_still_completed() {
             break;
         }
         assert_eq!(resp.status, 401, "{}", resp.describe());
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the abandoned sign-up never completed"
-        );
+        assert!(std::time::Instant::now() < deadline, "the abandoned sign-up never completed");
         thread::sleep(std::time::Duration::from_secs(1));
     }
     let again = server.signup("gone@example.com", "password-of-a-ghost");

@@ -22,9 +22,7 @@ const DENIED: &[&str] = &[
 ];
 
 fn server() -> Server {
-    Server::builder()
-        .env("CORS_ORIGINS", &format!("{LOCAL},{APP}"))
-        .start()
+    Server::builder().env("CORS_ORIGINS", &format!("{LOCAL},{APP}")).start()
 }
 
 /// A preflight for `method` on `target` from `origin`, asking for the two headers a
@@ -33,29 +31,19 @@ fn preflight(target: &str, origin: &str, method: &str) -> Request {
     Request::new("OPTIONS", target)
         .header("Origin", origin)
         .header("Access-Control-Request-Method", method)
-        .header(
-            "Access-Control-Request-Headers",
-            "authorization, content-type",
-        )
+        .header("Access-Control-Request-Headers", "authorization, content-type")
 }
 
 /// The comma-separated values of every header named `name`, trimmed.
 fn list_header<'r>(resp: &'r Response, name: &str) -> Vec<&'r str> {
-    resp.headers_named(name)
-        .into_iter()
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .collect()
+    resp.headers_named(name).into_iter().flat_map(|v| v.split(',')).map(str::trim).filter(|v| !v.is_empty()).collect()
 }
 
 /// Asserts `Vary` lists `Origin`.
 #[track_caller]
 fn assert_vary_origin(resp: &Response) {
     assert!(
-        list_header(resp, "vary")
-            .iter()
-            .any(|v| v.eq_ignore_ascii_case("origin")),
+        list_header(resp, "vary").iter().any(|v| v.eq_ignore_ascii_case("origin")),
         "Vary must list Origin: {}",
         resp.describe()
     );
@@ -82,16 +70,9 @@ fn assert_allowed(resp: &Response, origin: &str) {
 /// Asserts there is no `Access-Control-*` header at all.
 #[track_caller]
 fn assert_no_cors(resp: &Response) {
-    let cors: Vec<&(String, String)> = resp
-        .headers
-        .iter()
-        .filter(|(n, _)| n.to_ascii_lowercase().starts_with("access-control-"))
-        .collect();
-    assert!(
-        cors.is_empty(),
-        "no CORS header expected, found {cors:?}: {}",
-        resp.describe()
-    );
+    let cors: Vec<&(String, String)> =
+        resp.headers.iter().filter(|(n, _)| n.to_ascii_lowercase().starts_with("access-control-")).collect();
+    assert!(cors.is_empty(), "no CORS header expected, found {cors:?}: {}", resp.describe());
 }
 
 /// The routes of the API, each with its methods (a user's paths for `user`/`task`).
@@ -103,10 +84,7 @@ fn routes(user: &str, task: &str) -> Vec<(String, Vec<&'static str>)> {
         ("/api/auth/logout".to_owned(), vec!["POST"]),
         ("/api/auth/me".to_owned(), vec!["GET"]),
         (format!("/api/{user}/tasks"), vec!["GET", "POST"]),
-        (
-            format!("/api/{user}/tasks/{task}"),
-            vec!["DELETE", "GET", "PATCH", "PUT"],
-        ),
+        (format!("/api/{user}/tasks/{task}"), vec!["DELETE", "GET", "PATCH", "PUT"]),
         ("/auth/me".to_owned(), vec!["GET"]),
         ("/auth/token".to_owned(), vec!["POST"]),
     ]
@@ -132,12 +110,7 @@ fn preflight_from_an_allowed_origin() {
                     .filter(|m| m != "OPTIONS" && m != "HEAD")
                     .collect();
                 listed.sort_unstable();
-                assert_eq!(
-                    listed,
-                    methods,
-                    "{what}: the route's methods: {}",
-                    resp.describe()
-                );
+                assert_eq!(listed, methods, "{what}: the route's methods: {}", resp.describe());
 
                 let headers: Vec<String> = list_header(&resp, "access-control-allow-headers")
                     .into_iter()
@@ -170,9 +143,7 @@ fn preflight_from_a_denied_origin_gets_no_cors_headers() {
         }
     }
     // A preflight without any Origin gets none either.
-    let resp = server.send(
-        Request::new("OPTIONS", "/api/auth/me").header("Access-Control-Request-Method", "GET"),
-    );
+    let resp = server.send(Request::new("OPTIONS", "/api/auth/me").header("Access-Control-Request-Method", "GET"));
     assert_not_5xx(&resp);
     assert_no_cors(&resp);
 }
@@ -183,21 +154,13 @@ fn actual_request_from_an_allowed_origin() {
     let user = server.api_user("actual@example.com");
     let other = server.api_user("other@example.com");
     for origin in [LOCAL, APP] {
-        let resp = server.send(
-            get("/api/auth/me")
-                .bearer(&user.token)
-                .header("Origin", origin),
-        );
+        let resp = server.send(get("/api/auth/me").bearer(&user.token).header("Origin", origin));
         assert_status(&resp, 200);
         assert_eq!(resp.json()["id"], json!(user.id));
         assert_allowed(&resp, origin);
 
         // With the cookie (what credentials are for).
-        let resp = server.send(
-            get("/api/auth/me")
-                .cookie(COOKIE, &user.token)
-                .header("Origin", origin),
-        );
+        let resp = server.send(get("/api/auth/me").cookie(COOKIE, &user.token).header("Origin", origin));
         assert_status(&resp, 200);
         assert_allowed(&resp, origin);
 
@@ -205,11 +168,7 @@ fn actual_request_from_an_allowed_origin() {
         let resp = server.send(get("/api/auth/me").header("Origin", origin));
         assert_invalid_token(&resp);
         assert_allowed(&resp, origin);
-        let resp = server.send(
-            get(&format!("/api/{}/tasks", other.id))
-                .bearer(&user.token)
-                .header("Origin", origin),
-        );
+        let resp = server.send(get(&format!("/api/{}/tasks", other.id)).bearer(&user.token).header("Origin", origin));
         assert_forbidden(&resp);
         assert_allowed(&resp, origin);
 
@@ -221,11 +180,7 @@ fn actual_request_from_an_allowed_origin() {
         );
         assert_status(&resp, 200);
         assert_allowed(&resp, origin);
-        assert!(
-            resp.set_cookies().iter().any(|c| c.name == COOKIE),
-            "{}",
-            resp.describe()
-        );
+        assert!(resp.set_cookies().iter().any(|c| c.name == COOKIE), "{}", resp.describe());
     }
 }
 
@@ -234,11 +189,7 @@ fn actual_request_from_a_denied_origin_gets_no_cors_headers() {
     let server = server();
     let user = server.api_user("denied@example.com");
     for origin in DENIED {
-        let resp = server.send(
-            get("/api/auth/me")
-                .bearer(&user.token)
-                .header("Origin", origin),
-        );
+        let resp = server.send(get("/api/auth/me").bearer(&user.token).header("Origin", origin));
         assert_not_5xx(&resp);
         assert_no_cors(&resp);
         assert_vary_origin(&resp);
@@ -262,22 +213,14 @@ fn default_cors_origins_is_localhost_3000() {
     let resp = server.send(preflight("/api/auth/me", LOCAL, "GET"));
     assert_status(&resp, 204);
     assert_allowed(&resp, LOCAL);
-    let resp = server.send(
-        get("/api/auth/me")
-            .bearer(&user.token)
-            .header("Origin", LOCAL),
-    );
+    let resp = server.send(get("/api/auth/me").bearer(&user.token).header("Origin", LOCAL));
     assert_status(&resp, 200);
     assert_allowed(&resp, LOCAL);
 
     for origin in [APP, "http://localhost:3001", "http://127.0.0.1:3000"] {
         let resp = server.send(preflight("/api/auth/me", origin, "GET"));
         assert_no_cors(&resp);
-        let resp = server.send(
-            get("/api/auth/me")
-                .bearer(&user.token)
-                .header("Origin", origin),
-        );
+        let resp = server.send(get("/api/auth/me").bearer(&user.token).header("Origin", origin));
         assert_status(&resp, 200);
         assert_no_cors(&resp);
     }
@@ -286,9 +229,7 @@ fn default_cors_origins_is_localhost_3000() {
 #[test]
 fn wildcard_cors_origins_is_refused_at_start_up() {
     for value in ["*", "http://localhost:3000,*", " * "] {
-        let exit = Server::builder()
-            .env("CORS_ORIGINS", value)
-            .run_expecting_exit();
+        let exit = Server::builder().env("CORS_ORIGINS", value).run_expecting_exit();
         assert_refused_naming(&exit, &["CORS_ORIGINS"], &[]);
     }
 }

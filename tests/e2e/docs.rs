@@ -10,11 +10,11 @@ use std::process::Command;
 
 use serde_json::json;
 
-use crate::support::db::{backend, Backend};
+use crate::support::db::{Backend, backend};
+use crate::support::http::{get, post};
 use crate::support::jwt;
 use crate::support::server::TEST_SECRET;
-use crate::support::http::{get, post};
-use crate::support::{assert_invalid_token, assert_status, Server, PASSWORD};
+use crate::support::{PASSWORD, Server, assert_invalid_token, assert_status};
 
 /// The address the documentation's commands name.
 const DOCUMENTED_URL: &str = "http://127.0.0.1:3002";
@@ -84,7 +84,9 @@ fn run_shell_blocks(path: &str) {
     for (segment, lines) in segments.iter().zip(&expected) {
         let mut rest = *segment;
         for line in lines {
-            let at = rest.find(line).unwrap_or_else(|| panic!("{path}: expected `{line}` in\n{segment}\n--- all output ---\n{stdout}"));
+            let at = rest
+                .find(line)
+                .unwrap_or_else(|| panic!("{path}: expected `{line}` in\n{segment}\n--- all output ---\n{stdout}"));
             rest = &rest[at + line.len()..];
         }
     }
@@ -110,7 +112,11 @@ fn runbook_sql(name: &str) -> String {
     let blocks = tested_blocks(&read_doc("docs/RUNBOOKS.md"), "sql");
     for block in &blocks {
         let known = ["revoke-user", "revoke-everyone", "bcrypt-accounts", "hash-census"];
-        assert!(block.info.len() == 4 && known.contains(&block.info[3].as_str()), "an SQL block this test does not run: {:?}", block.info);
+        assert!(
+            block.info.len() == 4 && known.contains(&block.info[3].as_str()),
+            "an SQL block this test does not run: {:?}",
+            block.info
+        );
     }
     let mut found = blocks.into_iter().filter(|b| b.info[2] == wanted && b.info[3] == name);
     let block = found.next().unwrap_or_else(|| panic!("RUNBOOKS.md has no `sql tested {wanted} {name}` block"));
@@ -157,7 +163,10 @@ fn runbook_sql_does_what_it_says() {
     let census = db.query(&runbook_sql("hash-census"), &[]);
     assert_eq!(
         census,
-        vec![vec![Some("m=19456,t=2,p=1".to_owned()), Some("2".to_owned())], vec![Some("bcrypt".to_owned()), Some("1".to_owned())]],
+        vec![
+            vec![Some("m=19456,t=2,p=1".to_owned()), Some("2".to_owned())],
+            vec![Some("bcrypt".to_owned()), Some("1".to_owned())]
+        ],
         "the OWASP policy of the test server, and the carried-over bcrypt account"
     );
 }

@@ -8,31 +8,17 @@ use crate::support::*;
 fn whole_flow_with_cookie() {
     let server = Server::start();
 
-    let resp = server
-        .signup_json(&json!({ "email": "ada@example.com", "password": PASSWORD, "name": "Ada" }));
+    let resp = server.signup_json(&json!({ "email": "ada@example.com", "password": PASSWORD, "name": "Ada" }));
     assert_status(&resp, 201);
-    assert!(
-        resp.header("content-type")
-            .unwrap_or("")
-            .starts_with("application/json"),
-        "{}",
-        resp.describe()
-    );
-    assert!(
-        resp.set_cookies().is_empty(),
-        "sign-up must not log in: {}",
-        resp.describe()
-    );
+    assert!(resp.header("content-type").unwrap_or("").starts_with("application/json"), "{}", resp.describe());
+    assert!(resp.set_cookies().is_empty(), "sign-up must not log in: {}", resp.describe());
     let user = resp.json();
     assert_user_shape(&user);
     assert_eq!(user["email"], "ada@example.com");
     assert_eq!(user["name"], "Ada");
 
     let login = server.login_ok("ada@example.com", PASSWORD);
-    assert_eq!(
-        login.cookie.value, login.token,
-        "the cookie carries the access token"
-    );
+    assert_eq!(login.cookie.value, login.token, "the cookie carries the access token");
 
     // Only the cookie: no Authorization header.
     let me = server.me_cookie(&login.token);
@@ -54,11 +40,7 @@ fn whole_flow_with_bearer() {
     let server = Server::start();
     let user = server.signup_ok("bob@example.com", PASSWORD);
     assert_user_shape(&user);
-    assert_eq!(
-        user["name"],
-        serde_json::Value::Null,
-        "no name given: {user}"
-    );
+    assert_eq!(user["name"], serde_json::Value::Null, "no name given: {user}");
 
     let login = server.login_ok("bob@example.com", PASSWORD);
     let me = server.me_bearer(&login.token);
@@ -80,11 +62,7 @@ fn logout_twice_is_harmless_and_revokes_only_its_session() {
     let first = server.login_ok("carol@example.com", PASSWORD);
     let second = server.login_ok("carol@example.com", PASSWORD);
     assert_ne!(first.token, second.token, "each login issues its own token");
-    assert_ne!(
-        first.sid(),
-        second.sid(),
-        "each login opens its own session"
-    );
+    assert_ne!(first.sid(), second.sid(), "each login opens its own session");
     assert_eq!(first.sub(), second.sub());
 
     assert_status(&server.logout_bearer(&first.token), 204);
@@ -108,11 +86,7 @@ fn login_issues_a_signed_token_for_a_stored_session() {
     let after = now();
 
     // The body.
-    assert_eq!(
-        login.body["expires_in"], 3600,
-        "default lifetime is 60 minutes: {}",
-        login.body
-    );
+    assert_eq!(login.body["expires_in"], 3600, "default lifetime is 60 minutes: {}", login.body);
     let expires_at = rfc3339_utc(&login.body["expires_at"]);
     assert!(
         (before + 3600 - 1..=after + 3600 + 1).contains(&expires_at),
@@ -137,10 +111,7 @@ fn login_issues_a_signed_token_for_a_stored_session() {
     let iat = claims["iat"].as_i64().expect("iat is a number");
     let exp = claims["exp"].as_i64().expect("exp is a number");
     assert_eq!(exp - iat, 3600, "exp - iat is the lifetime: {claims}");
-    assert!(
-        (before - 1..=after + 1).contains(&iat),
-        "iat {iat} is not now ({before}..{after})"
-    );
+    assert!((before - 1..=after + 1).contains(&iat), "iat {iat} is not now ({before}..{after})");
     assert_eq!(exp, expires_at, "expires_at is the token's exp");
     let sid = claims["sid"].as_str().expect("sid is a string");
 
@@ -150,18 +121,12 @@ fn login_issues_a_signed_token_for_a_stored_session() {
     let [row] = rows.as_slice() else { panic!("one sessions row named by the sid claim, found {rows:?}") };
     assert_eq!(row[0].as_deref(), user["id"].as_str());
     assert_eq!(row[2], None, "not revoked");
-    assert_eq!(
-        stored_time(row[1].as_deref().expect("expires_at")),
-        exp,
-        "the session expires with its token"
-    );
+    assert_eq!(stored_time(row[1].as_deref().expect("expires_at")), exp, "the session expires with its token");
 
     // Logout marks it revoked (or removes it).
     assert_status(&server.logout_bearer(&login.token), 204);
-    let revoked: Option<Option<String>> = db
-        .query("SELECT revoked_at FROM sessions WHERE id = ?1", &[sid])
-        .first()
-        .map(|row| row[0].clone());
+    let revoked: Option<Option<String>> =
+        db.query("SELECT revoked_at FROM sessions WHERE id = ?1", &[sid]).first().map(|row| row[0].clone());
     assert!(
         matches!(revoked, None | Some(Some(_))),
         "after logout the session must be revoked or gone, found revoked_at = {revoked:?}"
@@ -172,21 +137,14 @@ fn login_issues_a_signed_token_for_a_stored_session() {
 fn passwords_are_stored_hashed_and_emails_normalised() {
     let server = Server::start();
     let user = server.signup_ok("  Erin@Example.COM ", PASSWORD);
-    let rows = server.database().query(
-        "SELECT email, password_hash FROM users WHERE id = ?1",
-        &[user["id"].as_str().expect("id")],
-    );
+    let rows = server
+        .database()
+        .query("SELECT email, password_hash FROM users WHERE id = ?1", &[user["id"].as_str().expect("id")]);
     let [row] = rows.as_slice() else { panic!("one users row, found {rows:?}") };
     let (email, hash) = (row[0].clone().expect("email"), row[1].clone().expect("password_hash"));
     assert_eq!(email, "erin@example.com");
-    assert!(
-        !hash.contains(PASSWORD),
-        "the password is stored in clear: {hash}"
-    );
-    assert!(
-        hash.starts_with("$argon2"),
-        "the password hash is not an argon2 PHC string: {hash}"
-    );
+    assert!(!hash.contains(PASSWORD), "the password is stored in clear: {hash}");
+    assert!(hash.starts_with("$argon2"), "the password hash is not an argon2 PHC string: {hash}");
 }
 
 #[test]
@@ -214,26 +172,14 @@ fn bearer_wins_over_cookie() {
 
     let both = server.send(get("/auth/me").bearer(&la.token).cookie(COOKIE, &lb.token));
     assert_status(&both, 200);
-    assert_eq!(
-        both.json(),
-        a,
-        "with a bearer token and a cookie, the bearer token decides"
-    );
+    assert_eq!(both.json(), a, "with a bearer token and a cookie, the bearer token decides");
 
     // A bad bearer token is not rescued by a good cookie.
-    let bad_bearer = server.send(
-        get("/auth/me")
-            .bearer("not-a-token")
-            .cookie(COOKIE, &lb.token),
-    );
+    let bad_bearer = server.send(get("/auth/me").bearer("not-a-token").cookie(COOKIE, &lb.token));
     assert_invalid_token(&bad_bearer);
 
     // Logout with both revokes the bearer's session, not the cookie's.
-    let out = server.send(
-        post("/auth/logout")
-            .bearer(&la.token)
-            .cookie(COOKIE, &lb.token),
-    );
+    let out = server.send(post("/auth/logout").bearer(&la.token).cookie(COOKIE, &lb.token));
     assert_status(&out, 204);
     assert_invalid_token(&server.me_bearer(&la.token));
     assert_status(&server.me_cookie(&lb.token), 200);
@@ -249,8 +195,7 @@ fn session_cookie_is_found_among_other_cookies() {
     assert_status(&me, 200);
     assert_eq!(me.json(), user);
     // A cookie whose name merely contains the session cookie's name is not it.
-    let lookalike =
-        server.send(get("/auth/me").header("Cookie", &format!("x{COOKIE}={}", login.token)));
+    let lookalike = server.send(get("/auth/me").header("Cookie", &format!("x{COOKIE}={}", login.token)));
     assert_invalid_token(&lookalike);
 }
 
@@ -263,18 +208,8 @@ fn default_cookie_attributes() {
     assert_eq!(c.name, COOKIE);
     assert!(c.has("httponly"), "HttpOnly missing: {}", c.raw);
     assert_eq!(c.attr("path"), Some("/"), "Path: {}", c.raw);
-    assert_eq!(
-        c.attr("samesite").map(str::to_ascii_lowercase).as_deref(),
-        Some("lax"),
-        "SameSite: {}",
-        c.raw
-    );
-    assert_eq!(
-        c.attr("max-age"),
-        Some("3600"),
-        "Max-Age is expires_in: {}",
-        c.raw
-    );
+    assert_eq!(c.attr("samesite").map(str::to_ascii_lowercase).as_deref(), Some("lax"), "SameSite: {}", c.raw);
+    assert_eq!(c.attr("max-age"), Some("3600"), "Max-Age is expires_in: {}", c.raw);
     assert!(!c.has("secure"), "Secure is off by default: {}", c.raw);
     assert!(!c.has("domain"), "no Domain by default: {}", c.raw);
 }
@@ -291,12 +226,7 @@ fn secure_strict_cookie_when_configured() {
     let c = &login.cookie;
     assert!(c.has("secure"), "Secure missing: {}", c.raw);
     assert!(c.has("httponly"), "HttpOnly missing: {}", c.raw);
-    assert_eq!(
-        c.attr("samesite").map(str::to_ascii_lowercase).as_deref(),
-        Some("strict"),
-        "{}",
-        c.raw
-    );
+    assert_eq!(c.attr("samesite").map(str::to_ascii_lowercase).as_deref(), Some("strict"), "{}", c.raw);
     assert_eq!(c.attr("max-age"), Some("300"), "{}", c.raw);
     assert_eq!(login.body["expires_in"], 300);
     // The cookie still authenticates (Secure is for the browser; the server reads it anyway).
@@ -304,27 +234,16 @@ fn secure_strict_cookie_when_configured() {
     let out = server.logout_cookie(&login.token);
     assert_status(&out, 204);
     let cleared = assert_cookie_cleared(&out, COOKIE);
-    assert!(
-        cleared.has("secure"),
-        "the clearing cookie keeps Secure: {}",
-        cleared.raw
-    );
+    assert!(cleared.has("secure"), "the clearing cookie keeps Secure: {}", cleared.raw);
 }
 
 #[test]
 fn samesite_none_cookie() {
-    let server = Server::builder()
-        .env("SESSION_COOKIE_SECURE", "true")
-        .env("SESSION_COOKIE_SAMESITE", "none")
-        .start();
+    let server = Server::builder().env("SESSION_COOKIE_SECURE", "true").env("SESSION_COOKIE_SAMESITE", "none").start();
     server.signup_ok("i@example.com", PASSWORD);
     let login = server.login_ok("i@example.com", PASSWORD);
     assert_eq!(
-        login
-            .cookie
-            .attr("samesite")
-            .map(str::to_ascii_lowercase)
-            .as_deref(),
+        login.cookie.attr("samesite").map(str::to_ascii_lowercase).as_deref(),
         Some("none"),
         "{}",
         login.cookie.raw
@@ -334,9 +253,7 @@ fn samesite_none_cookie() {
 
 #[test]
 fn custom_cookie_name() {
-    let server = Server::builder()
-        .env("SESSION_COOKIE_NAME", "my_sess")
-        .start();
+    let server = Server::builder().env("SESSION_COOKIE_NAME", "my_sess").start();
     let user = server.signup_ok("j@example.com", PASSWORD);
     let resp = server.login("j@example.com", PASSWORD);
     let login = login_of(&resp, "my_sess");
@@ -391,15 +308,9 @@ fn unknown_email_and_wrong_password_are_indistinguishable() {
     assert_eq!(detail, "Invalid email or password");
     assert_error(&unknown, 401, "INVALID_CREDENTIALS");
     assert_eq!(wrong.body, unknown.body, "bodies differ");
-    assert_eq!(
-        wrong.header("www-authenticate"),
-        unknown.header("www-authenticate")
-    );
+    assert_eq!(wrong.header("www-authenticate"), unknown.header("www-authenticate"));
     assert_eq!(wrong.header("content-type"), unknown.header("content-type"));
-    assert!(
-        wrong.set_cookies().is_empty() && unknown.set_cookies().is_empty(),
-        "no cookie on failure"
-    );
+    assert!(wrong.set_cookies().is_empty() && unknown.set_cookies().is_empty(), "no cookie on failure");
     // Same over the form.
     let wrong = server.login_form("lee@example.com", "not the password");
     let unknown = server.login_form("nobody@example.com", "not the password");
@@ -421,14 +332,8 @@ fn logs_never_contain_passwords_secrets_or_tokens() {
         ("password", password),
         ("wrong password", "Wrong-Password-0815"),
         ("JWT secret", TEST_SECRET),
-        (
-            "access token signature",
-            login.token.rsplit('.').next().unwrap_or_default(),
-        ),
+        ("access token signature", login.token.rsplit('.').next().unwrap_or_default()),
     ] {
-        assert!(
-            !stdout.contains(needle) && !stderr.contains(needle),
-            "the server logged the {what}"
-        );
+        assert!(!stdout.contains(needle) && !stderr.contains(needle), "the server logged the {what}");
     }
 }

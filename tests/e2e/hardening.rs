@@ -106,7 +106,8 @@ fn the_sqlite_provider_refuses_files_schema_changes_and_transactions() {
 #[test]
 fn the_sqlite_provider_caps_results_and_stops_statements_at_the_deadline() {
     let server = misbehaving().start();
-    let huge = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 64) SELECT zeroblob(1048576) FROM n";
+    let huge =
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 64) SELECT zeroblob(1048576) FROM n";
     let resp = run_sql(&server, huge);
     assert_status(&resp, 422);
     assert!(resp.text().contains("exceed"), "{}", resp.text());
@@ -132,17 +133,19 @@ fn development_defaults_are_not_served_beyond_loopback() {
         .run_expecting_exit();
     assert_refused_naming(&exit, &["BACKEND_ENV", "0.0.0.0"], &[TEST_SECRET]);
     // Chosen on purpose, it starts.
-    let server = Server::builder().env("BACKEND_ENV", "local").without_listen_flags().env("HOST", "0.0.0.0").env("PORT", "0").start();
+    let server = Server::builder()
+        .env("BACKEND_ENV", "local")
+        .without_listen_flags()
+        .env("HOST", "0.0.0.0")
+        .env("PORT", "0")
+        .start();
     server.assert_alive();
 }
 
 #[test]
 fn production_refuses_low_entropy_and_placeholder_secrets() {
     for secret in ["a".repeat(48), "your-secret-here-minimum-32-characters".to_owned()] {
-        let exit = Server::builder()
-            .env("BACKEND_ENV", "production")
-            .env("JWT_SECRET", &secret)
-            .run_expecting_exit();
+        let exit = Server::builder().env("BACKEND_ENV", "production").env("JWT_SECRET", &secret).run_expecting_exit();
         assert_refused_naming(&exit, &["JWT_SECRET"], &[&secret]);
     }
     // `development` is not a development environment: the development secret is refused.
@@ -156,15 +159,10 @@ fn production_refuses_low_entropy_and_placeholder_secrets() {
 #[test]
 fn argon2_memory_is_refused_at_start_unless_the_guest_can_hold_it() {
     let max = itsor_accounts::config::MAX_PASSWORD_MEMORY_KIB;
-    let exit = Server::builder()
-        .env("PASSWORD_MEMORY_KIB", &(max + 1).to_string())
-        .run_expecting_exit();
+    let exit = Server::builder().env("PASSWORD_MEMORY_KIB", &(max + 1).to_string()).run_expecting_exit();
     assert_refused_naming(&exit, &["PASSWORD_MEMORY_KIB"], &[]);
     // The largest allowed cost works inside the 64 MiB guest.
-    let server = Server::builder()
-        .env("PASSWORD_MEMORY_KIB", &max.to_string())
-        .env("PASSWORD_ITERATIONS", "1")
-        .start();
+    let server = Server::builder().env("PASSWORD_MEMORY_KIB", &max.to_string()).env("PASSWORD_ITERATIONS", "1").start();
     server.signup_ok("costly@example.com", PASSWORD);
     server.login_ok("costly@example.com", PASSWORD);
 }

@@ -6,18 +6,10 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 /// Raw request bytes: `head_lines` are complete `Name: value\r\n` lines.
-fn raw_request(
-    server: &Server,
-    method: &str,
-    target: &str,
-    head_lines: &str,
-    body: &[u8],
-) -> Vec<u8> {
-    let mut bytes = format!(
-        "{method} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{head_lines}\r\n",
-        server.addr()
-    )
-    .into_bytes();
+fn raw_request(server: &Server, method: &str, target: &str, head_lines: &str, body: &[u8]) -> Vec<u8> {
+    let mut bytes =
+        format!("{method} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{head_lines}\r\n", server.addr())
+            .into_bytes();
     bytes.extend_from_slice(body);
     bytes
 }
@@ -28,10 +20,7 @@ fn raw_json_post(server: &Server, target: &str, body: &[u8]) -> Vec<u8> {
         server,
         "POST",
         target,
-        &format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        ),
+        &format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()),
         body,
     )
 }
@@ -53,11 +42,7 @@ fn chunked(body: &[u8]) -> Vec<u8> {
 #[track_caller]
 fn assert_refused_or_4xx(what: &str, result: Result<Response, String>) {
     if let Ok(resp) = result {
-        assert!(
-            resp.status < 500,
-            "{what}: server error {}",
-            resp.describe()
-        );
+        assert!(resp.status < 500, "{what}: server error {}", resp.describe());
     }
 }
 
@@ -84,11 +69,7 @@ fn duplicate_signup_is_a_conflict() {
     // The original account is untouched: its password still works, the other does not.
     let login = server.login_ok("dup@example.com", PASSWORD);
     assert_eq!(server.me_bearer(&login.token).json(), first);
-    assert_error(
-        &server.login("dup@example.com", "a different password"),
-        401,
-        "INVALID_CREDENTIALS",
-    );
+    assert_error(&server.login("dup@example.com", "a different password"), 401, "INVALID_CREDENTIALS");
 }
 
 #[test]
@@ -98,11 +79,7 @@ fn email_is_trimmed_and_lower_cased() {
     assert_eq!(user["email"], "foo@example.com");
     for spelling in ["foo@example.com", "  Foo@Example.COM ", "FOO@EXAMPLE.COM"] {
         let login = server.login_ok(spelling, PASSWORD);
-        assert_eq!(
-            server.me_bearer(&login.token).json(),
-            user,
-            "login as {spelling:?}"
-        );
+        assert_eq!(server.me_bearer(&login.token).json(), user, "login as {spelling:?}");
         let form = server.login_form(spelling, PASSWORD);
         assert_status(&form, 200);
     }
@@ -113,17 +90,8 @@ fn password_is_used_exactly_as_typed() {
     let server = Server::start();
     let typed = "  secret pass  ";
     server.signup_ok("spaces@example.com", typed);
-    for wrong in [
-        "secret pass",
-        "  secret pass",
-        "secret pass  ",
-        "  SECRET PASS  ",
-    ] {
-        assert_error(
-            &server.login("spaces@example.com", wrong),
-            401,
-            "INVALID_CREDENTIALS",
-        );
+    for wrong in ["secret pass", "  secret pass", "secret pass  ", "  SECRET PASS  "] {
+        assert_error(&server.login("spaces@example.com", wrong), 401, "INVALID_CREDENTIALS");
     }
     server.login_ok("spaces@example.com", typed);
     assert_status(&server.login_form("spaces@example.com", typed), 200);
@@ -134,11 +102,7 @@ fn password_is_used_exactly_as_typed() {
     server.login_ok("odd@example.com", odd);
     // Unicode is not normalised: NFC é vs NFD e + combining acute are different passwords.
     server.signup_ok("nfc@example.com", "caf\u{00e9}-password");
-    assert_error(
-        &server.login("nfc@example.com", "cafe\u{0301}-password"),
-        401,
-        "INVALID_CREDENTIALS",
-    );
+    assert_error(&server.login("nfc@example.com", "cafe\u{0301}-password"), 401, "INVALID_CREDENTIALS");
 }
 
 #[test]
@@ -172,11 +136,7 @@ fn invalid_emails_are_rejected() {
     let server = Server::start();
     let long_local = format!("{}@example.com", "a".repeat(65));
     // 60 + 1 + 4 * 61 + 3 = 308 bytes of otherwise valid labels.
-    let long_total = format!(
-        "{}@{}com",
-        "a".repeat(60),
-        format!("{}.", "b".repeat(60)).repeat(4)
-    );
+    let long_total = format!("{}@{}com", "a".repeat(60), format!("{}.", "b".repeat(60)).repeat(4));
     let invalid = [
         "",
         "   ",
@@ -201,37 +161,25 @@ fn invalid_emails_are_rejected() {
         assert_validation(&resp, "email");
     }
     // Nothing was stored.
-    let count: i64 = server
-        .db()
-        .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
-        .expect("count users");
+    let count: i64 = server.db().query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0)).expect("count users");
     assert_eq!(count, 0);
 }
 
 #[test]
 fn name_is_optional_trimmed_and_bounded() {
     let server = Server::start();
-    let user = server.signup_json(
-        &json!({ "email": "n1@example.com", "password": PASSWORD, "name": "  Ada Lovelace " }),
-    );
+    let user =
+        server.signup_json(&json!({ "email": "n1@example.com", "password": PASSWORD, "name": "  Ada Lovelace " }));
     assert_status(&user, 201);
     assert_eq!(user.json()["name"], "Ada Lovelace");
-    let null_name = server
-        .signup_json(&json!({ "email": "n2@example.com", "password": PASSWORD, "name": null }));
+    let null_name = server.signup_json(&json!({ "email": "n2@example.com", "password": PASSWORD, "name": null }));
     assert_status(&null_name, 201);
     assert_eq!(null_name.json()["name"], Value::Null);
-    let unicode = server.signup_json(
-        &json!({ "email": "n3@example.com", "password": PASSWORD, "name": "Zoë 日本" }),
-    );
+    let unicode = server.signup_json(&json!({ "email": "n3@example.com", "password": PASSWORD, "name": "Zoë 日本" }));
     assert_status(&unicode, 201);
     assert_eq!(unicode.json()["name"], "Zoë 日本");
-    for bad in [
-        "n".repeat(101),
-        "Ada\r\nSet-Cookie: evil=1".to_owned(),
-        "a\u{0}b".to_owned(),
-    ] {
-        let resp = server
-            .signup_json(&json!({ "email": "n4@example.com", "password": PASSWORD, "name": bad }));
+    for bad in ["n".repeat(101), "Ada\r\nSet-Cookie: evil=1".to_owned(), "a\u{0}b".to_owned()] {
+        let resp = server.signup_json(&json!({ "email": "n4@example.com", "password": PASSWORD, "name": bad }));
         assert_validation(&resp, "name");
         assert!(resp.set_cookies().is_empty(), "{}", resp.describe());
     }
@@ -240,34 +188,14 @@ fn name_is_optional_trimmed_and_bounded() {
 #[test]
 fn missing_fields_are_named() {
     let server = Server::start();
-    assert_validation(
-        &server.signup_json(&json!({ "password": PASSWORD })),
-        "email",
-    );
-    assert_validation(
-        &server.signup_json(&json!({ "email": "m@example.com" })),
-        "password",
-    );
+    assert_validation(&server.signup_json(&json!({ "password": PASSWORD })), "email");
+    assert_validation(&server.signup_json(&json!({ "email": "m@example.com" })), "password");
     let resp = server.signup_json(&json!({}));
     assert_error(&resp, 422, "VALIDATION_ERROR");
-    assert_validation(
-        &server.send(post("/auth/token").json(&json!({ "password": PASSWORD }))),
-        "email",
-    );
-    assert_validation(
-        &server.send(post("/auth/token").json(&json!({ "email": "m@example.com" }))),
-        "password",
-    );
-    assert_error(
-        &server.send(post("/auth/token").json(&json!({}))),
-        422,
-        "VALIDATION_ERROR",
-    );
-    assert_error(
-        &server.send(post("/auth/token").form(&[])),
-        422,
-        "VALIDATION_ERROR",
-    );
+    assert_validation(&server.send(post("/auth/token").json(&json!({ "password": PASSWORD }))), "email");
+    assert_validation(&server.send(post("/auth/token").json(&json!({ "email": "m@example.com" }))), "password");
+    assert_error(&server.send(post("/auth/token").json(&json!({}))), 422, "VALIDATION_ERROR");
+    assert_error(&server.send(post("/auth/token").form(&[])), 422, "VALIDATION_ERROR");
 }
 
 #[test]
@@ -276,34 +204,13 @@ fn wrong_json_types_are_validation_errors() {
     let cases = [
         (json!({ "email": 5, "password": PASSWORD }), "email"),
         (json!({ "email": null, "password": PASSWORD }), "email"),
-        (
-            json!({ "email": ["a@example.com"], "password": PASSWORD }),
-            "email",
-        ),
-        (
-            json!({ "email": { "$ne": null }, "password": PASSWORD }),
-            "email",
-        ),
-        (
-            json!({ "email": "t@example.com", "password": 12_345_678 }),
-            "password",
-        ),
-        (
-            json!({ "email": "t@example.com", "password": true }),
-            "password",
-        ),
-        (
-            json!({ "email": "t@example.com", "password": null }),
-            "password",
-        ),
-        (
-            json!({ "email": "t@example.com", "password": PASSWORD, "name": 5 }),
-            "name",
-        ),
-        (
-            json!({ "email": "t@example.com", "password": PASSWORD, "name": ["Ada"] }),
-            "name",
-        ),
+        (json!({ "email": ["a@example.com"], "password": PASSWORD }), "email"),
+        (json!({ "email": { "$ne": null }, "password": PASSWORD }), "email"),
+        (json!({ "email": "t@example.com", "password": 12_345_678 }), "password"),
+        (json!({ "email": "t@example.com", "password": true }), "password"),
+        (json!({ "email": "t@example.com", "password": null }), "password"),
+        (json!({ "email": "t@example.com", "password": PASSWORD, "name": 5 }), "name"),
+        (json!({ "email": "t@example.com", "password": PASSWORD, "name": ["Ada"] }), "name"),
     ];
     for (body, field) in &cases {
         let resp = server.signup_json(body);
@@ -318,20 +225,12 @@ fn wrong_json_types_are_validation_errors() {
     // A body that is JSON but not an object is refused (400 or 422), with the JSON error.
     for body in ["[]", "\"a@example.com\"", "5", "null", "true"] {
         for target in ["/auth/signup", "/auth/token"] {
-            let resp =
-                server.send(post(target).body(Some("application/json"), body.as_bytes().to_vec()));
-            assert!(
-                resp.status == 400 || resp.status == 422,
-                "{target} {body}: {}",
-                resp.describe()
-            );
+            let resp = server.send(post(target).body(Some("application/json"), body.as_bytes().to_vec()));
+            assert!(resp.status == 400 || resp.status == 422, "{target} {body}: {}", resp.describe());
             assert_error_shape(&resp);
         }
     }
-    let count: i64 = server
-        .db()
-        .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
-        .expect("count users");
+    let count: i64 = server.db().query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0)).expect("count users");
     assert_eq!(count, 0, "nothing is stored from a bad request");
 }
 
@@ -352,13 +251,7 @@ fn malformed_json_is_a_bad_request() {
     for body in bodies {
         for target in ["/auth/signup", "/auth/token"] {
             let resp = server.send(post(target).body(Some("application/json"), body.to_vec()));
-            assert_eq!(
-                resp.status,
-                400,
-                "{target} {:?}: {}",
-                String::from_utf8_lossy(body),
-                resp.describe()
-            );
+            assert_eq!(resp.status, 400, "{target} {:?}: {}", String::from_utf8_lossy(body), resp.describe());
             assert_error(&resp, 400, "INVALID_BODY");
         }
     }
@@ -369,31 +262,20 @@ fn malformed_json_is_a_bad_request() {
 fn duplicate_json_keys_are_refused() {
     // A parser differential (first vs last key wins) must not be exploitable: refuse.
     let server = Server::start();
-    let body =
-        br#"{"email":"first@example.com","email":"second@example.com","password":"password123"}"#;
+    let body = br#"{"email":"first@example.com","email":"second@example.com","password":"password123"}"#;
     let resp = server.send(post("/auth/signup").body(Some("application/json"), body.to_vec()));
     match resp.status {
         400 => {
             assert_error(&resp, 400, "INVALID_BODY");
         }
         422 => assert_validation(&resp, "email"),
-        _ => panic!(
-            "duplicate keys must be refused with 400 or 422: {}",
-            resp.describe()
-        ),
+        _ => panic!("duplicate keys must be refused with 400 or 422: {}", resp.describe()),
     }
     let body = br#"{"email":"dupe@example.com","password":"password123","password":"password456"}"#;
     let resp = server.send(post("/auth/signup").body(Some("application/json"), body.to_vec()));
-    assert!(
-        resp.status == 400 || resp.status == 422,
-        "{}",
-        resp.describe()
-    );
+    assert!(resp.status == 400 || resp.status == 422, "{}", resp.describe());
     assert_error_shape(&resp);
-    let count: i64 = server
-        .db()
-        .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
-        .expect("count users");
+    let count: i64 = server.db().query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0)).expect("count users");
     assert_eq!(count, 0, "nothing is stored from an ambiguous body");
 }
 
@@ -406,61 +288,35 @@ fn unknown_json_fields_are_ignored() {
     assert_status(&resp, 201);
     let user = resp.json();
     assert_user_shape(&user);
-    assert_ne!(
-        user["id"], "00000000-0000-0000-0000-000000000000",
-        "the client cannot choose its id"
-    );
+    assert_ne!(user["id"], "00000000-0000-0000-0000-000000000000", "the client cannot choose its id");
 }
 
 #[test]
 fn wrong_content_type_is_unsupported() {
     let server = Server::start();
-    let body = json!({ "email": "ct@example.com", "password": PASSWORD })
-        .to_string()
-        .into_bytes();
-    let form = format!(
-        "username=ct%40example.com&password={}",
-        support_form(PASSWORD)
-    )
-    .into_bytes();
+    let body = json!({ "email": "ct@example.com", "password": PASSWORD }).to_string().into_bytes();
+    let form = format!("username=ct%40example.com&password={}", support_form(PASSWORD)).into_bytes();
     let refused: [(&str, Option<&str>, &Vec<u8>); 8] = [
         ("/auth/signup", Some("text/plain"), &body),
         ("/auth/signup", None, &body),
-        (
-            "/auth/signup",
-            Some("application/x-www-form-urlencoded"),
-            &form,
-        ),
+        ("/auth/signup", Some("application/x-www-form-urlencoded"), &form),
         ("/auth/signup", Some("application/jsonp"), &body),
         ("/auth/signup", Some("application/xml"), &body),
         ("/auth/token", Some("text/plain"), &body),
-        (
-            "/auth/token",
-            Some("multipart/form-data; boundary=x"),
-            &form,
-        ),
+        ("/auth/token", Some("multipart/form-data; boundary=x"), &form),
         ("/auth/token", None, &body),
     ];
     for (target, ct, body) in refused {
         let resp = server.send(post(target).body(ct, body.clone()));
-        assert_eq!(
-            resp.status,
-            415,
-            "{target} with {ct:?}: {}",
-            resp.describe()
-        );
+        assert_eq!(resp.status, 415, "{target} with {ct:?}: {}", resp.describe());
         assert_error(&resp, 415, "UNSUPPORTED_MEDIA_TYPE");
     }
     // Parameters and case do not matter.
-    let resp = server
-        .send(post("/auth/signup").body(Some("application/json; charset=utf-8"), body.clone()));
+    let resp = server.send(post("/auth/signup").body(Some("application/json; charset=utf-8"), body.clone()));
     assert_status(&resp, 201);
     let resp = server.send(post("/auth/token").body(Some("Application/JSON"), body.clone()));
     assert_status(&resp, 200);
-    let resp = server.send(post("/auth/token").body(
-        Some("application/x-www-form-urlencoded; charset=UTF-8"),
-        form,
-    ));
+    let resp = server.send(post("/auth/token").body(Some("application/x-www-form-urlencoded; charset=UTF-8"), form));
     assert_status(&resp, 200);
 }
 
@@ -495,14 +351,8 @@ fn oversize_bodies_are_refused() {
         "Content-Type: application/json\r\nContent-Length: 71680\r\n",
         b"{}",
     );
-    let resp = server
-        .try_send_raw_half_closed(&lie)
-        .unwrap_or_else(|e| panic!("no response: {e}"));
-    assert!(
-        resp.status == 413 || resp.status == 400,
-        "{}",
-        resp.describe()
-    );
+    let resp = server.try_send_raw_half_closed(&lie).unwrap_or_else(|e| panic!("no response: {e}"));
+    assert!(resp.status == 413 || resp.status == 400, "{}", resp.describe());
     assert_error_shape(&resp);
 
     // Exactly 64 KiB is allowed (and then judged on its content: the name is too long).
@@ -531,18 +381,12 @@ fn invalid_utf8_bodies_are_bad_requests() {
     );
     // Raw invalid bytes in a form.
     let form = b"username=utf%40example.com&password=pass\xffword".to_vec();
-    let resp =
-        server.send(post("/auth/token").body(Some("application/x-www-form-urlencoded"), form));
+    let resp = server.send(post("/auth/token").body(Some("application/x-www-form-urlencoded"), form));
     assert_error(&resp, 400, "INVALID_BODY");
     // Percent-encoded invalid UTF-8: refused one way or another, never accepted or a 5xx.
     let form = b"username=utf%40example.com&password=pass%FFword".to_vec();
-    let resp =
-        server.send(post("/auth/token").body(Some("application/x-www-form-urlencoded"), form));
-    assert!(
-        matches!(resp.status, 400 | 401 | 422),
-        "{}",
-        resp.describe()
-    );
+    let resp = server.send(post("/auth/token").body(Some("application/x-www-form-urlencoded"), form));
+    assert!(matches!(resp.status, 400 | 401 | 422), "{}", resp.describe());
     assert_error_shape(&resp);
     server.assert_alive();
 }
@@ -550,18 +394,11 @@ fn invalid_utf8_bodies_are_bad_requests() {
 #[test]
 fn wrong_content_length() {
     let server = Server::start();
-    let body = json!({ "email": "cl@example.com", "password": PASSWORD })
-        .to_string()
-        .into_bytes();
+    let body = json!({ "email": "cl@example.com", "password": PASSWORD }).to_string().into_bytes();
 
     // Shorter than the body: the server reads a truncated JSON document.
-    let short = raw_request(
-        &server,
-        "POST",
-        "/auth/signup",
-        "Content-Type: application/json\r\nContent-Length: 20\r\n",
-        &body,
-    );
+    let short =
+        raw_request(&server, "POST", "/auth/signup", "Content-Type: application/json\r\nContent-Length: 20\r\n", &body);
     assert_error(&server.send_raw(&short), 400, "INVALID_BODY");
 
     // Longer than the body, then end of stream: an incomplete body is a bad request.
@@ -569,15 +406,10 @@ fn wrong_content_length() {
         &server,
         "POST",
         "/auth/signup",
-        &format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len() + 100
-        ),
+        &format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len() + 100),
         &body,
     );
-    let resp = server
-        .try_send_raw_half_closed(&long)
-        .unwrap_or_else(|e| panic!("no response to a short body: {e}"));
+    let resp = server.try_send_raw_half_closed(&long).unwrap_or_else(|e| panic!("no response to a short body: {e}"));
     assert!(resp.status == 400, "{}", resp.describe());
     assert_error_shape(&resp);
 
@@ -586,25 +418,14 @@ fn wrong_content_length() {
         "Content-Length: abc\r\n",
         "Content-Length: -5\r\n",
         &format!("Content-Length: {}\r\nContent-Length: 3\r\n", body.len()),
-        &format!(
-            "Content-Length: {}\r\nTransfer-Encoding: chunked\r\n",
-            body.len()
-        ),
+        &format!("Content-Length: {}\r\nTransfer-Encoding: chunked\r\n", body.len()),
     ] {
-        let bytes = raw_request(
-            &server,
-            "POST",
-            "/auth/signup",
-            &format!("Content-Type: application/json\r\n{header}"),
-            &body,
-        );
+        let bytes =
+            raw_request(&server, "POST", "/auth/signup", &format!("Content-Type: application/json\r\n{header}"), &body);
         assert_refused_or_4xx(header, server.try_send_raw_half_closed(&bytes));
     }
     // None of that created the account.
-    let count: i64 = server
-        .db()
-        .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
-        .expect("count users");
+    let count: i64 = server.db().query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0)).expect("count users");
     assert_eq!(count, 0);
     server.assert_alive();
 }
@@ -614,9 +435,7 @@ fn crlf_and_header_tricks() {
     let server = Server::start();
     // Header injection through JSON values is impossible: the values are validated, and
     // nothing user-supplied is echoed into headers.
-    let resp = server.signup_json(
-        &json!({ "email": "crlf@example.com\r\nSet-Cookie: evil=1", "password": PASSWORD }),
-    );
+    let resp = server.signup_json(&json!({ "email": "crlf@example.com\r\nSet-Cookie: evil=1", "password": PASSWORD }));
     assert_validation(&resp, "email");
     assert!(resp.set_cookies().is_empty(), "{}", resp.describe());
     let resp = server.login_form("crlf@example.com\r\nX-Injected: 1", PASSWORD);
@@ -626,8 +445,7 @@ fn crlf_and_header_tricks() {
     assert!(resp.set_cookies().is_empty(), "{}", resp.describe());
 
     // A token with CR/LF smuggled into a cookie value never authenticates.
-    let resp = server
-        .send(get("/auth/me").header("Cookie", &format!("{COOKIE}=abc%0D%0AX-Injected:%201")));
+    let resp = server.send(get("/auth/me").header("Cookie", &format!("{COOKIE}=abc%0D%0AX-Injected:%201")));
     assert_invalid_token(&resp);
     assert!(resp.header("x-injected").is_none(), "{}", resp.describe());
 
@@ -637,8 +455,10 @@ fn crlf_and_header_tricks() {
         ("bare LF", format!("GET /auth/me HTTP/1.1\nHost: {addr}\nConnection: close\n\n").into_bytes()),
         (
             "obs-fold",
-            format!("GET /auth/me HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer\r\n abc\r\nConnection: close\r\n\r\n")
-                .into_bytes(),
+            format!(
+                "GET /auth/me HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer\r\n abc\r\nConnection: close\r\n\r\n"
+            )
+            .into_bytes(),
         ),
         (
             "NUL in a header",
@@ -701,10 +521,8 @@ fn unknown_routes_are_404_and_wrong_methods_405() {
     }
     // A query string does not change the route.
     assert_invalid_token(&server.send(get("/auth/me?x=1")));
-    let resp = server.send(
-        post("/auth/signup?next=/x")
-            .json(&json!({ "email": "q@example.com", "password": PASSWORD })),
-    );
+    let resp =
+        server.send(post("/auth/signup?next=/x").json(&json!({ "email": "q@example.com", "password": PASSWORD })));
     assert_status(&resp, 201);
 }
 
@@ -718,9 +536,7 @@ fn hostile_requests_then_the_server_still_works() {
     );
     let many_headers = format!(
         "GET /auth/me HTTP/1.1\r\nHost: {addr}\r\n{}Connection: close\r\n\r\n",
-        (0..300)
-            .map(|i| format!("X-H{i}: v\r\n"))
-            .collect::<String>()
+        (0..300).map(|i| format!("X-H{i}: v\r\n")).collect::<String>()
     );
     let hostile: Vec<(&str, Vec<u8>)> = vec![
         ("empty", Vec::new()),
@@ -746,8 +562,7 @@ fn hostile_requests_then_the_server_still_works() {
     }
     // Nested JSON deep enough to overflow a naive recursive parser.
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)).into_bytes();
-    let resp =
-        server.send(post("/auth/signup").body(Some("application/json"), deep[..60_000].to_vec()));
+    let resp = server.send(post("/auth/signup").body(Some("application/json"), deep[..60_000].to_vec()));
     assert_not_5xx(&resp);
     assert_error_shape(&resp);
 

@@ -28,8 +28,7 @@ const SLOT_WAIT: Duration = Duration::from_secs(1);
 /// (`$CARGO_TARGET_DIR/wasm32-wasip2/component/`).
 pub(crate) fn misbehave_component() -> PathBuf {
     let exe = Path::new(env!("CARGO_BIN_EXE_itsor"));
-    let path =
-        itsor::config::default_component_path(Some(exe)).with_file_name("itsor_misbehave.wasm");
+    let path = itsor::config::default_component_path(Some(exe)).with_file_name("itsor_misbehave.wasm");
     assert!(
         path.is_file(),
         "the fixture component is not built: {} is missing. Run `make fixtures` (or `cargo build -p itsor-misbehave --target wasm32-wasip2 --profile component`).",
@@ -43,10 +42,7 @@ pub(crate) fn misbehaving() -> crate::support::server::Builder {
     let component = misbehave_component();
     Server::builder()
         .env("ITSOR_COMPONENT", &component.to_string_lossy())
-        .env(
-            "ITSOR_REQUEST_TIMEOUT_SECONDS",
-            &GUEST_DEADLINE.as_secs().to_string(),
-        )
+        .env("ITSOR_REQUEST_TIMEOUT_SECONDS", &GUEST_DEADLINE.as_secs().to_string())
 }
 
 /// `GET path` on a fresh connection, with the time the answer took.
@@ -57,10 +53,7 @@ fn timed_get(addr: SocketAddr, path: &str) -> (Result<Response, String>, Duratio
 }
 
 /// `GET path` from another thread.
-fn get_in_background(
-    addr: SocketAddr,
-    path: &'static str,
-) -> thread::JoinHandle<(Result<Response, String>, Duration)> {
+fn get_in_background(addr: SocketAddr, path: &'static str) -> thread::JoinHandle<(Result<Response, String>, Duration)> {
     thread::spawn(move || timed_get(addr, path))
 }
 
@@ -79,10 +72,7 @@ fn assert_ok(server: &Server) {
 
 #[track_caller]
 fn assert_within(elapsed: Duration, low: Duration, high: Duration, what: &str) {
-    assert!(
-        elapsed >= low && elapsed <= high,
-        "{what} took {elapsed:?}, expected between {low:?} and {high:?}"
-    );
+    assert!(elapsed >= low && elapsed <= high, "{what} took {elapsed:?}, expected between {low:?} and {high:?}");
 }
 
 #[test]
@@ -110,14 +100,8 @@ fn a_spinning_guest_is_stopped_at_the_deadline_while_others_are_served() {
     let (ok, ok_took) = timed_get(addr, "/ok");
     let ok = answered(ok, "/ok while /loop spins");
     assert_status(&ok, 200);
-    assert!(
-        ok_took < Duration::from_secs(1),
-        "/ok took {ok_took:?} while /loop spun"
-    );
-    assert!(
-        !spinning.is_finished(),
-        "/loop answered before its deadline"
-    );
+    assert!(ok_took < Duration::from_secs(1), "/ok took {ok_took:?} while /loop spun");
+    assert!(!spinning.is_finished(), "/loop answered before its deadline");
 
     let (resp, took) = spinning.join().expect("the /loop thread");
     let resp = answered(resp, "/loop");
@@ -134,12 +118,7 @@ fn a_guest_blocked_in_a_host_call_is_stopped_too() {
     let (resp, took) = timed_get(server.addr(), "/sleep");
     assert_error(&answered(resp, "/sleep"), 503, "TIMEOUT");
     let grace = Duration::from_secs(1);
-    assert_within(
-        took,
-        GUEST_DEADLINE,
-        GUEST_DEADLINE + grace + SLACK,
-        "/sleep",
-    );
+    assert_within(took, GUEST_DEADLINE, GUEST_DEADLINE + grace + SLACK, "/sleep");
     assert_ok(&server);
 }
 
@@ -154,18 +133,9 @@ fn a_guest_stalling_after_its_response_head_is_dropped_and_frees_its_slot() {
     assert_error(&server.send(get("/ok")), 503, "SERVICE_UNAVAILABLE");
     // ...until it is dropped, one second after its deadline: its body is cut short.
     let (result, took) = stalled.join().expect("the /sleep-after-head thread");
-    assert!(
-        result.is_err(),
-        "a cut body must not parse as complete: {:?}",
-        result.map(|r| r.describe())
-    );
+    assert!(result.is_err(), "a cut body must not parse as complete: {:?}", result.map(|r| r.describe()));
     let grace = Duration::from_secs(1);
-    assert_within(
-        took,
-        GUEST_DEADLINE + grace,
-        GUEST_DEADLINE + grace + SLACK,
-        "the cut",
-    );
+    assert_within(took, GUEST_DEADLINE + grace, GUEST_DEADLINE + grace + SLACK, "the cut");
     assert!(started.elapsed() < GUEST_DEADLINE + grace + SLACK + Duration::from_millis(300));
     assert_ok(&server);
 }
@@ -175,10 +145,7 @@ fn a_guest_exhausting_its_memory_is_a_json_500() {
     let server = misbehaving().start();
     let (resp, took) = timed_get(server.addr(), "/oom");
     assert_error(&answered(resp, "/oom"), 500, "INTERNAL_ERROR");
-    assert!(
-        took < GUEST_DEADLINE,
-        "/oom should fail on the memory cap, not the deadline ({took:?})"
-    );
+    assert!(took < GUEST_DEADLINE, "/oom should fail on the memory cap, not the deadline ({took:?})");
     // Twice: the instance slot and its memory were given back.
     assert_error(&server.send(get("/oom")), 500, "INTERNAL_ERROR");
     assert_ok(&server);
@@ -189,10 +156,7 @@ fn a_full_pool_answers_503_with_retry_after() {
     let deadline = Duration::from_secs(4);
     let server = misbehaving()
         .env("ITSOR_MAX_CONCURRENT", "1")
-        .env(
-            "ITSOR_REQUEST_TIMEOUT_SECONDS",
-            &deadline.as_secs().to_string(),
-        )
+        .env("ITSOR_REQUEST_TIMEOUT_SECONDS", &deadline.as_secs().to_string())
         .start();
     let addr = server.addr();
     let spinning = get_in_background(addr, "/loop");
@@ -203,10 +167,7 @@ fn a_full_pool_answers_503_with_retry_after() {
     assert_error(&resp, 503, "SERVICE_UNAVAILABLE");
     assert_eq!(resp.header("retry-after"), Some("1"), "{}", resp.describe());
     assert_within(took, SLOT_WAIT, SLOT_WAIT + SLACK, "the wait for a slot");
-    assert!(
-        !spinning.is_finished(),
-        "/loop answered before its deadline"
-    );
+    assert!(!spinning.is_finished(), "/loop answered before its deadline");
 
     let (resp, _) = spinning.join().expect("the /loop thread");
     assert_error(&answered(resp, "/loop"), 503, "TIMEOUT");
@@ -219,10 +180,7 @@ fn a_slow_client_holds_no_instance_slot() {
     let body_deadline = Duration::from_secs(3);
     let server = misbehaving()
         .env("ITSOR_MAX_CONCURRENT", "1")
-        .env(
-            "ITSOR_BODY_TIMEOUT_SECONDS",
-            &body_deadline.as_secs().to_string(),
-        )
+        .env("ITSOR_BODY_TIMEOUT_SECONDS", &body_deadline.as_secs().to_string())
         .start();
     let addr = server.addr();
     let stalled = thread::spawn(move || {
@@ -258,23 +216,11 @@ fn a_declared_oversize_body_is_refused_before_it_is_read() {
         1 << 20
     );
     let started = Instant::now();
-    let resp = answered(
-        try_raw(addr, head.as_bytes(), false),
-        "a 1 MiB Content-Length",
-    );
+    let resp = answered(try_raw(addr, head.as_bytes(), false), "a 1 MiB Content-Length");
     let detail = assert_error(&resp, 413, "PAYLOAD_TOO_LARGE");
     assert_eq!(detail, "Request body is larger than 64 KiB");
-    assert_eq!(
-        resp.header("connection"),
-        Some("close"),
-        "{}",
-        resp.describe()
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "the 413 took {:?}",
-        started.elapsed()
-    );
+    assert_eq!(resp.header("connection"), Some("close"), "{}", resp.describe());
+    assert!(started.elapsed() < Duration::from_secs(2), "the 413 took {:?}", started.elapsed());
     server.assert_alive();
 }
 
@@ -296,19 +242,13 @@ fn a_chunked_body_growing_past_the_limit_is_refused_without_waiting_for_its_end(
     let started = Instant::now();
     let resp = answered(try_raw(addr, &bytes, false), "an endless chunked body");
     assert_error(&resp, 413, "PAYLOAD_TOO_LARGE");
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "the 413 took {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(5), "the 413 took {:?}", started.elapsed());
     server.assert_alive();
 }
 
 #[test]
 fn a_slow_body_is_answered_408_within_the_body_deadline() {
-    let server = Server::builder()
-        .env("ITSOR_BODY_TIMEOUT_SECONDS", "1")
-        .start();
+    let server = Server::builder().env("ITSOR_BODY_TIMEOUT_SECONDS", "1").start();
     let addr = server.addr();
     let head = format!(
         "POST /auth/signup HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{{\"email\""
@@ -317,18 +257,8 @@ fn a_slow_body_is_answered_408_within_the_body_deadline() {
     let resp = answered(try_raw(addr, head.as_bytes(), false), "a stalled body");
     let took = started.elapsed();
     assert_error(&resp, 408, "REQUEST_TIMEOUT");
-    assert_eq!(
-        resp.header("connection"),
-        Some("close"),
-        "{}",
-        resp.describe()
-    );
-    assert_within(
-        took,
-        Duration::from_secs(1),
-        Duration::from_secs(1) + SLACK,
-        "the 408",
-    );
+    assert_eq!(resp.header("connection"), Some("close"), "{}", resp.describe());
+    assert_within(took, Duration::from_secs(1), Duration::from_secs(1) + SLACK, "the 408");
     // Nothing was created, and the server answers normally.
     server.signup_ok("after-slow-body@example.com", PASSWORD);
 }
@@ -336,8 +266,7 @@ fn a_slow_body_is_answered_408_within_the_body_deadline() {
 /// `GET /auth/me` with `extra` header lines (each `Name: value\r\n`) besides `Host` and
 /// `Connection`.
 fn me_with_headers(addr: SocketAddr, extra: &str) -> Vec<u8> {
-    format!("GET /auth/me HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}\r\n")
-        .into_bytes()
+    format!("GET /auth/me HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}\r\n").into_bytes()
 }
 
 #[test]
@@ -346,16 +275,10 @@ fn too_many_headers_are_431() {
     let addr = server.addr();
     let lines = |n: usize| (0..n).map(|i| format!("X-H{i}: v\r\n")).collect::<String>();
     // 64 headers in all (with Host and Connection) are fine.
-    let resp = answered(
-        try_raw(addr, &me_with_headers(addr, &lines(62)), false),
-        "64 headers",
-    );
+    let resp = answered(try_raw(addr, &me_with_headers(addr, &lines(62)), false), "64 headers");
     assert_invalid_token(&resp);
     // 65 are not: hyper answers 431 itself (made JSON by the host) and closes.
-    let resp = answered(
-        try_raw(addr, &me_with_headers(addr, &lines(63)), false),
-        "65 headers",
-    );
+    let resp = answered(try_raw(addr, &me_with_headers(addr, &lines(63)), false), "65 headers");
     assert_error(&resp, 431, "HEADERS_TOO_LARGE");
     server.assert_alive();
 }
@@ -366,42 +289,25 @@ fn too_large_a_head_is_431() {
     let addr = server.addr();
     let cookie = |len: usize| format!("Cookie: {COOKIE}={}\r\n", "a".repeat(len));
     // A 15 KiB head is read (and the junk cookie refused as a token).
-    let resp = answered(
-        try_raw(addr, &me_with_headers(addr, &cookie(15 << 10)), false),
-        "a 15 KiB head",
-    );
+    let resp = answered(try_raw(addr, &me_with_headers(addr, &cookie(15 << 10)), false), "a 15 KiB head");
     assert_invalid_token(&resp);
     // Past 16 KiB (request line and headers), hyper answers 431 and closes.
-    let resp = answered(
-        try_raw(addr, &me_with_headers(addr, &cookie(17 << 10)), false),
-        "a 17 KiB head",
-    );
+    let resp = answered(try_raw(addr, &me_with_headers(addr, &cookie(17 << 10)), false), "a 17 KiB head");
     assert_error(&resp, 431, "HEADERS_TOO_LARGE");
     server.assert_alive();
 }
 
 #[test]
 fn a_slow_head_is_disconnected_after_the_header_deadline() {
-    let server = Server::builder()
-        .env("ITSOR_HEADER_TIMEOUT_SECONDS", "1")
-        .start();
+    let server = Server::builder().env("ITSOR_HEADER_TIMEOUT_SECONDS", "1").start();
     let addr = server.addr();
     let partial = format!("GET /auth/me HTTP/1.1\r\nHost: {addr}\r\nX-Slow: ");
     let started = Instant::now();
     let result = try_raw(addr, partial.as_bytes(), false);
     let took = started.elapsed();
     // No answer at all: the connection is closed.
-    assert!(
-        result.is_err(),
-        "expected a closed connection, got {:?}",
-        result.map(|r| r.describe())
-    );
-    assert_within(
-        took,
-        Duration::from_secs(1),
-        Duration::from_secs(1) + SLACK,
-        "the disconnection",
-    );
+    assert!(result.is_err(), "expected a closed connection, got {:?}", result.map(|r| r.describe()));
+    assert_within(took, Duration::from_secs(1), Duration::from_secs(1) + SLACK, "the disconnection");
     server.assert_alive();
 }
 

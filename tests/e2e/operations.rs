@@ -31,7 +31,9 @@ fn value(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)])
         .iter()
         .filter(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
         .map(|s| match &s.value {
-            prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => *v,
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => *v,
             prometheus_parse::Value::Histogram(buckets) => buckets.iter().map(|b| b.count).fold(0.0, f64::max),
             prometheus_parse::Value::Summary(_) => 0.0,
         })
@@ -60,7 +62,8 @@ fn probes_are_answered_by_the_host_without_logging_at_info() {
         assert_eq!(resp.json(), json!({ "status": "ok" }));
     }
     server.send(get("/auth/me"));
-    server.log_line("the access line of /auth/me", |l| l.contains("route=\"/auth/me\"") || l.contains("route=/auth/me"));
+    server
+        .log_line("the access line of /auth/me", |l| l.contains("route=\"/auth/me\"") || l.contains("route=/auth/me"));
     let (_, stderr) = server.output();
     assert!(!stderr.contains("healthz") && !stderr.contains("readyz"), "probes logged at info:\n{stderr}");
 }
@@ -84,7 +87,9 @@ fn readiness_follows_the_database_and_liveness_does_not() {
     let health = server.send(get("/api/auth/health"));
     assert_error(&health, 503, "SERVICE_UNAVAILABLE");
     // The component's cause reaches the host's log, not the caller.
-    server.log_line("the component's cause", |l| l.contains("itsor::guest") && l.contains("SERVICE_UNAVAILABLE: Service unavailable: storage:"));
+    server.log_line("the component's cause", |l| {
+        l.contains("itsor::guest") && l.contains("SERVICE_UNAVAILABLE: Service unavailable: storage:")
+    });
     cluster.resume();
     let deadline = Instant::now() + Duration::from_secs(20);
     while server.send(get("/readyz")).status != 200 {
@@ -130,13 +135,17 @@ fn metrics_are_scraped_apart_and_count_requests_by_route_template() {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
     };
-    assert!(value(&after, "itsor_db_statement_duration_seconds_count", &[("backend", db)]) >= 10.0, "statements on {db}");
+    assert!(
+        value(&after, "itsor_db_statement_duration_seconds_count", &[("backend", db)]) >= 10.0,
+        "statements on {db}"
+    );
     assert_eq!(value(&after, "itsor_instances_max", &[]), 50.0);
     // The last request's permit may still be on its way back.
     assert!(value(&after, "itsor_instances_in_use", &[]) <= 1.0);
     assert!(value(&after, "itsor_process_start_time_seconds", &[]) > 1.7e9);
     assert!(after.samples.iter().any(|s| s.metric == "itsor_build_info"), "build info");
-    for present in ["itsor_instance_slot_refusals_total", "itsor_guest_traps_total", "itsor_guest_deadline_kills_total"] {
+    for present in ["itsor_instance_slot_refusals_total", "itsor_guest_traps_total", "itsor_guest_deadline_kills_total"]
+    {
         assert!(after.docs.contains_key(present.trim_end_matches("_total")), "{present} is documented");
     }
     // The account's login budget (5 attempts a window) runs out: 429s are counted apart.
@@ -146,7 +155,9 @@ fn metrics_are_scraped_apart_and_count_requests_by_route_template() {
     assert_eq!(value(&limited, "itsor_rate_limited_total", &[("route", "/auth/token")]), 2.0);
     assert_eq!(value(&limited, "itsor_logins_total", &[("outcome", "rate_limited")]), 2.0);
     // Labels hold templates, never ids or addresses.
-    let exposition = http::try_raw(server.metrics_addr(), &get("/metrics").to_bytes(server.metrics_addr()), false).expect("scrape").text();
+    let exposition = http::try_raw(server.metrics_addr(), &get("/metrics").to_bytes(server.metrics_addr()), false)
+        .expect("scrape")
+        .text();
     for secret in [user_id.as_str(), login.sid().as_str(), "ada@example.com", &login.token] {
         assert!(!exposition.contains(secret), "{secret} in the metrics");
     }
@@ -243,16 +254,20 @@ fn sigterm_drains_no_accepted_request_fails_and_the_process_exits_0() {
     let status = server.wait_exit(Duration::from_secs(15)).expect("the process exits");
     let took = signalled.elapsed();
     stop.store(true, Ordering::SeqCst);
-    let outcomes: Vec<(Instant, Result<(), String>)> = clients.into_iter().flat_map(|c| c.join().expect("a client panicked")).collect();
+    let outcomes: Vec<(Instant, Result<(), String>)> =
+        clients.into_iter().flat_map(|c| c.join().expect("a client panicked")).collect();
     // Every request sent before the signal, or during the drain (well before the listener
     // closes), was answered 200; after that, a request may find the door closed.
     let must_succeed = |started: &Instant| *started < signalled + DRAIN - Duration::from_millis(200);
-    let failed: Vec<&String> = outcomes.iter().filter(|(t, o)| must_succeed(t) && o.is_err()).filter_map(|(_, o)| o.as_ref().err()).collect();
+    let failed: Vec<&String> =
+        outcomes.iter().filter(|(t, o)| must_succeed(t) && o.is_err()).filter_map(|(_, o)| o.as_ref().err()).collect();
     assert!(failed.is_empty(), "requests failed that were sent before the drain ended: {failed:?}");
     let before = outcomes.iter().filter(|(t, _)| *t < signalled).count();
     let during = outcomes.iter().filter(|(t, o)| *t >= signalled && must_succeed(t) && o.is_ok()).count();
     let refused = outcomes.iter().filter(|(_, o)| o.as_ref().is_err_and(|e| e.starts_with("connect:"))).count();
-    eprintln!("drain: {before} logins before SIGTERM and {during} during the drain, all 200; {refused} refused at connect after it; exit 0 after {took:?}");
+    eprintln!(
+        "drain: {before} logins before SIGTERM and {during} during the drain, all 200; {refused} refused at connect after it; exit 0 after {took:?}"
+    );
     assert!(status.success(), "exit status {status:?}");
     assert!(took >= DRAIN, "the process left before the drain delay: {took:?}");
     assert!(before > 0 && during > 0, "{before} before, {during} during");

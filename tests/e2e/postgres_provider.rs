@@ -32,7 +32,13 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 #[allow(clippy::result_large_err)] // the WIT error, as the provider returns it
-fn query(runtime: &tokio::runtime::Runtime, host: &mut PostgresHost, url: &str, sql: &str, params: Vec<ParameterValue>) -> Result<RowSet, Error> {
+fn query(
+    runtime: &tokio::runtime::Runtime,
+    host: &mut PostgresHost,
+    url: &str,
+    sql: &str,
+    params: Vec<ParameterValue>,
+) -> Result<RowSet, Error> {
     runtime.block_on(async {
         let conn = host.open(url.to_owned()).await.expect("open the configured database");
         host.query(conn, sql.to_owned(), params).await
@@ -57,10 +63,10 @@ fn parameters_bind_only_to_columns_of_their_own_type_as_under_spin() {
     query(&rt, &mut host, &url, insert, good.clone()).expect("typed parameters bind");
     // Each of these is refused by Spin's outbound PostgreSQL, and so here.
     let refused = [
-        (0, ParameterValue::Str(ID.into())),                        // text for a uuid
-        (1, ParameterValue::Int32(7)),                              // int32 for a bigint
-        (4, ParameterValue::Str("2026-01-22 10:30:00".into())),    // text for a timestamp
-        (5, ParameterValue::Int64(1)),                              // an integer for a boolean
+        (0, ParameterValue::Str(ID.into())),                    // text for a uuid
+        (1, ParameterValue::Int32(7)),                          // int32 for a bigint
+        (4, ParameterValue::Str("2026-01-22 10:30:00".into())), // text for a timestamp
+        (5, ParameterValue::Int64(1)),                          // an integer for a boolean
     ];
     for (index, value) in refused {
         let mut params = good.clone();
@@ -71,10 +77,13 @@ fn parameters_bind_only_to_columns_of_their_own_type_as_under_spin() {
     // `CAST($1 AS uuid)` makes the parameter itself a uuid, which text still cannot bind
     // to; a cast of a text parameter can (and the typed `uuid` case needs none).
     let text_id = || vec![ParameterValue::Str(ID.into())];
-    query(&rt, &mut host, &url, "SELECT n FROM t WHERE id = CAST($1 AS uuid)", text_id()).expect_err("the parameter is a uuid");
+    query(&rt, &mut host, &url, "SELECT n FROM t WHERE id = CAST($1 AS uuid)", text_id())
+        .expect_err("the parameter is a uuid");
     let rows = query(&rt, &mut host, &url, "SELECT id::text, n FROM t WHERE id = CAST($1::text AS uuid)", text_id())
         .expect("cast in SQL");
-    assert!(matches!(rows.rows.as_slice(), [row] if matches!(&row[..], [DbValue::Str(id), DbValue::Int64(7)] if id == ID)));
+    assert!(
+        matches!(rows.rows.as_slice(), [row] if matches!(&row[..], [DbValue::Str(id), DbValue::Int64(7)] if id == ID))
+    );
 }
 
 #[test]
@@ -83,8 +92,13 @@ fn a_timestamptz_column_fails_the_query_as_under_spin() {
     let (mut host, url) = provider(&rt);
     let err = query(&rt, &mut host, &url, "SELECT now()", vec![]).expect_err("timestamptz cannot be read");
     assert!(matches!(err, Error::QueryFailed(QueryError::Text(_))), "{err:?}");
-    let rows = query(&rt, &mut host, &url, "SELECT now() AT TIME ZONE 'UTC', now()::text, 1 = 1", vec![]).expect("timestamp and text can");
-    assert!(matches!(&rows.rows[0][..], [DbValue::Datetime(_), DbValue::Str(_), DbValue::Boolean(true)]), "{:?}", rows.rows);
+    let rows = query(&rt, &mut host, &url, "SELECT now() AT TIME ZONE 'UTC', now()::text, 1 = 1", vec![])
+        .expect("timestamp and text can");
+    assert!(
+        matches!(&rows.rows[0][..], [DbValue::Datetime(_), DbValue::Str(_), DbValue::Boolean(true)]),
+        "{:?}",
+        rows.rows
+    );
 }
 
 #[test]
@@ -113,7 +127,9 @@ fn only_the_configured_database_and_single_data_statements() {
         let mut none = PostgresHost::new(None);
         assert!(matches!(none.open(url.clone()).await, Err(Error::ConnectionFailed(_))), "no database configured");
     });
-    for sql in ["BEGIN", "SET statement_timeout = 0", "RESET ALL", "SAVEPOINT s", "CREATE TABLE x (a int)", "COPY t TO STDOUT"] {
+    for sql in
+        ["BEGIN", "SET statement_timeout = 0", "RESET ALL", "SAVEPOINT s", "CREATE TABLE x (a int)", "COPY t TO STDOUT"]
+    {
         let err = query(&rt, &mut host, &url, sql, vec![]).expect_err(sql);
         assert!(matches!(err, Error::Other(_)), "{sql}: {err:?}");
     }

@@ -77,7 +77,10 @@ fn a_logout_on_one_host_ends_the_session_on_every_host() {
     for host in &hosts {
         let (stdout, stderr) = host.output();
         assert!(!format!("{stdout}{stderr}").contains("pw-never-logged"), "the URL's password was printed:\n{stderr}");
-        assert!(stderr.contains("database=postgresql://127.0.0.1:"), "the host names the database it serves:\n{stderr}");
+        assert!(
+            stderr.contains("database=postgresql://127.0.0.1:"),
+            "the host names the database it serves:\n{stderr}"
+        );
     }
 }
 
@@ -98,7 +101,8 @@ fn rate_limits_are_one_budget_across_hosts() {
     // Per client address: one budget of auth requests over all hosts.
     let url = postgres::shared().create_database();
     let hosts = self::hosts(&url, 3, &[("RATE_LIMIT_AUTH_REQUESTS", "6"), ("RATE_LIMIT_LOGIN_FAILURES", "0")]);
-    let tries: Vec<Response> = (0..9).map(|i| hosts[i % 3].login(&format!("nobody{i}@example.com"), "whatever-password")).collect();
+    let tries: Vec<Response> =
+        (0..9).map(|i| hosts[i % 3].login(&format!("nobody{i}@example.com"), "whatever-password")).collect();
     assert_eq!(summary(&tries), [401, 401, 401, 401, 401, 401, 429, 429, 429]);
 }
 
@@ -124,8 +128,11 @@ fn ten_hosts_starting_at_once_on_an_empty_database_apply_each_migration_once() {
     let applied: usize = hosts.iter().map(|h| h.output().1.matches("applied migration").count()).sum();
     assert_eq!(applied, migrations.len(), "each migration is applied by exactly one host");
     let db = TestDatabase::Postgres(url);
-    let versions: Vec<String> =
-        db.query("SELECT version FROM schema_migrations ORDER BY version", &[]).into_iter().filter_map(|r| r[0].clone()).collect();
+    let versions: Vec<String> = db
+        .query("SELECT version FROM schema_migrations ORDER BY version", &[])
+        .into_iter()
+        .filter_map(|r| r[0].clone())
+        .collect();
     assert_eq!(versions, migrations.iter().map(|m| m.version).collect::<Vec<_>>());
     for (i, host) in hosts.iter().enumerate() {
         host.signup_ok(&format!("user{i}@example.com"), "correct horse battery");
@@ -148,7 +155,8 @@ fn killing_a_host_mid_traffic_loses_no_acknowledged_signup() {
                 for n in 0..PER_CLIENT {
                     let email = format!("c{c}-n{n}@example.com");
                     let addr = addrs[(c + n) % addrs.len()];
-                    let request = post("/auth/signup").json(&json!({ "email": email, "password": "correct horse battery" }));
+                    let request =
+                        post("/auth/signup").json(&json!({ "email": email, "password": "correct horse battery" }));
                     if http::try_raw(addr, &request.to_bytes(addr), false).is_ok_and(|resp| resp.status == 201) {
                         acknowledged.push(email);
                     }
@@ -160,12 +168,24 @@ fn killing_a_host_mid_traffic_loses_no_acknowledged_signup() {
     thread::sleep(Duration::from_millis(300));
     hosts[0].kill();
     let acknowledged: Vec<String> = clients.into_iter().flat_map(|c| c.join().expect("a client panicked")).collect();
-    eprintln!("kill: {} of {} sign-ups acknowledged, host A killed after 300 ms", acknowledged.len(), CLIENTS * PER_CLIENT);
-    assert!(acknowledged.len() >= CLIENTS * PER_CLIENT * 2 / 3 - CLIENTS, "the survivors kept serving: {} acknowledged", acknowledged.len());
+    eprintln!(
+        "kill: {} of {} sign-ups acknowledged, host A killed after 300 ms",
+        acknowledged.len(),
+        CLIENTS * PER_CLIENT
+    );
+    assert!(
+        acknowledged.len() >= CLIENTS * PER_CLIENT * 2 / 3 - CLIENTS,
+        "the survivors kept serving: {} acknowledged",
+        acknowledged.len()
+    );
     assert!(hosts[0].try_send(get("/auth/me")).is_err(), "host A is gone");
     let db = TestDatabase::Postgres(url);
     for email in &acknowledged {
-        assert_eq!(db.count("SELECT COUNT(*) FROM users WHERE email = ?1", &[email]), 1, "{email} was acknowledged and lost");
+        assert_eq!(
+            db.count("SELECT COUNT(*) FROM users WHERE email = ?1", &[email]),
+            1,
+            "{email} was acknowledged and lost"
+        );
         hosts[1].login_ok(email, "correct horse battery");
     }
 }
@@ -220,7 +240,14 @@ fn while_the_database_is_down_requests_get_503_and_every_host_recovers_without_a
 fn a_host_opens_at_most_its_pool_size_of_connections_however_many_requests_run() {
     const LOGINS: usize = 12;
     let url = postgres::shared().create_database();
-    let host = Arc::new(Server::builder().env("BACKEND_DATABASE_URL", &url).env("ITSOR_PG_POOL_SIZE", "2").env("RATE_LIMIT_AUTH_REQUESTS", "0").env("RATE_LIMIT_LOGIN_FAILURES", "0").start());
+    let host = Arc::new(
+        Server::builder()
+            .env("BACKEND_DATABASE_URL", &url)
+            .env("ITSOR_PG_POOL_SIZE", "2")
+            .env("RATE_LIMIT_AUTH_REQUESTS", "0")
+            .env("RATE_LIMIT_LOGIN_FAILURES", "0")
+            .start(),
+    );
     host.signup_ok("ada@example.com", "correct horse battery");
     let barrier = Arc::new(Barrier::new(LOGINS));
     let logins: Vec<_> = (0..LOGINS)
@@ -235,6 +262,9 @@ fn a_host_opens_at_most_its_pool_size_of_connections_however_many_requests_run()
     let statuses: Vec<u16> = logins.into_iter().map(|h| h.join().expect("a login thread panicked").status).collect();
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
     let db = TestDatabase::Postgres(url);
-    let open = db.count("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'itsor' AND datname = current_database()", &[]);
+    let open = db.count(
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'itsor' AND datname = current_database()",
+        &[],
+    );
     assert!((1..=2).contains(&open), "{open} connections for a pool of 2");
 }

@@ -108,10 +108,7 @@ fn the_host_sets_the_client_address_and_strips_spoofed_ones() {
 
 #[test]
 fn login_rehashes_passwords_made_under_weaker_parameters() {
-    let mut server = Server::builder()
-        .env("PASSWORD_MEMORY_KIB", "1024")
-        .env("PASSWORD_ITERATIONS", "1")
-        .start();
+    let mut server = Server::builder().env("PASSWORD_MEMORY_KIB", "1024").env("PASSWORD_ITERATIONS", "1").start();
     server.signup_ok("rehash@example.com", PASSWORD);
     fn stored(server: &Server) -> String {
         server.db().query_row("SELECT password_hash FROM users", [], |r| r.get(0)).expect("hash")
@@ -130,10 +127,8 @@ fn login_rehashes_passwords_made_under_weaker_parameters() {
 
 #[test]
 fn weak_password_costs_are_refused_in_production() {
-    let exit = Server::builder()
-        .env("BACKEND_ENV", "production")
-        .env("PASSWORD_MEMORY_KIB", "1024")
-        .run_expecting_exit();
+    let exit =
+        Server::builder().env("BACKEND_ENV", "production").env("PASSWORD_MEMORY_KIB", "1024").run_expecting_exit();
     assert_refused_naming(&exit, &["PASSWORD_MEMORY_KIB"], &[]);
 }
 
@@ -144,7 +139,11 @@ fn password_change_keeps_this_session_and_ends_the_others() {
     let here = server.login_ok("change@example.com", PASSWORD);
     let there = server.login_ok("change@example.com", PASSWORD);
     let change = |current: &str, new: &str| {
-        server.send(post("/auth/password").bearer(&here.token).json(&json!({ "current_password": current, "new_password": new })))
+        server.send(
+            post("/auth/password")
+                .bearer(&here.token)
+                .json(&json!({ "current_password": current, "new_password": new })),
+        )
     };
     assert_validation(&change("not-the-password", "new password 123"), "current_password");
     assert_validation(&change(PASSWORD, "short"), "new_password");
@@ -178,7 +177,9 @@ fn sessions_are_listed_and_revoked_one_by_one_for_their_owner_only() {
     server.signup_ok("owner@example.com", PASSWORD);
     server.signup_ok("stranger@example.com", PASSWORD);
     let phone = server.send(
-        post("/auth/token").header("User-Agent", "Phone/1.0").json(&json!({ "email": "owner@example.com", "password": PASSWORD })),
+        post("/auth/token")
+            .header("User-Agent", "Phone/1.0")
+            .json(&json!({ "email": "owner@example.com", "password": PASSWORD })),
     );
     let phone = login_of(&phone, COOKIE);
     let laptop = server.login_ok("owner@example.com", PASSWORD);

@@ -20,7 +20,11 @@ fn asymmetric(algorithm: &str) -> Server {
 fn key_set(server: &Server) -> Value {
     let well_known = server.send(get("/.well-known/jwks.json"));
     assert_status(&well_known, 200);
-    assert!(well_known.header("cache-control").is_some_and(|c| c.starts_with("public, max-age=")), "{:?}", well_known.header("cache-control"));
+    assert!(
+        well_known.header("cache-control").is_some_and(|c| c.starts_with("public, max-age=")),
+        "{:?}",
+        well_known.header("cache-control")
+    );
     let better_auth = server.send(get("/api/auth/jwks"));
     assert_status(&better_auth, 200);
     assert_eq!(well_known.json(), better_auth.json());
@@ -90,10 +94,18 @@ fn forged_asymmetric_tokens_are_refused() {
         let mut other_kid = header.clone();
         other_kid["kid"] = json!("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
         let unknown = jwt::sign_with("HS256", b"x", &other_kid, &claims);
-        let renamed = format!("{}.{}", jwt::b64(&serde_json::to_vec(&other_kid).expect("json")), login.token.split_once('.').expect("jwt").1);
+        let renamed = format!(
+            "{}.{}",
+            jwt::b64(&serde_json::to_vec(&other_kid).expect("json")),
+            login.token.split_once('.').expect("jwt").1
+        );
         let mut no_kid = header.clone();
         no_kid.as_object_mut().expect("object").remove("kid");
-        let kidless = format!("{}.{}", jwt::b64(&serde_json::to_vec(&no_kid).expect("json")), login.token.split_once('.').expect("jwt").1);
+        let kidless = format!(
+            "{}.{}",
+            jwt::b64(&serde_json::to_vec(&no_kid).expect("json")),
+            login.token.split_once('.').expect("jwt").1
+        );
         let none = jwt::unsigned(&json!({ "alg": "none", "kid": header["kid"] }), &claims);
         // A token of another itsor deployment (its own keys), for the same session ids.
         let stranger = asymmetric(algorithm);
@@ -104,7 +116,14 @@ fn forged_asymmetric_tokens_are_refused() {
             let (_, signature) = foreign.token.rsplit_once('.').expect("jwt");
             format!("{}.{signature}", rest.rsplit_once('.').expect("jwt").0)
         });
-        for (what, token) in [("HS256 with the public key", confused), ("unknown kid", unknown), ("renamed kid", renamed), ("no kid", kidless), ("alg none", none), ("another deployment's key", foreign)] {
+        for (what, token) in [
+            ("HS256 with the public key", confused),
+            ("unknown kid", unknown),
+            ("renamed kid", renamed),
+            ("no kid", kidless),
+            ("alg none", none),
+            ("another deployment's key", foreign),
+        ] {
             assert_invalid_token(&server.me_bearer(&token));
             assert!(verify_with(&set, &token).is_err() || what == "no kid", "{algorithm}, {what}");
         }
@@ -128,7 +147,9 @@ fn refresh_rotates_and_a_reuse_after_the_window_revokes_the_session() {
     let first = login.body["refresh_token"].as_str().expect("a refresh token").to_owned();
     let refresh_cookie = server.login("refresh@example.com", PASSWORD);
     assert!(
-        refresh_cookie.headers_named("set-cookie").iter().any(|c| c.starts_with("itsor_session_refresh=") && c.contains("Path=/auth/refresh") && c.contains("HttpOnly")),
+        refresh_cookie.headers_named("set-cookie").iter().any(|c| c.starts_with("itsor_session_refresh=")
+            && c.contains("Path=/auth/refresh")
+            && c.contains("HttpOnly")),
         "{:?}",
         refresh_cookie.headers_named("set-cookie")
     );
@@ -148,7 +169,8 @@ fn refresh_rotates_and_a_reuse_after_the_window_revokes_the_session() {
     assert_invalid_token(&replay);
     assert_invalid_token(&refresh(&server, &third));
     assert_invalid_token(&server.me_bearer(&access));
-    let form_replay = server.send(post("/auth/token").form(&[("grant_type", "refresh_token"), ("refresh_token", &second)]));
+    let form_replay =
+        server.send(post("/auth/token").form(&[("grant_type", "refresh_token"), ("refresh_token", &second)]));
     assert_eq!(form_replay.status, 401);
     assert_eq!(form_replay.json()["error"], "invalid_grant");
     // Garbage is refused without a lookup.
@@ -186,7 +208,11 @@ fn refresh_after_logout_or_a_password_change_is_refused() {
 
     let here = server.login_ok("ended@example.com", PASSWORD);
     let there = server.login_ok("ended@example.com", PASSWORD);
-    let changed = server.send(post("/auth/password").bearer(&here.token).json(&json!({ "current_password": PASSWORD, "new_password": "another long password" })));
+    let changed = server.send(
+        post("/auth/password")
+            .bearer(&here.token)
+            .json(&json!({ "current_password": PASSWORD, "new_password": "another long password" })),
+    );
     assert!(changed.status < 300, "{}", changed.status);
     assert_invalid_token(&refresh(&server, there.body["refresh_token"].as_str().expect("token")));
 }

@@ -26,10 +26,16 @@ fn declares_every_variable_with_the_hosts_default() {
         let declared = manifest["variables"].as_table().expect("[variables]");
         let component = manifest["component"]["itsor"]["variables"].as_table().expect("[component.itsor.variables]");
         for variable in VARIABLES {
-            let entry = declared.get(variable.name).unwrap_or_else(|| panic!("{name}: {} is not declared", variable.name));
+            let entry =
+                declared.get(variable.name).unwrap_or_else(|| panic!("{name}: {} is not declared", variable.name));
             let required = entry.get("required").and_then(Value::as_bool) == Some(true);
             if variable.secret {
-                assert_eq!(entry.get("secret").and_then(Value::as_bool), Some(true), "{name}: {} must be secret", variable.name);
+                assert_eq!(
+                    entry.get("secret").and_then(Value::as_bool),
+                    Some(true),
+                    "{name}: {} must be secret",
+                    variable.name
+                );
             }
             match (variable.secret, variable.default) {
                 // A secret with a development default (`jwt_secret`) must be given.
@@ -52,12 +58,21 @@ fn declares_every_variable_with_the_hosts_default() {
                 ),
             }
             let mapped = component.get(variable.name).and_then(Value::as_str);
-            assert_eq!(mapped, Some(format!("{{{{ {} }}}}", variable.name).as_str()), "{name}: {} is not mapped", variable.name);
+            assert_eq!(
+                mapped,
+                Some(format!("{{{{ {} }}}}", variable.name).as_str()),
+                "{name}: {} is not mapped",
+                variable.name
+            );
         }
         for only_manifest in *extra {
             assert!(declared.contains_key(*only_manifest), "{name}: {only_manifest} is not declared");
         }
-        assert_eq!(declared.len(), VARIABLES.len() + extra.len(), "{name} declares variables the component does not read");
+        assert_eq!(
+            declared.len(),
+            VARIABLES.len() + extra.len(),
+            "{name} declares variables the component does not read"
+        );
         assert_eq!(component.len(), VARIABLES.len(), "{name}");
     }
 }
@@ -88,7 +103,12 @@ fn serves_every_prefix_from_the_built_component_with_only_its_database() {
     let postgres = manifest("spin-postgres.toml");
     let component = &postgres["component"]["itsor"];
     assert!(component.get("sqlite_databases").is_none_or(|d| d.as_array().is_some_and(Vec::is_empty)));
-    let hosts: Vec<&str> = component["allowed_outbound_hosts"].as_array().expect("allowed_outbound_hosts").iter().filter_map(Value::as_str).collect();
+    let hosts: Vec<&str> = component["allowed_outbound_hosts"]
+        .as_array()
+        .expect("allowed_outbound_hosts")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
     assert_eq!(hosts, ["postgres://{{ database_host }}"]);
     assert_eq!(postgres["variables"]["database_url"]["required"].as_bool(), Some(true));
 }

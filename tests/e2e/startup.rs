@@ -14,19 +14,13 @@ fn refuses_production_with_the_default_secret() {
 #[test]
 fn refuses_production_with_no_secret_set() {
     // Unset: the default applies, and the default is refused.
-    let exit = Server::builder()
-        .env("BACKEND_ENV", "production")
-        .unset("JWT_SECRET")
-        .run_expecting_exit();
+    let exit = Server::builder().env("BACKEND_ENV", "production").unset("JWT_SECRET").run_expecting_exit();
     assert_refused_naming(&exit, &["JWT_SECRET"], &["dev-secret-change-me"]);
 }
 
 #[test]
 fn refuses_production_with_an_empty_secret() {
-    let exit = Server::builder()
-        .env("BACKEND_ENV", "production")
-        .env("JWT_SECRET", "")
-        .run_expecting_exit();
+    let exit = Server::builder().env("BACKEND_ENV", "production").env("JWT_SECRET", "").run_expecting_exit();
     assert_refused_naming(&exit, &["JWT_SECRET"], &[]);
 }
 
@@ -34,20 +28,15 @@ fn refuses_production_with_an_empty_secret() {
 fn refuses_production_with_a_short_secret() {
     let short = "Short-Secret-31-bytes-long-xxxx";
     assert_eq!(short.len(), 31);
-    let exit = Server::builder()
-        .env("BACKEND_ENV", "production")
-        .env("JWT_SECRET", short)
-        .run_expecting_exit();
+    let exit = Server::builder().env("BACKEND_ENV", "production").env("JWT_SECRET", short).run_expecting_exit();
     assert_refused_naming(&exit, &["JWT_SECRET"], &[short]);
 }
 
 #[test]
 fn refuses_other_non_development_environments_too() {
     for env in ["staging", "Production", "prod"] {
-        let exit = Server::builder()
-            .env("BACKEND_ENV", env)
-            .env("JWT_SECRET", "dev-secret-change-me")
-            .run_expecting_exit();
+        let exit =
+            Server::builder().env("BACKEND_ENV", env).env("JWT_SECRET", "dev-secret-change-me").run_expecting_exit();
         assert_refused_naming(&exit, &["JWT_SECRET"], &["dev-secret-change-me"]);
     }
 }
@@ -55,10 +44,7 @@ fn refuses_other_non_development_environments_too() {
 #[test]
 fn starts_in_production_with_a_strong_secret() {
     let strong = "0123456789abcdef0123456789abcdef"; // exactly 32 bytes
-    let server = Server::builder()
-        .env("BACKEND_ENV", "production")
-        .env("JWT_SECRET", strong)
-        .start();
+    let server = Server::builder().env("BACKEND_ENV", "production").env("JWT_SECRET", strong).start();
     let user = server.signup_ok("prod@example.com", PASSWORD);
     // Outside local/dev/test the cookie is forced `Secure` and bound to the host by the
     // `__Host-` prefix, whatever SESSION_COOKIE_SECURE says.
@@ -78,37 +64,26 @@ fn starts_in_production_with_a_strong_secret() {
     )
     .expect("the token is HS256 under JWT_SECRET");
     let (stdout, stderr) = server.output();
-    assert!(
-        !stdout.contains(strong) && !stderr.contains(strong),
-        "the secret was printed"
-    );
+    assert!(!stdout.contains(strong) && !stderr.contains(strong), "the secret was printed");
 }
 
 #[test]
 fn development_environments_accept_the_default_secret() {
     for env in ["local", "dev", "test"] {
-        let server = Server::builder()
-            .env("BACKEND_ENV", env)
-            .env("JWT_SECRET", "dev-secret-change-me")
-            .start();
+        let server = Server::builder().env("BACKEND_ENV", env).env("JWT_SECRET", "dev-secret-change-me").start();
         server.signup_ok("dev@example.com", PASSWORD);
         let login = server.login_ok("dev@example.com", PASSWORD);
         assert_status(&server.me_bearer(&login.token), 200);
     }
     // BACKEND_ENV unset means local.
-    let server = Server::builder()
-        .unset("BACKEND_ENV")
-        .unset("JWT_SECRET")
-        .start();
+    let server = Server::builder().unset("BACKEND_ENV").unset("JWT_SECRET").start();
     server.assert_alive();
 }
 
 #[test]
 fn refuses_an_unknown_algorithm() {
     for alg in ["none", "RS256", "HS1024"] {
-        let exit = Server::builder()
-            .env("JWT_ALGORITHM", alg)
-            .run_expecting_exit();
+        let exit = Server::builder().env("JWT_ALGORITHM", alg).run_expecting_exit();
         assert_refused_naming(&exit, &["JWT_ALGORITHM"], &[]);
     }
 }
@@ -116,9 +91,7 @@ fn refuses_an_unknown_algorithm() {
 #[test]
 fn refuses_a_cookie_name_that_could_inject_headers() {
     for name in ["itsor session", "itsor_session\r\nX-Injected: 1", "a;b"] {
-        let exit = Server::builder()
-            .env("SESSION_COOKIE_NAME", name)
-            .run_expecting_exit();
+        let exit = Server::builder().env("SESSION_COOKIE_NAME", name).run_expecting_exit();
         assert_refused_naming(&exit, &["SESSION_COOKIE_NAME"], &[]);
     }
 }
@@ -129,23 +102,12 @@ fn dotenv_is_read_and_the_environment_wins() {
     let server = Server::builder().dotenv(dotenv).start();
     server.signup_ok("env@example.com", PASSWORD);
     let login = login_of(&server.login("env@example.com", PASSWORD), "from_dotenv");
-    assert_eq!(
-        login.body["expires_in"], 300,
-        "JWT_ACCESS_MINUTES from .env: {}",
-        login.body
-    );
+    assert_eq!(login.body["expires_in"], 300, "JWT_ACCESS_MINUTES from .env: {}", login.body);
 
-    let server = Server::builder()
-        .dotenv(dotenv)
-        .env("JWT_ACCESS_MINUTES", "7")
-        .start();
+    let server = Server::builder().dotenv(dotenv).env("JWT_ACCESS_MINUTES", "7").start();
     server.signup_ok("env@example.com", PASSWORD);
     let login = login_of(&server.login("env@example.com", PASSWORD), "from_dotenv");
-    assert_eq!(
-        login.body["expires_in"], 420,
-        "the environment overrides .env: {}",
-        login.body
-    );
+    assert_eq!(login.body["expires_in"], 420, "the environment overrides .env: {}", login.body);
 
     // An unsafe .env is refused like an unsafe environment.
     let exit = Server::builder()
@@ -170,11 +132,7 @@ fn restart_keeps_users_and_sessions() {
     // The account survives: logging in works, and signing up again conflicts.
     let fresh = server.login_ok("keep@example.com", PASSWORD);
     assert_eq!(server.me_bearer(&fresh.token).json(), user);
-    assert_error(
-        &server.signup("keep@example.com", PASSWORD),
-        409,
-        "EMAIL_TAKEN",
-    );
+    assert_error(&server.signup("keep@example.com", PASSWORD), 409, "EMAIL_TAKEN");
     // Sessions survive too: the old token still works, the revoked one stays revoked.
     assert_eq!(server.me_bearer(&login.token).json(), user);
     assert_invalid_token(&server.me_bearer(&revoked.token));

@@ -64,10 +64,7 @@ fn paired_ratios_see_a_real_difference_and_ignore_drift() {
 
 #[test]
 fn unknown_email_and_wrong_password_take_the_same_time() {
-    let server = Server::builder()
-        .env("RATE_LIMIT_LOGIN_FAILURES", "0")
-        .env("RATE_LIMIT_AUTH_REQUESTS", "0")
-        .start();
+    let server = Server::builder().env("RATE_LIMIT_LOGIN_FAILURES", "0").env("RATE_LIMIT_AUTH_REQUESTS", "0").start();
     server.signup_ok("timing@example.com", PASSWORD);
     let mut bodies = std::collections::HashSet::new();
     let mut login = |email: &str| {

@@ -42,30 +42,15 @@ fn forged_with_the_right_secret_is_accepted() {
 
 #[test]
 fn expired_token_says_token_has_expired() {
-    let server = Server::builder()
-        .env("JWT_ACCESS_SECONDS", "1")
-        .env("JWT_LEEWAY_SECONDS", "0")
-        .start();
+    let server = Server::builder().env("JWT_ACCESS_SECONDS", "1").env("JWT_LEEWAY_SECONDS", "0").start();
     server.signup_ok("exp@example.com", PASSWORD);
     let login = server.login_ok("exp@example.com", PASSWORD);
-    assert_eq!(
-        login.body["expires_in"], 1,
-        "JWT_ACCESS_SECONDS overrides the lifetime: {}",
-        login.body
-    );
-    assert_eq!(
-        login.cookie.attr("max-age"),
-        Some("1"),
-        "{}",
-        login.cookie.raw
-    );
+    assert_eq!(login.body["expires_in"], 1, "JWT_ACCESS_SECONDS overrides the lifetime: {}", login.body);
+    assert_eq!(login.cookie.attr("max-age"), Some("1"), "{}", login.cookie.raw);
     assert_status(&server.me_bearer(&login.token), 200);
 
     std::thread::sleep(std::time::Duration::from_millis(2500));
-    for resp in [
-        server.me_bearer(&login.token),
-        server.me_cookie(&login.token),
-    ] {
+    for resp in [server.me_bearer(&login.token), server.me_cookie(&login.token)] {
         let detail = assert_error(&resp, 401, "TOKEN_EXPIRED");
         assert_eq!(detail, "Token has expired");
     }
@@ -78,16 +63,10 @@ fn leeway_tolerates_slightly_expired_tokens_only() {
     let (server, _, login) = server_with_session();
     let mut claims = claims_for(&login);
     claims["exp"] = json!(now() - 5);
-    assert_status(
-        &server.me_bearer(&jwt::sign("HS256", TEST_SECRET.as_bytes(), &claims)),
-        200,
-    );
+    assert_status(&server.me_bearer(&jwt::sign("HS256", TEST_SECRET.as_bytes(), &claims)), 200);
     claims["exp"] = json!(now() - 120);
-    let detail = assert_error(
-        &server.me_bearer(&jwt::sign("HS256", TEST_SECRET.as_bytes(), &claims)),
-        401,
-        "TOKEN_EXPIRED",
-    );
+    let detail =
+        assert_error(&server.me_bearer(&jwt::sign("HS256", TEST_SECRET.as_bytes(), &claims)), 401, "TOKEN_EXPIRED");
     assert_eq!(detail, "Token has expired");
 }
 
@@ -115,13 +94,7 @@ fn tampered_signature_is_rejected() {
     let (_, other_sig) = other.rsplit_once('.').expect("three parts");
     let mut claims = jwt::claims_of(&login.token);
     claims["exp"] = json!(claims["exp"].as_i64().expect("exp") + 1);
-    let spliced = format!(
-        "{}.{other_sig}",
-        jwt::with_payload(&login.token, &claims)
-            .rsplit_once('.')
-            .expect("3")
-            .0
-    );
+    let spliced = format!("{}.{other_sig}", jwt::with_payload(&login.token, &claims).rsplit_once('.').expect("3").0);
     assert_invalid_token(&server.me_bearer(&spliced));
     // The genuine token still works: nothing above disturbed it.
     assert_status(&server.me_bearer(&login.token), 200);
@@ -142,20 +115,12 @@ fn tampered_payload_is_rejected() {
     assert_invalid_token(&server.me_bearer(&jwt::with_payload(&login.token, &longer)));
 
     // Same claims, re-serialised differently (extra whitespace): the signature covers bytes.
-    let reformatted = jwt::b64(
-        serde_json::to_string_pretty(&original)
-            .expect("json")
-            .as_bytes(),
-    );
+    let reformatted = jwt::b64(serde_json::to_string_pretty(&original).expect("json").as_bytes());
     let parts: Vec<&str> = login.token.split('.').collect();
     assert_invalid_token(&server.me_bearer(&format!("{}.{reformatted}.{}", parts[0], parts[2])));
 
     // Header changed (typ), payload kept.
-    let header = jwt::b64(
-        json!({ "alg": "HS256", "typ": "JWS" })
-            .to_string()
-            .as_bytes(),
-    );
+    let header = jwt::b64(json!({ "alg": "HS256", "typ": "JWS" }).to_string().as_bytes());
     assert_invalid_token(&server.me_bearer(&format!("{header}.{}.{}", parts[1], parts[2])));
 }
 
@@ -163,12 +128,7 @@ fn tampered_payload_is_rejected() {
 fn alg_none_is_rejected() {
     let (server, _, login) = server_with_session();
     let claims = claims_for(&login);
-    let real_sig = login
-        .token
-        .rsplit('.')
-        .next()
-        .expect("signature")
-        .to_owned();
+    let real_sig = login.token.rsplit('.').next().expect("signature").to_owned();
     for alg in ["none", "None", "NONE", "nOnE"] {
         let header = json!({ "alg": alg, "typ": "JWT" });
         let unsigned = jwt::unsigned(&header, &claims);
@@ -192,11 +152,7 @@ fn alg_none_is_rejected() {
 #[test]
 fn token_signed_with_another_secret_is_rejected() {
     let (server, _, login) = server_with_session();
-    for secret in [
-        "dev-secret-change-me",
-        "",
-        "e2e-test-secret-3f9a1c7b5d2e8f4a6b0c9d1f",
-    ] {
+    for secret in ["dev-secret-change-me", "", "e2e-test-secret-3f9a1c7b5d2e8f4a6b0c9d1f"] {
         let token = jsonwebtoken::encode(
             &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
             &claims_for(&login),
@@ -218,12 +174,7 @@ fn other_algorithms_are_rejected_when_hs256_is_configured() {
     // header fields that try to choose the key.
     for alg in ["RS256", "ES256", "PS256", "EdDSA", "hs256", "HS256 "] {
         let header = json!({ "alg": alg, "typ": "JWT" });
-        assert_invalid_token(&server.me_bearer(&jwt::sign_with(
-            "HS256",
-            TEST_SECRET.as_bytes(),
-            &header,
-            &claims,
-        )));
+        assert_invalid_token(&server.me_bearer(&jwt::sign_with("HS256", TEST_SECRET.as_bytes(), &header, &claims)));
     }
     for header in [
         json!({ "alg": "HS256", "typ": "JWT", "kid": "../../dev/null" }),
@@ -244,10 +195,7 @@ fn configured_algorithm_is_the_only_one_accepted() {
     assert_eq!(jwt::header_of(&login.token)["alg"], "HS512");
     assert_eq!(server.me_bearer(&login.token).json(), user);
     let claims = claims_for(&login);
-    assert_status(
-        &server.me_bearer(&jwt::sign("HS512", TEST_SECRET.as_bytes(), &claims)),
-        200,
-    );
+    assert_status(&server.me_bearer(&jwt::sign("HS512", TEST_SECRET.as_bytes(), &claims)), 200);
     for alg in ["HS256", "HS384"] {
         assert_invalid_token(&server.me_bearer(&jwt::sign(alg, TEST_SECRET.as_bytes(), &claims)));
     }
@@ -276,27 +224,12 @@ fn missing_or_wrong_claims_are_rejected() {
         ("no sid", without("sid")),
         ("no iss", without("iss")),
         ("wrong iss", with("iss", json!("someone-else"))),
-        (
-            "exp as a string",
-            with("exp", json!((now() + 600).to_string())),
-        ),
-        (
-            "sid of no session",
-            with("sid", json!(uuid::Uuid::new_v4().to_string())),
-        ),
-        (
-            "sid of another user's session",
-            with("sid", json!(other_login.sid())),
-        ),
+        ("exp as a string", with("exp", json!((now() + 600).to_string()))),
+        ("sid of no session", with("sid", json!(uuid::Uuid::new_v4().to_string()))),
+        ("sid of another user's session", with("sid", json!(other_login.sid()))),
         ("sub of another user", with("sub", other_user["id"].clone())),
-        (
-            "sub of no user",
-            with("sub", json!(uuid::Uuid::new_v4().to_string())),
-        ),
-        (
-            "not yet valid (nbf in an hour)",
-            with("nbf", json!(now() + 3600)),
-        ),
+        ("sub of no user", with("sub", json!(uuid::Uuid::new_v4().to_string()))),
+        ("not yet valid (nbf in an hour)", with("nbf", json!(now() + 3600))),
         ("claims not an object", json!(["sub", "sid"])),
     ];
     for (what, claims) in cases {
@@ -319,11 +252,7 @@ fn token_of_a_deleted_session_is_rejected() {
     assert_invalid_token(&server.me_cookie(&login.token));
     // Logging out a session that no longer exists is still harmless.
     let out = server.logout_bearer(&login.token);
-    assert!(
-        out.status == 204 || out.status == 401,
-        "logout of a deleted session: {}",
-        out.describe()
-    );
+    assert!(out.status == 204 || out.status == 401, "logout of a deleted session: {}", out.describe());
     server.assert_alive();
 }
 
@@ -354,12 +283,7 @@ fn token_of_a_session_expired_in_the_database_is_rejected() {
 fn garbage_bearer_is_rejected() {
     let (server, _, _) = server_with_session();
     let long = "a".repeat(9000);
-    let long_jwt = format!(
-        "{}.{}.{}",
-        "e".repeat(3000),
-        "e".repeat(3000),
-        "e".repeat(3000)
-    );
+    let long_jwt = format!("{}.{}.{}", "e".repeat(3000), "e".repeat(3000), "e".repeat(3000));
     let garbage = [
         "garbage",
         "a.b.c",
@@ -378,31 +302,13 @@ fn garbage_bearer_is_rejected() {
     ];
     for token in garbage {
         let resp = server.send(get("/auth/me").bearer(token));
-        assert_eq!(
-            resp.status,
-            401,
-            "bearer {:?}: {}",
-            &token[..token.len().min(40)],
-            resp.describe()
-        );
+        assert_eq!(resp.status, 401, "bearer {:?}: {}", &token[..token.len().min(40)], resp.describe());
         assert_invalid_token(&resp);
         assert_invalid_token(&server.me_cookie(token));
     }
-    for authorization in [
-        "Bearer",
-        "Bearer ",
-        "Basic dXNlcjpwYXNzd29yZA==",
-        "Token abc",
-        "Bearerabc",
-        "abc",
-    ] {
+    for authorization in ["Bearer", "Bearer ", "Basic dXNlcjpwYXNzd29yZA==", "Token abc", "Bearerabc", "abc"] {
         let resp = server.send(get("/auth/me").header("Authorization", authorization));
-        assert_eq!(
-            resp.status,
-            401,
-            "Authorization {authorization:?}: {}",
-            resp.describe()
-        );
+        assert_eq!(resp.status, 401, "Authorization {authorization:?}: {}", resp.describe());
         assert_invalid_token(&resp);
     }
     server.assert_alive();
@@ -424,8 +330,7 @@ fn bearer_scheme_is_case_insensitive() {
     // RFC 7235: the auth-scheme is case-insensitive.
     let (server, user, login) = server_with_session();
     for scheme in ["bearer", "BEARER", "Bearer"] {
-        let resp = server
-            .send(get("/auth/me").header("Authorization", &format!("{scheme} {}", login.token)));
+        let resp = server.send(get("/auth/me").header("Authorization", &format!("{scheme} {}", login.token)));
         assert_status(&resp, 200);
         assert_eq!(resp.json(), user);
     }

@@ -7,8 +7,7 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::AuthError;
 
-const RFC3339_UTC: &[FormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+const RFC3339_UTC: &[FormatItem<'static>] = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
 
 /// A UTC instant at second precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -37,10 +36,7 @@ impl Timestamp {
 
     /// Formats as `YYYY-MM-DDTHH:MM:SSZ`.
     pub fn to_rfc3339(self) -> String {
-        OffsetDateTime::from_unix_timestamp(self.0)
-            .ok()
-            .and_then(|t| t.format(RFC3339_UTC).ok())
-            .unwrap_or_default()
+        OffsetDateTime::from_unix_timestamp(self.0).ok().and_then(|t| t.format(RFC3339_UTC).ok()).unwrap_or_default()
     }
 
     /// Parses the stored format back; anything else is a storage fault.

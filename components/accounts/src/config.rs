@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use crate::limits::Limit;
-use crate::password::{PasswordPolicy, OWASP_2025};
+use crate::password::{OWASP_2025, PasswordPolicy};
 use crate::token::Algorithm;
 
 /// Where setting values come from: a variables provider, the environment, a test table.
@@ -251,18 +251,13 @@ pub struct ConfigError {
 impl Settings {
     /// Reads and validates every setting from `source`, applying defaults.
     pub fn load(source: &impl VariableSource) -> Result<Settings, ConfigError> {
-        let get = |name: &'static str| -> String {
-            source.get(name).unwrap_or_else(|| default_of(name).to_owned())
-        };
+        let get = |name: &'static str| -> String { source.get(name).unwrap_or_else(|| default_of(name).to_owned()) };
         let backend_env = get("backend_env").trim().to_ascii_lowercase();
         let jwt_secret = get("jwt_secret");
-        let jwt_algorithm = get("jwt_algorithm")
-            .trim()
-            .parse::<Algorithm>()
-            .map_err(|_| {
-                let names: Vec<&str> = Algorithm::ALL.iter().map(|alg| alg.as_str()).collect();
-                invalid("jwt_algorithm", &format!("must be one of {}", names.join(", ")))
-            })?;
+        let jwt_algorithm = get("jwt_algorithm").trim().parse::<Algorithm>().map_err(|_| {
+            let names: Vec<&str> = Algorithm::ALL.iter().map(|alg| alg.as_str()).collect();
+            invalid("jwt_algorithm", &format!("must be one of {}", names.join(", ")))
+        })?;
         let jwt_secret_previous = source.get("jwt_secret_previous").filter(|previous| !previous.is_empty());
         if !is_development(&backend_env) {
             check_production_secret("jwt_secret", &jwt_secret, jwt_algorithm)?;
@@ -276,14 +271,17 @@ impl Settings {
         let access_seconds = match source.get("jwt_access_seconds").filter(|s| !s.trim().is_empty()) {
             Some(seconds) => parse_in_range(&seconds, 1..=MAX_ACCESS_SECONDS)
                 .ok_or_else(|| invalid("jwt_access_seconds", "must be a whole number from 1 to 2592000"))?,
-            None => parse_in_range(&get("jwt_access_minutes"), 1..=MAX_ACCESS_SECONDS / 60)
-                .ok_or_else(|| invalid("jwt_access_minutes", "must be a whole number from 1 to 43200"))?
-                * 60,
+            None => {
+                parse_in_range(&get("jwt_access_minutes"), 1..=MAX_ACCESS_SECONDS / 60)
+                    .ok_or_else(|| invalid("jwt_access_minutes", "must be a whole number from 1 to 43200"))?
+                    * 60
+            }
         };
         let jwt_leeway_seconds = parse_in_range(&get("jwt_leeway_seconds"), 0..=300)
             .ok_or_else(|| invalid("jwt_leeway_seconds", "must be a whole number from 0 to 300"))?;
-        let refresh_days = parse_in_range(&get("jwt_refresh_days"), 0..=MAX_REFRESH_DAYS)
-            .ok_or_else(|| invalid("jwt_refresh_days", &format!("must be a whole number from 0 to {MAX_REFRESH_DAYS}")))?;
+        let refresh_days = parse_in_range(&get("jwt_refresh_days"), 0..=MAX_REFRESH_DAYS).ok_or_else(|| {
+            invalid("jwt_refresh_days", &format!("must be a whole number from 0 to {MAX_REFRESH_DAYS}"))
+        })?;
         let refresh_seconds = (refresh_days > 0).then_some(refresh_days * 86_400);
         if refresh_seconds.is_some_and(|refresh| refresh < access_seconds) {
             return Err(invalid("jwt_refresh_days", "must not be shorter than the access-token lifetime"));
@@ -323,7 +321,10 @@ impl Settings {
             }
         }
         if prefixed && !cookie.secure {
-            return Err(invalid("session_cookie_name", "a __Host- or __Secure- name requires session_cookie_secure=true"));
+            return Err(invalid(
+                "session_cookie_name",
+                "a __Host- or __Secure- name requires session_cookie_secure=true",
+            ));
         }
         if cookie.same_site == SameSite::None && !cookie.secure {
             return Err(invalid("session_cookie_samesite", "none requires session_cookie_secure=true"));
@@ -355,7 +356,10 @@ impl Settings {
             parallelism: number("password_parallelism", 1..=16)?,
         };
         if !development && password_policy.weaker_than(&OWASP_2025) {
-            return Err(invalid("password_memory_kib", "Argon2id costs below OWASP's (m=19456, t=2, p=1) are for local/dev/test only"));
+            return Err(invalid(
+                "password_memory_kib",
+                "Argon2id costs below OWASP's (m=19456, t=2, p=1) are for local/dev/test only",
+            ));
         }
         let account_page = match get("account_page").trim().to_ascii_lowercase().as_str() {
             "auto" => development,
@@ -449,9 +453,15 @@ fn check_production_secret(variable: &'static str, secret: &str, algorithm: Algo
     } else if PLACEHOLDER_SECRETS.iter().any(|placeholder| secret.trim().eq_ignore_ascii_case(placeholder)) {
         Err(invalid(variable, &format!("is a placeholder from a guide; {make_one}")))
     } else if secret.len() < least {
-        Err(invalid(variable, &format!("must be at least {least} bytes with {algorithm:?} outside local/dev/test; {make_one}")))
+        Err(invalid(
+            variable,
+            &format!("must be at least {least} bytes with {algorithm:?} outside local/dev/test; {make_one}"),
+        ))
     } else if distinct_bytes(secret) < MIN_SECRET_DISTINCT_BYTES {
-        Err(invalid(variable, &format!("has too little variety to be random (fewer than 16 distinct bytes); {make_one}")))
+        Err(invalid(
+            variable,
+            &format!("has too little variety to be random (fewer than 16 distinct bytes); {make_one}"),
+        ))
     } else {
         Ok(())
     }
@@ -469,9 +479,9 @@ fn parse_origins(list: &str) -> Result<Vec<String>, ConfigError> {
     let mut origins = Vec::new();
     for origin in list.split(',').map(str::trim).filter(|o| !o.is_empty()) {
         let origin = origin.trim_end_matches('/');
-        let well_formed = origin
-            .split_once("://")
-            .is_some_and(|(scheme, host)| matches!(scheme, "http" | "https") && !host.is_empty() && !host.contains('/'));
+        let well_formed = origin.split_once("://").is_some_and(|(scheme, host)| {
+            matches!(scheme, "http" | "https") && !host.is_empty() && !host.contains('/')
+        });
         if origin == "*" {
             return Err(invalid("cors_origins", "cannot be * (credentials are allowed); list the origins"));
         }
@@ -513,8 +523,7 @@ mod tests {
     const STRONG: &str = "q3Zt8vJ1xN0bR5mW2kP7sL4dH9fG6cA+eYuT1oIiBnM=";
 
     fn load(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Settings::load(&|name: &str| map.get(name).cloned())
     }
 
@@ -546,7 +555,12 @@ mod tests {
     fn production_refuses_low_entropy_and_placeholder_secrets() {
         let repeated = "x".repeat(MIN_SECRET_BYTES);
         let two = "ab".repeat(MIN_SECRET_BYTES);
-        for secret in [repeated.as_str(), two.as_str(), "your-secret-here-minimum-32-characters", "YOUR-SECRET-HERE-MINIMUM-32-CHARACTERS"] {
+        for secret in [
+            repeated.as_str(),
+            two.as_str(),
+            "your-secret-here-minimum-32-characters",
+            "YOUR-SECRET-HERE-MINIMUM-32-CHARACTERS",
+        ] {
             let err = load(&[("backend_env", "production"), ("jwt_secret", secret)]).expect_err(secret);
             assert_eq!(err.variable, "jwt_secret");
             assert!(!err.to_string().contains(secret), "{err}");
@@ -566,7 +580,10 @@ mod tests {
     #[test]
     fn argon2_memory_must_fit_the_guest() {
         let max = MAX_PASSWORD_MEMORY_KIB.to_string();
-        assert_eq!(load(&[("password_memory_kib", &max)]).expect("fits").password_policy.memory_kib, MAX_PASSWORD_MEMORY_KIB);
+        assert_eq!(
+            load(&[("password_memory_kib", &max)]).expect("fits").password_policy.memory_kib,
+            MAX_PASSWORD_MEMORY_KIB
+        );
         let over = (MAX_PASSWORD_MEMORY_KIB + 1).to_string();
         assert_eq!(load(&[("password_memory_kib", &over)]).expect_err("too big").variable, "password_memory_kib");
     }
@@ -640,7 +657,9 @@ mod tests {
     fn a_previous_secret_is_optional_and_held_to_the_same_rules() {
         assert_eq!(load(&[]).expect("loads").jwt_secret_previous, None);
         assert_eq!(load(&[("jwt_secret_previous", "")]).expect("loads").jwt_secret_previous, None);
-        let prod = |previous: &str| load(&[("backend_env", "production"), ("jwt_secret", STRONG), ("jwt_secret_previous", previous)]);
+        let prod = |previous: &str| {
+            load(&[("backend_env", "production"), ("jwt_secret", STRONG), ("jwt_secret_previous", previous)])
+        };
         let old = "Kp2Wm9Xr4Tz7Vb1Nq8Ls5Hd3Fg6Jc0Ya+eUo1iRtB=";
         assert_eq!(prod(old).expect("loads").jwt_secret_previous.as_deref(), Some(old));
         for bad in [DEV_SECRET, "short", "your-secret-here-minimum-32-characters"] {
@@ -658,7 +677,8 @@ mod tests {
             all.extend_from_slice(pairs);
             load(&all)
         };
-        let better_auth = [("session_cookie_name", "better-auth.session_token"), ("session_cookie_prefix", "__Secure-")];
+        let better_auth =
+            [("session_cookie_name", "better-auth.session_token"), ("session_cookie_prefix", "__Secure-")];
         let s = prod(&better_auth).expect("loads");
         assert_eq!(s.cookie.name, "__Secure-better-auth.session_token");
         assert!(s.cookie.secure);

@@ -157,7 +157,9 @@ pub fn sql_pieces(sql: &str) -> Vec<SqlPiece<'_>> {
 /// The words (runs of ASCII letters, digits and `_`) of `sql`'s code, in order.
 pub fn code_words(sql: &str) -> impl Iterator<Item = &str> {
     sql_pieces(sql).into_iter().flat_map(|piece| match piece {
-        SqlPiece::Code(code) => code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect(),
+        SqlPiece::Code(code) => {
+            code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect()
+        }
         SqlPiece::Verbatim(_) => Vec::new(),
     })
 }
@@ -395,7 +397,10 @@ mod tests {
         let db = rusqlite::Connection::open_in_memory().expect("opens");
         let t = Timestamp::from_unix(1_769_077_800);
         let rows = db
-            .query("SELECT ?, typeof(?), ?, ?, ?", &[t.into(), t.into(), true.into(), Value::uuid("a"), Value::opt_uuid(None)])
+            .query(
+                "SELECT ?, typeof(?), ?, ?, ?",
+                &[t.into(), t.into(), true.into(), Value::uuid("a"), Value::opt_uuid(None)],
+            )
             .expect("runs");
         assert_eq!(
             rows,

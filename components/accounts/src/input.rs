@@ -178,7 +178,14 @@ mod tests {
         let id = uuid::Uuid::new_v4().to_string();
         assert!(is_uuid(&id), "{id}");
         assert!(is_uuid("00000000-0000-0000-0000-000000000000"));
-        for bad in ["", "u1", &id.to_uppercase(), &id.replace('-', ""), &format!("{id} "), "0000000-00000-0000-0000-000000000000"] {
+        for bad in [
+            "",
+            "u1",
+            &id.to_uppercase(),
+            &id.replace('-', ""),
+            &format!("{id} "),
+            "0000000-00000-0000-0000-000000000000",
+        ] {
             assert!(!is_uuid(bad), "{bad:?}");
         }
     }
@@ -192,7 +199,10 @@ mod tests {
     fn look_alike_domains_fold_to_one_address() {
         let canonical = |raw: &str| Email::parse(raw).expect(raw).as_str().to_owned();
         // Full-width letters (U+FF45...) map to ASCII under UTS #46.
-        assert_eq!(canonical("victim@\u{ff45}\u{ff58}\u{ff41}\u{ff4d}\u{ff50}\u{ff4c}\u{ff45}.com"), "victim@example.com");
+        assert_eq!(
+            canonical("victim@\u{ff45}\u{ff58}\u{ff41}\u{ff4d}\u{ff50}\u{ff4c}\u{ff45}.com"),
+            "victim@example.com"
+        );
         assert_eq!(canonical("Victim@EXAMPLE.com"), "victim@example.com");
         // Internationalised domains are kept in their ASCII (Punycode) form.
         assert_eq!(canonical("ada@B\u{fc}cher.de"), "ada@xn--bcher-kva.de");
@@ -202,7 +212,10 @@ mod tests {
     #[test]
     fn local_parts_are_nfc_and_refuse_invisible_characters() {
         // "é" as e + combining acute (NFD) and as one code point (NFC) are one address.
-        assert_eq!(Email::parse("jose\u{301}@example.com").expect("valid"), Email::parse("jos\u{e9}@example.com").expect("valid"));
+        assert_eq!(
+            Email::parse("jose\u{301}@example.com").expect("valid"),
+            Email::parse("jos\u{e9}@example.com").expect("valid")
+        );
         for invisible in ['\u{200b}', '\u{200d}', '\u{202e}', '\u{ad}', '\u{feff}', '\u{e000}', '\u{378}', '\u{7f}'] {
             let raw = format!("vic{invisible}tim@example.com");
             assert!(Email::parse(&raw).is_err(), "{:?} is refused", invisible);
@@ -219,8 +232,20 @@ mod tests {
 
     #[test]
     fn malformed_emails_are_rejected_naming_the_field() {
-        for raw in ["", "plain", "@example.com", "a@", "a@b", "a b@example.com", "a@exa mple.com",
-                    "a@-x.com", "a@x..com", "a@b@c.com", "a\0@x.com", "a';--@x.com"] {
+        for raw in [
+            "",
+            "plain",
+            "@example.com",
+            "a@",
+            "a@b",
+            "a b@example.com",
+            "a@exa mple.com",
+            "a@-x.com",
+            "a@x..com",
+            "a@b@c.com",
+            "a\0@x.com",
+            "a';--@x.com",
+        ] {
             match Email::parse(raw) {
                 Err(AuthError::InvalidInput { field, .. }) => assert_eq!(field, "email", "{raw:?}"),
                 other => panic!("{raw:?} gave {other:?}"),

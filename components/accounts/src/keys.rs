@@ -19,21 +19,21 @@
 //! published. The first token a deployment signs makes its first key, so a host needs no
 //! start-up step (Spin has none); `itsor serve` makes it at start all the same.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::AuthError;
 use crate::clock::Timestamp;
 use crate::config::Settings;
 use crate::db::Database;
 use crate::seal::{self, Purpose};
 use crate::store::{Store, StoredKey};
-use crate::token::{ed25519_pkcs8, p256_pkcs8, Algorithm, KeySource, SigningKey};
-use crate::AuthError;
+use crate::token::{Algorithm, KeySource, SigningKey, ed25519_pkcs8, p256_pkcs8};
 
 /// How long a verifier may cache the key set, in seconds (its `Cache-Control`): short, so
 /// that after a rotation the new key reaches verifiers that do not refetch on an unknown
@@ -105,7 +105,8 @@ impl KeyPair {
             Algorithm::EdDSA => {
                 let seed = seal::random::<32>()?;
                 let public = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key().to_bytes();
-                let public = PublicJwk { kty: "OKP".into(), crv: "Ed25519".into(), x: URL_SAFE_NO_PAD.encode(public), y: None };
+                let public =
+                    PublicJwk { kty: "OKP".into(), crv: "Ed25519".into(), x: URL_SAFE_NO_PAD.encode(public), y: None };
                 Ok(KeyPair { algorithm, public, private: seed })
             }
             Algorithm::ES256 => {
@@ -118,9 +119,14 @@ impl KeyPair {
                     }
                 };
                 let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&secret.public_key(), false);
-                let coordinate = |c: Option<&p256::FieldBytes>| c.map(|c| URL_SAFE_NO_PAD.encode(c)).unwrap_or_default();
-                let public =
-                    PublicJwk { kty: "EC".into(), crv: "P-256".into(), x: coordinate(point.x()), y: Some(coordinate(point.y())) };
+                let coordinate =
+                    |c: Option<&p256::FieldBytes>| c.map(|c| URL_SAFE_NO_PAD.encode(c)).unwrap_or_default();
+                let public = PublicJwk {
+                    kty: "EC".into(),
+                    crv: "P-256".into(),
+                    x: coordinate(point.x()),
+                    y: Some(coordinate(point.y())),
+                };
                 Ok(KeyPair { algorithm, public, private: scalar })
             }
             _ => Err(AuthError::Internal(format!("{} has no key pairs", algorithm.as_str()))),
@@ -163,7 +169,10 @@ impl<'a, D: Database> KeyRing<'a, D> {
         if algorithm.is_asymmetric() {
             Ok(algorithm)
         } else {
-            Err(AuthError::Misconfigured(format!("jwt_algorithm: {} signs with jwt_secret and has no key set", algorithm.as_str())))
+            Err(AuthError::Misconfigured(format!(
+                "jwt_algorithm: {} signs with jwt_secret and has no key set",
+                algorithm.as_str()
+            )))
         }
     }
 
@@ -186,7 +195,11 @@ impl<'a, D: Database> KeyRing<'a, D> {
             &KeyPair::seal_context(algorithm, &kid),
             pair.private.as_slice(),
         )?;
-        self.store.insert_signing_key(&StoredKey { kid: kid.clone(), public_jwk: public, sealed_private_key: sealed }, algorithm.as_str(), self.now)?;
+        self.store.insert_signing_key(
+            &StoredKey { kid: kid.clone(), public_jwk: public, sealed_private_key: sealed },
+            algorithm.as_str(),
+            self.now,
+        )?;
         self.store.delete_retired_keys(algorithm.as_str(), self.retirement_cutoff())?;
         Ok(kid)
     }
@@ -212,9 +225,12 @@ impl<'a, D: Database> KeyRing<'a, D> {
     /// Opens a stored private half with `jwt_secret`, else with `jwt_secret_previous`.
     fn open(&self, algorithm: Algorithm, stored: &StoredKey) -> Result<Zeroizing<[u8; 32]>, AuthError> {
         let context = KeyPair::seal_context(algorithm, &stored.kid);
-        let secrets = std::iter::once(self.settings.jwt_secret.as_str()).chain(self.settings.jwt_secret_previous.as_deref());
+        let secrets =
+            std::iter::once(self.settings.jwt_secret.as_str()).chain(self.settings.jwt_secret_previous.as_deref());
         let opened = secrets
-            .filter_map(|secret| seal::open(secret.as_bytes(), Purpose::SigningKey, &context, &stored.sealed_private_key))
+            .filter_map(|secret| {
+                seal::open(secret.as_bytes(), Purpose::SigningKey, &context, &stored.sealed_private_key)
+            })
             .find_map(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok().map(Zeroizing::new));
         opened.ok_or_else(|| {
             AuthError::Misconfigured(
@@ -231,7 +247,9 @@ impl<D: Database> KeySource for KeyRing<'_, D> {
             Some(stored) => stored,
             None => {
                 self.rotate()?;
-                self.store.newest_signing_key(algorithm.as_str())?.ok_or_else(|| AuthError::Internal("the new signing key is not stored".into()))?
+                self.store
+                    .newest_signing_key(algorithm.as_str())?
+                    .ok_or_else(|| AuthError::Internal("the new signing key is not stored".into()))?
             }
         };
         let private = self.open(algorithm, &stored)?;
@@ -273,11 +291,18 @@ mod tests {
             let pair = KeyPair::generate(algorithm).expect("generates");
             let other = KeyPair::generate(algorithm).expect("generates");
             assert_ne!(pair.kid(), other.kid());
-            let signature = jsonwebtoken::crypto::sign(b"message", &pair.encoding_key(), algorithm.into()).expect("signs");
+            let signature =
+                jsonwebtoken::crypto::sign(b"message", &pair.encoding_key(), algorithm.into()).expect("signs");
             let public = pair.public.decoding_key(algorithm).expect("a key");
-            assert_eq!(jsonwebtoken::crypto::verify(&signature, b"message", &public, algorithm.into()).ok(), Some(true));
+            assert_eq!(
+                jsonwebtoken::crypto::verify(&signature, b"message", &public, algorithm.into()).ok(),
+                Some(true)
+            );
             let stranger = other.public.decoding_key(algorithm).expect("a key");
-            assert_eq!(jsonwebtoken::crypto::verify(&signature, b"message", &stranger, algorithm.into()).ok(), Some(false));
+            assert_eq!(
+                jsonwebtoken::crypto::verify(&signature, b"message", &stranger, algorithm.into()).ok(),
+                Some(false)
+            );
             let wrong_kind = if algorithm == Algorithm::EdDSA { Algorithm::ES256 } else { Algorithm::EdDSA };
             assert!(pair.public.decoding_key(wrong_kind).is_none());
         }

@@ -5,9 +5,9 @@
 //! past the limit; counters survive restarts. Callers check limits before any password
 //! hashing, so a flood costs the server almost nothing.
 
+use crate::AuthError;
 use crate::clock::Timestamp;
 use crate::db::{Database, Value};
-use crate::AuthError;
 
 /// At most `max` hits per `window_seconds` in one bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,8 +24,8 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 
-use crate::input::Password;
 use crate::AuthError;
+use crate::input::Password;
 
 /// Argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,9 +97,7 @@ impl PasswordPolicy {
         let same_params = Params::try_from(hash).is_ok_and(|p| {
             p.m_cost() == self.memory_kib && p.t_cost() == self.iterations && p.p_cost() == self.parallelism
         });
-        same_params
-            && hash.algorithm.as_str() == "argon2id"
-            && hash.version == Some(u32::from(Version::V0x13))
+        same_params && hash.algorithm.as_str() == "argon2id" && hash.version == Some(u32::from(Version::V0x13))
     }
 }
 

@@ -11,13 +11,13 @@
 //! taken for the first and answered with the same successor; later it is taken for the
 //! second, and the whole session (its chain, and its access tokens) is revoked.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::seal::{self, Purpose};
 use crate::AuthError;
+use crate::seal::{self, Purpose};
 
 /// The length of a refresh token in characters (base64url of 32 bytes).
 pub const REFRESH_TOKEN_CHARS: usize = 43;
@@ -78,7 +78,9 @@ mod tests {
         assert_eq!(a.as_str().len(), REFRESH_TOKEN_CHARS);
         assert_ne!(a.hash(), a.as_str());
         assert_eq!(RefreshToken::parse(a.as_str()).map(|t| t.hash()), Some(a.hash()));
-        for bad in ["", "short", &"A".repeat(44), &format!("{}=", &a.as_str()[..42]), &format!("{}*", &a.as_str()[..42])] {
+        for bad in
+            ["", "short", &"A".repeat(44), &format!("{}=", &a.as_str()[..42]), &format!("{}*", &a.as_str()[..42])]
+        {
             assert!(RefreshToken::parse(bad).is_none(), "{bad}");
         }
         assert_eq!(format!("{a:?}"), "RefreshToken(<redacted>)");

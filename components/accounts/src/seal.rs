@@ -9,8 +9,8 @@
 //! row the value belongs to, so a sealed value copied into another row does not open).
 //! The stored text is base64url of nonce and ciphertext.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, KeyInit, Nonce};
 use hkdf::Hkdf;
@@ -83,7 +83,10 @@ mod tests {
     #[test]
     fn opens_only_under_the_same_secret_purpose_and_context() {
         let sealed = seal(b"secret", Purpose::SigningKey, b"kid-1", b"private").expect("seals");
-        assert_eq!(open(b"secret", Purpose::SigningKey, b"kid-1", &sealed).as_deref().map(Vec::as_slice), Some(&b"private"[..]));
+        assert_eq!(
+            open(b"secret", Purpose::SigningKey, b"kid-1", &sealed).as_deref().map(Vec::as_slice),
+            Some(&b"private"[..])
+        );
         assert!(!sealed.contains("private"));
         assert_eq!(open(b"other", Purpose::SigningKey, b"kid-1", &sealed), None);
         assert_eq!(open(b"secret", Purpose::RefreshSuccessor, b"kid-1", &sealed), None);

@@ -6,17 +6,17 @@
 //! enumeration defences: unknown e-mails and wrong passwords fail alike after the same
 //! hashing work, and taken e-mails cost the same work as new ones.
 
+use crate::AuthError;
 use crate::clock::Timestamp;
 use crate::config::Settings;
 use crate::db::Database;
-use crate::input::{is_uuid, Email, Name, Password, NOT_THE_CURRENT_PASSWORD};
+use crate::input::{Email, NOT_THE_CURRENT_PASSWORD, Name, Password, is_uuid};
 use crate::keys::KeyRing;
 use crate::limits::{Bucket, Limiter};
 use crate::password::PasswordPolicy;
 use crate::refresh::RefreshToken;
 use crate::store::{Session, Store, StoredRefresh, User};
 use crate::token::{Claims, KeySource, SecretOnly, TokenSigner};
-use crate::AuthError;
 
 /// The longest user agent kept with a session, in characters.
 pub const USER_AGENT_MAX_CHARS: usize = 256;
@@ -129,7 +129,8 @@ impl<D: Database> Accounts<D> {
     /// are over; returns how many rows went. Runs with every sign-up, login and password
     /// change, so no host needs a timer (Spin has none), and the work per request is bounded.
     pub fn sweep(&self, now: Timestamp) -> Result<usize, AuthError> {
-        let longest = self.settings.auth_requests_limit.window_seconds.max(self.settings.login_failures_limit.window_seconds);
+        let longest =
+            self.settings.auth_requests_limit.window_seconds.max(self.settings.login_failures_limit.window_seconds);
         let refresh_tokens = self.store.sweep_expired_refresh_tokens(now, SWEEP_BATCH)?;
         let sessions = self.store.sweep_expired_sessions(now, SWEEP_BATCH)?;
         let windows = self.limiter().sweep(now.unix() - i64::from(longest), SWEEP_BATCH)?;
@@ -148,14 +149,26 @@ impl<D: Database> Accounts<D> {
 
     /// Registers an account. Hashing happens before the insert, so an address that is
     /// already taken costs the same work as a new one.
-    pub fn signup(&self, email: &str, password: &str, name: Option<&str>, client: &Client<'_>) -> Result<User, AuthError> {
+    pub fn signup(
+        &self,
+        email: &str,
+        password: &str,
+        name: Option<&str>,
+        client: &Client<'_>,
+    ) -> Result<User, AuthError> {
         self.count_auth_request(client)?;
         self.register(email, password, name)
     }
 
     /// [`signup`](Accounts::signup), then opens the new account's first session, as a login
     /// would (without hashing the password a second time): sign-up that signs in.
-    pub fn signup_and_login(&self, email: &str, password: &str, name: Option<&str>, client: &Client<'_>) -> Result<Login, AuthError> {
+    pub fn signup_and_login(
+        &self,
+        email: &str,
+        password: &str,
+        name: Option<&str>,
+        client: &Client<'_>,
+    ) -> Result<Login, AuthError> {
         self.count_auth_request(client)?;
         let user = self.register(email, password, name)?;
         self.open_session(user, Timestamp::now(), client)
@@ -174,11 +187,7 @@ impl<D: Database> Accounts<D> {
             created_at: now.clone(),
             updated_at: now,
         };
-        if self.store.insert_user(&user, &hash)? {
-            Ok(user)
-        } else {
-            Err(AuthError::EmailTaken)
-        }
+        if self.store.insert_user(&user, &hash)? { Ok(user) } else { Err(AuthError::EmailTaken) }
     }
 
     /// Verifies the password and opens a session. Unknown e-mails and wrong passwords fail
@@ -243,12 +252,24 @@ impl<D: Database> Accounts<D> {
             None => None,
         };
         let access = self.sign_access_token(&user.id, &session.id, now.plus_seconds(lifetime), now)?;
-        Ok(Login { user, access_token: access.token, expires_in: access.expires_in, expires_at: access.expires_at, refresh_token })
+        Ok(Login {
+            user,
+            access_token: access.token,
+            expires_in: access.expires_in,
+            expires_at: access.expires_at,
+            refresh_token,
+        })
     }
 
     /// An access token for the session `sid` of `user_id`, which lives until
     /// `session_expires_at`: for `access_seconds`, or less if the session ends sooner.
-    fn sign_access_token(&self, user_id: &str, sid: &str, session_expires_at: Timestamp, now: Timestamp) -> Result<AccessToken, AuthError> {
+    fn sign_access_token(
+        &self,
+        user_id: &str,
+        sid: &str,
+        session_expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<AccessToken, AuthError> {
         let expires_at = now.plus_seconds(self.settings.access_seconds).min(session_expires_at);
         let token = self.signer.sign(
             &Claims {
@@ -298,7 +319,8 @@ impl<D: Database> Accounts<D> {
         if !self.store.extend_session(&stored.session_id, session_expires_at)? {
             return Err(AuthError::InvalidToken);
         }
-        let user = self.store.session_of_user(&stored.session_id, &stored.user_id)?.ok_or(AuthError::InvalidToken)?.user;
+        let user =
+            self.store.session_of_user(&stored.session_id, &stored.user_id)?.ok_or(AuthError::InvalidToken)?.user;
         let access = self.sign_access_token(&user.id, &stored.session_id, session_expires_at, now)?;
         Ok(Login {
             user,
@@ -312,7 +334,12 @@ impl<D: Database> Accounts<D> {
     /// Claims the unused `parent` for a new successor; `None` if another refresh claimed
     /// it first. The successor's row exists before the claim, so whoever reads the claim
     /// finds a successor that works.
-    fn rotate_refresh_token(&self, parent: &RefreshToken, stored: &StoredRefresh, now: Timestamp) -> Result<Option<RefreshToken>, AuthError> {
+    fn rotate_refresh_token(
+        &self,
+        parent: &RefreshToken,
+        stored: &StoredRefresh,
+        now: Timestamp,
+    ) -> Result<Option<RefreshToken>, AuthError> {
         let successor = RefreshToken::generate()?;
         self.store.insert_refresh_token(&successor.hash(), &stored.session_id, now)?;
         if self.store.claim_refresh_token(&parent.hash(), &parent.seal(&successor)?, now)? {
@@ -325,8 +352,15 @@ impl<D: Database> Accounts<D> {
 
     /// A used `parent` presented again: within the grace window, its successor; later, a
     /// replay, which revokes the session.
-    fn reused_refresh_token(&self, parent: &RefreshToken, stored: &StoredRefresh, now: Timestamp) -> Result<RefreshToken, AuthError> {
-        let within_grace = stored.used_at.is_some_and(|used| now.unix() - used.unix() <= i64::from(self.settings.refresh_reuse_seconds));
+    fn reused_refresh_token(
+        &self,
+        parent: &RefreshToken,
+        stored: &StoredRefresh,
+        now: Timestamp,
+    ) -> Result<RefreshToken, AuthError> {
+        let within_grace = stored
+            .used_at
+            .is_some_and(|used| now.unix() - used.unix() <= i64::from(self.settings.refresh_reuse_seconds));
         let successor = stored.successor.as_deref().and_then(|sealed| parent.open(sealed));
         match successor {
             Some(successor) if within_grace => Ok(successor),
@@ -649,10 +683,21 @@ mod tests {
                 .expect("inserts");
         }
         let count = |table: &str| -> i64 {
-            db.query_row(&format!("SELECT count(*) FROM {table} WHERE {}", if table == "sessions" { "id LIKE 'old-%'" } else { "window_start = 0" }), [], |r| r.get(0)).expect("counts")
+            db.query_row(
+                &format!(
+                    "SELECT count(*) FROM {table} WHERE {}",
+                    if table == "sessions" { "id LIKE 'old-%'" } else { "window_start = 0" }
+                ),
+                [],
+                |r| r.get(0),
+            )
+            .expect("counts")
         };
         let _ = accounts.login("a@b.co", "wrong-password", &NOBODY);
-        assert_eq!((count("sessions"), count("rate_limits")), (40 - i64::from(SWEEP_BATCH), 40 - i64::from(SWEEP_BATCH)));
+        assert_eq!(
+            (count("sessions"), count("rate_limits")),
+            (40 - i64::from(SWEEP_BATCH), 40 - i64::from(SWEEP_BATCH))
+        );
         for _ in 0..3 {
             let _ = accounts.login("a@b.co", "wrong-password", &NOBODY);
         }
@@ -667,8 +712,7 @@ mod tests {
         let stronger = PasswordPolicy { memory_kib: 512, iterations: 2, parallelism: 1 };
         let upgraded = accounts(&db, &[]).with_policy(stronger);
         upgraded.login("a@b.co", "password-1", &NOBODY).expect("logs in");
-        let stored: String =
-            db.query_row("SELECT password_hash FROM users", [], |row| row.get(0)).expect("reads");
+        let stored: String = db.query_row("SELECT password_hash FROM users", [], |row| row.get(0)).expect("reads");
         assert!(stored.starts_with("$argon2id$v=19$m=512,t=2,p=1$"), "{stored}");
         upgraded.login("a@b.co", "password-1", &NOBODY).expect("the upgraded hash verifies");
     }

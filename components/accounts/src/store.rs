@@ -99,9 +99,7 @@ const SUPERSEDED: &str = "EXISTS (SELECT 1 FROM signing_keys n \
 
 /// A time the logic formatted itself, as a typed parameter.
 fn stored_time(rfc3339: &str) -> Result<Value, DbError> {
-    Timestamp::parse_rfc3339(rfc3339)
-        .map(Value::from)
-        .map_err(|_| DbError::failed("a timestamp to store is malformed"))
+    Timestamp::parse_rfc3339(rfc3339).map(Value::from).map_err(|_| DbError::failed("a timestamp to store is malformed"))
 }
 
 /// Typed access to the account tables.
@@ -139,9 +137,7 @@ impl<D: Database> Store<D> {
     pub fn credentials_by_email(&self, email: &str) -> Result<Option<Credentials>, DbError> {
         let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.email = ?");
         let rows = self.db.query(&sql, &[email.into()])?;
-        rows.first()
-            .map(|row| Ok(Credentials { user: user_from(row, 0)?, password_hash: row.text(5)? }))
-            .transpose()
+        rows.first().map(|row| Ok(Credentials { user: user_from(row, 0)?, password_hash: row.text(5)? })).transpose()
     }
 
     pub fn set_password_hash(&self, user_id: &str, hash: &str, now: Timestamp) -> Result<(), DbError> {
@@ -198,7 +194,11 @@ impl<D: Database> Store<D> {
         let rows = self.db.query(&sql, &[Value::uuid(sid), Value::uuid(user_id)])?;
         rows.first()
             .map(|row| {
-                Ok(SessionOfUser { user: user_from(row, 0)?, session: session_from(row, 5)?, revoked: row.boolean(11)? })
+                Ok(SessionOfUser {
+                    user: user_from(row, 0)?,
+                    session: session_from(row, 5)?,
+                    revoked: row.boolean(11)?,
+                })
             })
             .transpose()
     }
@@ -256,7 +256,12 @@ impl<D: Database> Store<D> {
 
     /// The published keys of `algorithm` as `(kid, public_jwk)`, newest first; only `kid`'s
     /// when given.
-    pub fn published_keys(&self, algorithm: &str, cutoff: Timestamp, kid: Option<&str>) -> Result<Vec<(String, String)>, DbError> {
+    pub fn published_keys(
+        &self,
+        algorithm: &str,
+        cutoff: Timestamp,
+        kid: Option<&str>,
+    ) -> Result<Vec<(String, String)>, DbError> {
         let rows = match kid {
             Some(kid) => self.db.query(
                 &format!("SELECT k.kid, k.public_jwk FROM signing_keys k WHERE k.kid = ? AND k.algorithm = ? AND NOT {SUPERSEDED}"),
@@ -312,7 +317,8 @@ impl<D: Database> Store<D> {
              FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = ?",
             &[token_hash.into()],
         )?;
-        let time = |text: String| Timestamp::parse_rfc3339(&text).map_err(|_| DbError::failed("a stored time is malformed"));
+        let time =
+            |text: String| Timestamp::parse_rfc3339(&text).map_err(|_| DbError::failed("a stored time is malformed"));
         rows.first()
             .map(|row| {
                 Ok(StoredRefresh {
@@ -329,7 +335,12 @@ impl<D: Database> Store<D> {
 
     /// Marks the unused refresh token `token_hash` used, recording its sealed successor;
     /// `false` if it was used already (another refresh claimed it first).
-    pub fn claim_refresh_token(&self, token_hash: &str, sealed_successor: &str, now: Timestamp) -> Result<bool, DbError> {
+    pub fn claim_refresh_token(
+        &self,
+        token_hash: &str,
+        sealed_successor: &str,
+        now: Timestamp,
+    ) -> Result<bool, DbError> {
         let rows = self.db.query(
             "UPDATE refresh_tokens SET used_at = ?, successor = ? WHERE token_hash = ? AND used_at IS NULL RETURNING token_hash",
             &[now.into(), sealed_successor.into(), token_hash.into()],

@@ -5,10 +5,10 @@
 
 use serde::Serialize;
 
+use crate::AuthError;
 use crate::clock::Timestamp;
 use crate::db::{Database, Row, Value};
 use crate::input::is_uuid;
-use crate::AuthError;
 
 /// The longest title, in characters.
 pub const TITLE_MAX_CHARS: usize = 200;
@@ -241,7 +241,10 @@ mod tests {
         assert_eq!(listed, [second.id.clone(), first.id.clone()]);
         let bob = Tasks::of(&db, "bob");
         assert_eq!(bob.get(&first.id), Err(AuthError::NotFound));
-        assert_eq!(bob.update(&first.id, Patch { completed: Some(true), ..Patch::default() }), Err(AuthError::NotFound));
+        assert_eq!(
+            bob.update(&first.id, Patch { completed: Some(true), ..Patch::default() }),
+            Err(AuthError::NotFound)
+        );
         assert_eq!(bob.delete(&first.id), Err(AuthError::NotFound));
         assert!(bob.list(Page::default()).expect("lists").is_empty());
     }
@@ -274,7 +277,9 @@ mod tests {
         assert_eq!(cleared.description, None);
         assert_eq!(cleared.title, "t");
         let too_long = Patch { title: Some("x".repeat(201)), ..Patch::default() };
-        assert!(matches!(alice.update(&task.id, too_long), Err(AuthError::InvalidInput { field, .. }) if field == "title"));
+        assert!(
+            matches!(alice.update(&task.id, too_long), Err(AuthError::InvalidInput { field, .. }) if field == "title")
+        );
         assert!(matches!(alice.create("", None), Err(AuthError::InvalidInput { field, .. }) if field == "title"));
         assert!(alice.create("t", Some(&"d".repeat(2001))).is_err());
         alice.delete(&task.id).expect("deletes");

@@ -17,8 +17,8 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Settings;
 use crate::AuthError;
+use crate::config::Settings;
 
 mod crypto;
 
@@ -47,7 +47,8 @@ pub enum Algorithm {
 
 impl Algorithm {
     /// Every algorithm, as `jwt_algorithm` names it.
-    pub const ALL: [Algorithm; 5] = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512, Algorithm::EdDSA, Algorithm::ES256];
+    pub const ALL: [Algorithm; 5] =
+        [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512, Algorithm::EdDSA, Algorithm::ES256];
 
     /// The name in `jwt_algorithm`, in JWT headers and in JWKs (`alg`).
     pub fn as_str(self) -> &'static str {
@@ -182,7 +183,10 @@ impl TokenSigner {
         let secrets = (!algorithm.is_asymmetric()).then(|| Secrets {
             encoding: EncodingKey::from_secret(settings.jwt_secret.as_bytes()),
             decoding: DecodingKey::from_secret(settings.jwt_secret.as_bytes()),
-            previous: settings.jwt_secret_previous.as_deref().map(|previous| DecodingKey::from_secret(previous.as_bytes())),
+            previous: settings
+                .jwt_secret_previous
+                .as_deref()
+                .map(|previous| DecodingKey::from_secret(previous.as_bytes())),
         });
         TokenSigner { algorithm, secrets, validation }
     }
@@ -211,16 +215,21 @@ impl TokenSigner {
             return Err(AuthError::InvalidToken);
         }
         let decoded = match &self.secrets {
-            Some(secrets) => match (jsonwebtoken::decode::<Claims>(token, &secrets.decoding, &self.validation), &secrets.previous) {
-                // Only a signature the current key does not make is tried with the previous one.
-                (Err(err), Some(previous)) if matches!(err.kind(), ErrorKind::InvalidSignature) => {
-                    jsonwebtoken::decode::<Claims>(token, previous, &self.validation)
+            Some(secrets) => {
+                match (jsonwebtoken::decode::<Claims>(token, &secrets.decoding, &self.validation), &secrets.previous) {
+                    // Only a signature the current key does not make is tried with the previous one.
+                    (Err(err), Some(previous)) if matches!(err.kind(), ErrorKind::InvalidSignature) => {
+                        jsonwebtoken::decode::<Claims>(token, previous, &self.validation)
+                    }
+                    (decoded, _) => decoded,
                 }
-                (decoded, _) => decoded,
-            },
+            }
             None => {
                 let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::InvalidToken)?;
-                let kid = header.kid.filter(|kid| header.alg == self.algorithm.into() && is_kid(kid)).ok_or(AuthError::InvalidToken)?;
+                let kid = header
+                    .kid
+                    .filter(|kid| header.alg == self.algorithm.into() && is_kid(kid))
+                    .ok_or(AuthError::InvalidToken)?;
                 let key = keys.verifying_key(&kid)?.ok_or(AuthError::InvalidToken)?;
                 jsonwebtoken::decode::<Claims>(token, &key, &self.validation)
             }
@@ -236,7 +245,9 @@ impl TokenSigner {
 /// Whether `kid` could be one of ours (base64url, not too long): anything else is refused
 /// without a lookup.
 fn is_kid(kid: &str) -> bool {
-    !kid.is_empty() && kid.len() <= MAX_KID_BYTES && kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !kid.is_empty()
+        && kid.len() <= MAX_KID_BYTES
+        && kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Whether the token's header has a `crit` member (whatever its value): a recipient that
@@ -295,22 +306,36 @@ mod tests {
     fn a_previous_secret_verifies_and_never_signs() {
         let before = TokenSigner::new(&settings(&[("jwt_secret", "the-old-secret")]));
         let old_token = before.sign(&claims(60), &SecretOnly).expect("signs");
-        let rotated = TokenSigner::new(&settings(&[("jwt_secret", "the-new-secret"), ("jwt_secret_previous", "the-old-secret")]));
+        let rotated =
+            TokenSigner::new(&settings(&[("jwt_secret", "the-new-secret"), ("jwt_secret_previous", "the-old-secret")]));
         assert_eq!(rotated.verify(&old_token, &SecretOnly).expect("the old key still verifies"), claims(60));
         let new_token = rotated.sign(&claims(60), &SecretOnly).expect("signs");
-        assert_eq!(before.verify(&new_token, &SecretOnly), Err(AuthError::InvalidToken), "signed with the new key only");
+        assert_eq!(
+            before.verify(&new_token, &SecretOnly),
+            Err(AuthError::InvalidToken),
+            "signed with the new key only"
+        );
         let expired = before.sign(&claims(-3600), &SecretOnly).expect("signs");
         assert_eq!(rotated.verify(&expired, &SecretOnly), Err(AuthError::TokenExpired));
         let finished = TokenSigner::new(&settings(&[("jwt_secret", "the-new-secret")]));
-        assert_eq!(finished.verify(&old_token, &SecretOnly), Err(AuthError::InvalidToken), "once the previous key is gone");
-        let forged = TokenSigner::new(&settings(&[("jwt_secret", "somebody-else")])).sign(&claims(60), &SecretOnly).expect("signs");
+        assert_eq!(
+            finished.verify(&old_token, &SecretOnly),
+            Err(AuthError::InvalidToken),
+            "once the previous key is gone"
+        );
+        let forged = TokenSigner::new(&settings(&[("jwt_secret", "somebody-else")]))
+            .sign(&claims(60), &SecretOnly)
+            .expect("signs");
         assert_eq!(rotated.verify(&forged, &SecretOnly), Err(AuthError::InvalidToken));
     }
 
     #[test]
     fn expired_tokens_say_so_only_past_the_leeway() {
         let strict = TokenSigner::new(&settings(&[("jwt_leeway_seconds", "0")]));
-        assert_eq!(strict.verify(&strict.sign(&claims(-5), &SecretOnly).expect("signs"), &SecretOnly), Err(AuthError::TokenExpired));
+        assert_eq!(
+            strict.verify(&strict.sign(&claims(-5), &SecretOnly).expect("signs"), &SecretOnly),
+            Err(AuthError::TokenExpired)
+        );
         let lenient = TokenSigner::new(&settings(&[("jwt_leeway_seconds", "30")]));
         assert!(lenient.verify(&lenient.sign(&claims(-5), &SecretOnly).expect("signs"), &SecretOnly).is_ok());
     }
@@ -325,7 +350,10 @@ mod tests {
             assert_eq!(ours.verify(&token, &SecretOnly), Err(AuthError::InvalidToken));
         }
         let foreign = Claims { iss: "someone-else".into(), ..claims(60) };
-        assert_eq!(ours.verify(&ours.sign(&foreign, &SecretOnly).expect("signs"), &SecretOnly), Err(AuthError::InvalidToken));
+        assert_eq!(
+            ours.verify(&ours.sign(&foreign, &SecretOnly).expect("signs"), &SecretOnly),
+            Err(AuthError::InvalidToken)
+        );
     }
 
     #[test]
@@ -358,13 +386,25 @@ mod tests {
         let signer = TokenSigner::new(&settings);
         // Correctly signed with the deployment's key: only the header decides.
         let sign = |header: &str| {
-            let input = format!("{}.{}", b64(header.as_bytes()), b64(serde_json::to_string(&claims(60)).expect("json").as_bytes()));
-            let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(settings.jwt_secret.as_bytes()).expect("any key length");
+            let input = format!(
+                "{}.{}",
+                b64(header.as_bytes()),
+                b64(serde_json::to_string(&claims(60)).expect("json").as_bytes())
+            );
+            let mut mac =
+                hmac::Hmac::<sha2::Sha256>::new_from_slice(settings.jwt_secret.as_bytes()).expect("any key length");
             mac.update(input.as_bytes());
             format!("{input}.{}", b64(&mac.finalize().into_bytes()))
         };
-        assert!(signer.verify(&sign(r#"{"alg":"HS256","typ":"JWT"}"#), &SecretOnly).is_ok(), "the signing helper is right");
-        for header in [r#"{"alg":"HS256","typ":"JWT","crit":["exp"],"exp":1}"#, r#"{"alg":"HS256","crit":[]}"#, r#"{"alg":"HS256","crit":null}"#] {
+        assert!(
+            signer.verify(&sign(r#"{"alg":"HS256","typ":"JWT"}"#), &SecretOnly).is_ok(),
+            "the signing helper is right"
+        );
+        for header in [
+            r#"{"alg":"HS256","typ":"JWT","crit":["exp"],"exp":1}"#,
+            r#"{"alg":"HS256","crit":[]}"#,
+            r#"{"alg":"HS256","crit":null}"#,
+        ] {
             assert_eq!(signer.verify(&sign(header), &SecretOnly), Err(AuthError::InvalidToken), "{header}");
         }
         assert_eq!(signer.verify("", &SecretOnly), Err(AuthError::InvalidToken));

@@ -2,10 +2,10 @@
 //! never panics, never verifies, and validated e-mails are always in canonical form.
 //! Case counts follow `PROPTEST_CASES` (`make fuzz` runs many more than `make test`).
 
+use itsor_accounts::AuthError;
 use itsor_accounts::config::Settings;
 use itsor_accounts::input::Email;
 use itsor_accounts::token::{Claims, SecretOnly, TokenSigner};
-use itsor_accounts::AuthError;
 use proptest::prelude::*;
 
 fn signer() -> TokenSigner {
@@ -13,15 +13,22 @@ fn signer() -> TokenSigner {
 }
 
 fn genuine(signer: &TokenSigner) -> String {
-    let now = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs()).expect("fits");
+    let now = i64::try_from(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs(),
+    )
+    .expect("fits");
     signer
-        .sign(&Claims { sub: "u".into(), sid: "s".into(), iat: now, exp: now + 600, iss: "itsor".into(), aud: None }, &SecretOnly)
+        .sign(
+            &Claims { sub: "u".into(), sid: "s".into(), iat: now, exp: now + 600, iss: "itsor".into(), aud: None },
+            &SecretOnly,
+        )
         .expect("signs")
 }
 
 /// Compact-JWT-shaped text: three base64url-ish segments.
 fn jwt_shaped() -> impl Strategy<Value = String> {
-    ("[A-Za-z0-9_=+/-]{0,60}", "[A-Za-z0-9_=+/-]{0,80}", "[A-Za-z0-9_=+/-]{0,60}").prop_map(|(h, p, s)| format!("{h}.{p}.{s}"))
+    ("[A-Za-z0-9_=+/-]{0,60}", "[A-Za-z0-9_=+/-]{0,80}", "[A-Za-z0-9_=+/-]{0,60}")
+        .prop_map(|(h, p, s)| format!("{h}.{p}.{s}"))
 }
 
 proptest! {

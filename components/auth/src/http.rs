@@ -2,15 +2,15 @@
 //! only for methods whose routes take one), hands it to `itsor-http`, and writes the
 //! response back.
 
-use itsor_http::{Body, Request, Response, MAX_BODY_BYTES};
+use itsor_http::{Body, MAX_BODY_BYTES, Request, Response};
 
+use crate::Component;
 use crate::bindings::exports::wasi::http::incoming_handler::Guest;
 use crate::bindings::wasi::http::types::{
     Fields, IncomingBody, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
 };
 use crate::bindings::wasi::io::streams::StreamError;
 use crate::platform::SpinPlatform;
-use crate::Component;
 
 /// The largest chunk `blocking-write-and-flush` accepts.
 const WRITE_CHUNK: usize = 4096;
@@ -81,7 +81,10 @@ fn write(response: Response, out: ResponseOutparam) {
         headers.push(("content-length".to_owned(), response.body.len().to_string().into_bytes()));
     }
     let Ok(fields) = Fields::from_list(&headers) else {
-        return write(itsor_http::ApiError::from(itsor_accounts::AuthError::Internal(String::new())).into_response(), out);
+        return write(
+            itsor_http::ApiError::from(itsor_accounts::AuthError::Internal(String::new())).into_response(),
+            out,
+        );
     };
     let outgoing = OutgoingResponse::new(fields);
     if outgoing.set_status_code(response.status).is_err() {

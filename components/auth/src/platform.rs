@@ -10,8 +10,8 @@
 use std::cell::OnceCell;
 
 use itsor_accounts::clock::Timestamp;
-use itsor_accounts::config::{is_postgres_url, ConfigError, Settings, VariableSource, DATABASE_URL};
-use itsor_accounts::db::{postgres_sql, sqlstate_is_unavailable, Database, DbError, Row, Value};
+use itsor_accounts::config::{ConfigError, DATABASE_URL, Settings, VariableSource, is_postgres_url};
+use itsor_accounts::db::{Database, DbError, Row, Value, postgres_sql, sqlstate_is_unavailable};
 use itsor_accounts::{Accounts, AuthError};
 use itsor_http::Platform;
 
@@ -72,7 +72,11 @@ impl SpinDatabase {
 }
 
 /// The connection in `cell`, opened by `open` the first time.
-fn connected<C, E>(cell: &OnceCell<C>, open: impl FnOnce() -> Result<C, E>, fail: fn(E) -> DbError) -> Result<&C, DbError> {
+fn connected<C, E>(
+    cell: &OnceCell<C>,
+    open: impl FnOnce() -> Result<C, E>,
+    fail: fn(E) -> DbError,
+) -> Result<&C, DbError> {
     if let Some(connection) = cell.get() {
         return Ok(connection);
     }
@@ -93,7 +97,11 @@ impl Database for SpinDatabase {
                 let connection = connected(connection, || postgres::Connection::open(url), postgres_error)?;
                 let params = params.iter().map(to_postgres).collect::<Result<Vec<_>, _>>()?;
                 let result = connection.query(&postgres_sql(sql), &params).map_err(postgres_error)?;
-                result.rows.into_iter().map(|row| row.into_iter().map(from_postgres).collect::<Result<_, _>>().map(Row)).collect()
+                result
+                    .rows
+                    .into_iter()
+                    .map(|row| row.into_iter().map(from_postgres).collect::<Result<_, _>>().map(Row))
+                    .collect()
             }
         }
     }
@@ -164,7 +172,9 @@ fn from_postgres(value: postgres::DbValue) -> Result<Value, DbError> {
         D::Str(s) | D::Uuid(s) => Value::Text(s),
         D::Binary(b) => Value::Blob(b),
         D::Datetime(civil) => Value::Text(
-            Timestamp::from_civil(civil).ok_or_else(|| DbError::failed("a stored timestamp is out of range"))?.to_rfc3339(),
+            Timestamp::from_civil(civil)
+                .ok_or_else(|| DbError::failed("a stored timestamp is out of range"))?
+                .to_rfc3339(),
         ),
         D::DbNull => Value::Null,
         _ => return Err(DbError::failed("a column has a type the account logic does not read")),
@@ -186,7 +196,9 @@ fn postgres_error(err: postgres::Error) -> DbError {
         postgres::Error::QueryFailed(postgres::QueryError::DbError(e)) if e.code.starts_with("22") => {
             DbError::failed(format!("data exception ({})", e.code))
         }
-        postgres::Error::QueryFailed(postgres::QueryError::DbError(e)) => DbError::failed(format!("{} ({})", e.message, e.code)),
+        postgres::Error::QueryFailed(postgres::QueryError::DbError(e)) => {
+            DbError::failed(format!("{} ({})", e.message, e.code))
+        }
         // Without a database error the failure is the client's: a broken connection (which
         // tokio-postgres, under Spin and `itsor` alike, reports as kind `Closed`, `Io` or
         // `Connect`), or a conversion, which is a fault.
@@ -197,8 +209,8 @@ fn postgres_error(err: postgres::Error) -> DbError {
                 DbError::failed(message)
             }
         }
-        postgres::Error::BadParameter(message) | postgres::Error::ValueConversionFailed(message) | postgres::Error::Other(message) => {
-            DbError::failed(message)
-        }
+        postgres::Error::BadParameter(message)
+        | postgres::Error::ValueConversionFailed(message)
+        | postgres::Error::Other(message) => DbError::failed(message),
     }
 }

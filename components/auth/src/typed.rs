@@ -3,11 +3,11 @@
 
 use itsor_accounts::{AuthError, Client, Login, User};
 
-use crate::bindings::exports::itsor::auth::accounts::Guest;
+use crate::Component;
 use crate::bindings::exports::itsor::auth::accounts as wit;
+use crate::bindings::exports::itsor::auth::accounts::Guest;
 use crate::bindings::exports::itsor::auth::signing_keys;
 use crate::platform::accounts;
-use crate::Component;
 
 impl Guest for Component {
     fn signup(email: String, password: String, name: Option<String>) -> Result<wit::User, wit::Error> {

@@ -75,7 +75,10 @@ mod tests {
         let strict = CookieSettings { secure: true, same_site: SameSite::Strict, ..lax.clone() };
         assert_eq!(clear(&strict), "s=; HttpOnly; Path=/; SameSite=Strict; Max-Age=0; Secure");
         assert_eq!(set_for_browser_session(&strict, "t"), "s=t; HttpOnly; Path=/; SameSite=Strict; Secure");
-        assert_eq!(set_refresh(&strict, "r", Some(9)), "s_refresh=r; HttpOnly; Path=/auth/refresh; SameSite=Strict; Max-Age=9; Secure");
+        assert_eq!(
+            set_refresh(&strict, "r", Some(9)),
+            "s_refresh=r; HttpOnly; Path=/auth/refresh; SameSite=Strict; Max-Age=9; Secure"
+        );
         assert_eq!(clear_refresh(&lax), "s_refresh=; HttpOnly; Path=/auth/refresh; SameSite=Lax; Max-Age=0");
     }
 

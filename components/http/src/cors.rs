@@ -39,9 +39,7 @@ pub fn decorate(response: Response, request: &Request, settings: &Settings) -> R
 }
 
 fn allow(response: Response, origin: &str) -> Response {
-    response
-        .with_header("access-control-allow-origin", origin)
-        .with_header("access-control-allow-credentials", "true")
+    response.with_header("access-control-allow-origin", origin).with_header("access-control-allow-credentials", "true")
 }
 
 /// The request's `Origin` if it is on the allow-list.

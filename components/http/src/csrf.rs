@@ -17,7 +17,7 @@
 
 use itsor_accounts::config::Settings;
 
-use crate::{cors, ApiError, Request};
+use crate::{ApiError, Request, cors};
 
 /// Whether `method` changes state.
 fn is_unsafe(method: &str) -> bool {
@@ -27,11 +27,7 @@ fn is_unsafe(method: &str) -> bool {
 /// Refuses a state-changing browser request that comes from another origin than an allowed
 /// one (see the module docs).
 pub fn check(request: &Request, settings: &Settings) -> Result<(), ApiError> {
-    if !is_unsafe(&request.method) || verdict(request, settings) {
-        Ok(())
-    } else {
-        Err(ApiError::cross_site())
-    }
+    if !is_unsafe(&request.method) || verdict(request, settings) { Ok(()) } else { Err(ApiError::cross_site()) }
 }
 
 fn verdict(request: &Request, settings: &Settings) -> bool {
@@ -58,12 +54,19 @@ mod tests {
     use crate::Body;
 
     fn settings() -> Settings {
-        Settings::load(&|name: &str| (name == "cors_origins").then(|| "https://app.example".to_owned())).expect("settings")
+        Settings::load(&|name: &str| (name == "cors_origins").then(|| "https://app.example".to_owned()))
+            .expect("settings")
     }
 
     fn post(headers: &[(&str, &str)]) -> Request {
         let headers = headers.iter().map(|(n, v)| ((*n).to_owned(), v.as_bytes().to_vec())).collect();
-        Request { method: "POST".into(), path: "/auth/logout".into(), query: None, headers, body: Body::Complete(vec![]) }
+        Request {
+            method: "POST".into(),
+            path: "/auth/logout".into(),
+            query: None,
+            headers,
+            body: Body::Complete(vec![]),
+        }
     }
 
     #[test]
@@ -81,7 +84,11 @@ mod tests {
         // Other origins.
         assert!(!passes(&[("sec-fetch-site", "cross-site")]));
         assert!(!passes(&[("sec-fetch-site", "same-site"), ("origin", "https://sub.app.example")]));
-        assert!(!passes(&[("sec-fetch-site", "cross-site"), ("origin", "https://evil.example"), ("host", "evil.example")]));
+        assert!(!passes(&[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "https://evil.example"),
+            ("host", "evil.example")
+        ]));
         assert!(!passes(&[("origin", "https://evil.example")]));
         assert!(!passes(&[("origin", "null")]));
         assert!(!passes(&[("origin", "http://auth.example:3003"), ("host", "auth.example:3002")]));

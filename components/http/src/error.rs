@@ -71,7 +71,11 @@ impl ApiError {
 
     /// `403`: a cookie-authenticated or form request from an origin that is not allowed.
     pub fn cross_site() -> ApiError {
-        ApiError::new(403, ApiError::CROSS_SITE, "Cross-site request rejected: send Origin from an allowed origin, or use a bearer token")
+        ApiError::new(
+            403,
+            ApiError::CROSS_SITE,
+            "Cross-site request rejected: send Origin from an allowed origin, or use a bearer token",
+        )
     }
 
     /// `403`: a redirect target (`callbackURL`) off this site and off every allowed origin.

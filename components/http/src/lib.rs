@@ -16,6 +16,6 @@ mod platform;
 mod routes;
 
 pub use error::{ApiError, Dialect};
-pub use message::{Body, Request, Response, MAX_BODY_BYTES};
+pub use message::{Body, MAX_BODY_BYTES, Request, Response};
 pub use platform::Platform;
 pub use routes::{handle, route_template};

@@ -43,18 +43,12 @@ pub struct Request {
 impl Request {
     /// The first value of header `name` (lower case) that is valid UTF-8.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n == name)
-            .find_map(|(_, value)| std::str::from_utf8(value).ok())
+        self.headers.iter().filter(|(n, _)| n == name).find_map(|(_, value)| std::str::from_utf8(value).ok())
     }
 
     /// Every value of header `name` (lower case) that is valid UTF-8.
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers
-            .iter()
-            .filter(move |(n, _)| n == name)
-            .filter_map(|(_, value)| std::str::from_utf8(value).ok())
+        self.headers.iter().filter(move |(n, _)| n == name).filter_map(|(_, value)| std::str::from_utf8(value).ok())
     }
 }
 

@@ -16,7 +16,11 @@ use common::Native;
 
 fn native() -> Native {
     // Cheap hashing: the parsers are the subject here, not Argon2.
-    Native::new(&[("password_memory_kib", "8"), ("password_iterations", "1"), ("cors_origins", "http://localhost:3000")])
+    Native::new(&[
+        ("password_memory_kib", "8"),
+        ("password_iterations", "1"),
+        ("cors_origins", "http://localhost:3000"),
+    ])
 }
 
 /// The contract of every answer, whatever came in.

@@ -2,7 +2,7 @@
 //! real settings, no Wasm. The HTTP suite in `tests/e2e` covers the same through the host.
 
 use itsor_http::{Body, Request, Response};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 mod common;
 use common::Native;
@@ -61,7 +61,8 @@ fn another_users_path_is_forbidden_and_their_task_ids_are_not_found() {
         request("POST", &format!("/api/{bob}/tasks"), &[("authorization", &bob_auth)], Some(json!({"title": "b"}))),
     );
     assert_eq!(status, 201);
-    let (status, body, _) = call(&platform, request("GET", &format!("/api/{bob}/tasks"), &[("authorization", &alice_auth)], None));
+    let (status, body, _) =
+        call(&platform, request("GET", &format!("/api/{bob}/tasks"), &[("authorization", &alice_auth)], None));
     assert_eq!(status, 403);
     assert_eq!(body, json!({"detail": "Access forbidden", "error_code": "FORBIDDEN", "status_code": 403}));
     let bobs_task = format!("/api/{alice}/tasks/{}", task["id"].as_str().expect("id"));
@@ -101,7 +102,9 @@ fn preflight_answers_allowed_origins_only() {
 fn pagination_validation_names_the_parameter() {
     let platform = native();
     let (alice, auth) = user(&platform, "alice@example.com");
-    for (query, field) in [("limit=101", "limit"), ("limit=x", "limit"), ("offset=-1", "offset"), ("completed=yes", "completed")] {
+    for (query, field) in
+        [("limit=101", "limit"), ("limit=x", "limit"), ("offset=-1", "offset"), ("completed=yes", "completed")]
+    {
         let (status, body, _) =
             call(&platform, request("GET", &format!("/api/{alice}/tasks?{query}"), &[("authorization", &auth)], None));
         assert_eq!(status, 422, "{query}");

@@ -34,10 +34,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!(
-                "itsor-native: error: {}",
-                format!("{error:#}").replace('\n', " ")
-            );
+            eprintln!("itsor-native: error: {}", format!("{error:#}").replace('\n', " "));
             ExitCode::FAILURE
         }
     }

@@ -38,48 +38,63 @@ const UUID: &[&str] = &["uuid"];
 
 /// The tables of the schema and what each must have.
 const TABLES: &[(&str, Expected)] = &[
-    ("users", &[
-        ("id", UUID, true),
-        ("email", TEXT, true),
-        ("password_hash", TEXT, true),
-        ("name", TEXT, false),
-        ("created_at", TIMESTAMP, false),
-        ("updated_at", TIMESTAMP, false),
-    ]),
-    ("sessions", &[
-        ("id", UUID, true),
-        ("user_id", UUID, true),
-        ("created_at", TIMESTAMP, true),
-        ("expires_at", TIMESTAMP, true),
-        ("revoked_at", TIMESTAMP, true),
-        ("user_agent", TEXT, true),
-        ("client_addr", TEXT, true),
-    ]),
-    ("tasks", &[
-        ("seq", &["bigint"], true),
-        ("id", UUID, true),
-        ("user_id", UUID, true),
-        ("title", TEXT, true),
-        ("description", TEXT, true),
-        ("completed", &["boolean"], true),
-        ("created_at", TIMESTAMP, true),
-        ("updated_at", TIMESTAMP, true),
-    ]),
+    (
+        "users",
+        &[
+            ("id", UUID, true),
+            ("email", TEXT, true),
+            ("password_hash", TEXT, true),
+            ("name", TEXT, false),
+            ("created_at", TIMESTAMP, false),
+            ("updated_at", TIMESTAMP, false),
+        ],
+    ),
+    (
+        "sessions",
+        &[
+            ("id", UUID, true),
+            ("user_id", UUID, true),
+            ("created_at", TIMESTAMP, true),
+            ("expires_at", TIMESTAMP, true),
+            ("revoked_at", TIMESTAMP, true),
+            ("user_agent", TEXT, true),
+            ("client_addr", TEXT, true),
+        ],
+    ),
+    (
+        "tasks",
+        &[
+            ("seq", &["bigint"], true),
+            ("id", UUID, true),
+            ("user_id", UUID, true),
+            ("title", TEXT, true),
+            ("description", TEXT, true),
+            ("completed", &["boolean"], true),
+            ("created_at", TIMESTAMP, true),
+            ("updated_at", TIMESTAMP, true),
+        ],
+    ),
     ("rate_limits", &[("bucket", TEXT, true), ("window_start", &["bigint"], true), ("hits", &["bigint"], true)]),
-    ("signing_keys", &[
-        ("kid", TEXT, true),
-        ("algorithm", TEXT, true),
-        ("public_jwk", TEXT, true),
-        ("sealed_private_key", TEXT, true),
-        ("created_at", TIMESTAMP, true),
-    ]),
-    ("refresh_tokens", &[
-        ("token_hash", TEXT, true),
-        ("session_id", UUID, true),
-        ("created_at", TIMESTAMP, true),
-        ("used_at", TIMESTAMP, true),
-        ("successor", TEXT, true),
-    ]),
+    (
+        "signing_keys",
+        &[
+            ("kid", TEXT, true),
+            ("algorithm", TEXT, true),
+            ("public_jwk", TEXT, true),
+            ("sealed_private_key", TEXT, true),
+            ("created_at", TIMESTAMP, true),
+        ],
+    ),
+    (
+        "refresh_tokens",
+        &[
+            ("token_hash", TEXT, true),
+            ("session_id", UUID, true),
+            ("created_at", TIMESTAMP, true),
+            ("used_at", TIMESTAMP, true),
+            ("successor", TEXT, true),
+        ],
+    ),
 ];
 
 /// Connects to `url`, applies every pending migration under the advisory lock and returns
@@ -92,10 +107,7 @@ pub async fn run(url: &str) -> anyhow::Result<Vec<&'static str>> {
 /// Applies the pending ones of `migrations` on `client` (see the module documentation).
 pub async fn apply(client: &mut tokio_postgres::Client, migrations: &[Migration]) -> anyhow::Result<Vec<&'static str>> {
     check(migrations)?;
-    client
-        .execute("SELECT pg_advisory_lock($1)", &[&ADVISORY_LOCK])
-        .await
-        .context("cannot take the migration lock")?;
+    client.execute("SELECT pg_advisory_lock($1)", &[&ADVISORY_LOCK]).await.context("cannot take the migration lock")?;
     let result = apply_locked(client, migrations).await;
     // Closing the session would release it too; the caller may keep the client.
     let unlocked = client.execute("SELECT pg_advisory_unlock($1)", &[&ADVISORY_LOCK]).await;
@@ -104,7 +116,10 @@ pub async fn apply(client: &mut tokio_postgres::Client, migrations: &[Migration]
     Ok(done)
 }
 
-async fn apply_locked(client: &mut tokio_postgres::Client, migrations: &[Migration]) -> anyhow::Result<Vec<&'static str>> {
+async fn apply_locked(
+    client: &mut tokio_postgres::Client,
+    migrations: &[Migration],
+) -> anyhow::Result<Vec<&'static str>> {
     // Before anything is created: a table that cannot be adopted changes nothing.
     check_tables(client).await?;
     client
@@ -127,9 +142,7 @@ async fn apply_locked(client: &mut tokio_postgres::Client, migrations: &[Migrati
         if applied {
             continue;
         }
-        tx.batch_execute(migration.sql)
-            .await
-            .with_context(|| format!("migration {} failed", migration.version))?;
+        tx.batch_execute(migration.sql).await.with_context(|| format!("migration {} failed", migration.version))?;
         if migration.version == "0005_housekeeping" {
             canonicalise_emails(&tx).await.with_context(|| format!("migration {} failed", migration.version))?;
         }
@@ -168,7 +181,9 @@ pub async fn check_tables(client: &tokio_postgres::Client) -> anyhow::Result<()>
         for row in unknown_required {
             let column: String = row.get(0);
             if !expected.iter().any(|(known, _, _)| *known == column) {
-                anyhow::bail!("cannot adopt the existing table {table}: column {column} is NOT NULL without a default, and itsor does not write it");
+                anyhow::bail!(
+                    "cannot adopt the existing table {table}: column {column} is NOT NULL without a default, and itsor does not write it"
+                );
             }
         }
         for (column, types, required) in *expected {

@@ -47,8 +47,7 @@ impl Server {
     /// and `200` and the token and cookie of the sign-in.
     #[track_caller]
     pub fn api_user_named(&self, email: &str, name: &str) -> ApiUser {
-        let resp =
-            self.api_signup_json(&json!({ "email": email, "password": PASSWORD, "name": name }));
+        let resp = self.api_signup_json(&json!({ "email": email, "password": PASSWORD, "name": name }));
         assert_status(&resp, 201);
         let signup = resp.json();
         let id = signup["id"]
@@ -67,14 +66,7 @@ impl Server {
             .into_iter()
             .find(|c| c.name == COOKIE)
             .unwrap_or_else(|| panic!("sign-in sets no {COOKIE} cookie: {}", resp.describe()));
-        ApiUser {
-            id,
-            email: email.to_owned(),
-            token,
-            signup,
-            signin,
-            cookie,
-        }
+        ApiUser { id, email: email.to_owned(), token, signup, signin, cookie }
     }
 
     /// [`Server::api_user_named`] with the name `Test User`.
@@ -99,23 +91,14 @@ pub fn assert_forbidden(resp: &Response) {
         "403 without a JSON content type: {}",
         resp.describe()
     );
-    assert_eq!(
-        resp.json(),
-        forbidden_body(),
-        "403 body: {}",
-        resp.describe()
-    );
+    assert_eq!(resp.json(), forbidden_body(), "403 body: {}", resp.describe());
 }
 
 /// The sorted keys of a JSON object (panics on anything else).
 #[track_caller]
 pub fn keys_of(value: &Value) -> Vec<String> {
-    let mut keys: Vec<String> = value
-        .as_object()
-        .unwrap_or_else(|| panic!("not a JSON object: {value}"))
-        .keys()
-        .cloned()
-        .collect();
+    let mut keys: Vec<String> =
+        value.as_object().unwrap_or_else(|| panic!("not a JSON object: {value}")).keys().cloned().collect();
     keys.sort_unstable();
     keys
 }

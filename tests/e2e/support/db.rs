@@ -65,17 +65,15 @@ impl TestDatabase {
                     .and_then(|rows| rows.collect::<rusqlite::Result<Rows>>());
                 rows.unwrap_or_else(|e| panic!("{sql}: {e}"))
             }
-            TestDatabase::Postgres(url) => {
-                simple_query(url, sql, params)
-                    .into_iter()
-                    .filter_map(|m| match m {
-                        postgres::SimpleQueryMessage::Row(row) => {
-                            Some((0..row.len()).map(|i| row.get(i).map(str::to_owned)).collect())
-                        }
-                        _ => None,
-                    })
-                    .collect()
-            }
+            TestDatabase::Postgres(url) => simple_query(url, sql, params)
+                .into_iter()
+                .filter_map(|m| match m {
+                    postgres::SimpleQueryMessage::Row(row) => {
+                        Some((0..row.len()).map(|i| row.get(i).map(str::to_owned)).collect())
+                    }
+                    _ => None,
+                })
+                .collect(),
         }
     }
 
@@ -84,18 +82,18 @@ impl TestDatabase {
     pub fn execute(&self, sql: &str, params: &[&str]) -> u64 {
         match self {
             TestDatabase::Sqlite(path) => {
-                let changed = sqlite(path).execute(sql, rusqlite::params_from_iter(params)).unwrap_or_else(|e| panic!("{sql}: {e}"));
+                let changed = sqlite(path)
+                    .execute(sql, rusqlite::params_from_iter(params))
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
                 u64::try_from(changed).expect("a row count")
             }
-            TestDatabase::Postgres(url) => {
-                simple_query(url, sql, params)
-                    .into_iter()
-                    .filter_map(|m| match m {
-                        postgres::SimpleQueryMessage::CommandComplete(n) => Some(n),
-                        _ => None,
-                    })
-                    .sum()
-            }
+            TestDatabase::Postgres(url) => simple_query(url, sql, params)
+                .into_iter()
+                .filter_map(|m| match m {
+                    postgres::SimpleQueryMessage::CommandComplete(n) => Some(n),
+                    _ => None,
+                })
+                .sum(),
         }
     }
 

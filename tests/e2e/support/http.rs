@@ -64,9 +64,10 @@ impl Request {
     /// Whether a browser would add `Origin` (state-changing, with a cookie or a form).
     fn adds_origin(&self) -> bool {
         let unsafe_method = !matches!(self.method.as_str(), "GET" | "HEAD" | "OPTIONS");
-        let form = self.headers.iter().any(|(n, v)| {
-            n.eq_ignore_ascii_case("content-type") && v.starts_with("application/x-www-form-urlencoded")
-        });
+        let form = self
+            .headers
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case("content-type") && v.starts_with("application/x-www-form-urlencoded"));
         self.browser_origin && unsafe_method && (self.has_header("cookie") || form) && !self.has_header("origin")
     }
 
@@ -93,14 +94,9 @@ impl Request {
 
     /// A form body with `Content-Type: application/x-www-form-urlencoded`.
     pub fn form(self, pairs: &[(&str, &str)]) -> Request {
-        let encoded: Vec<String> = pairs
-            .iter()
-            .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
-            .collect();
-        self.body(
-            Some("application/x-www-form-urlencoded"),
-            encoded.join("&").into_bytes(),
-        )
+        let encoded: Vec<String> =
+            pairs.iter().map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v))).collect();
+        self.body(Some("application/x-www-form-urlencoded"), encoded.join("&").into_bytes())
     }
 
     /// Any body, with an optional `Content-Type`; `Content-Length` is added when sent.
@@ -114,10 +110,7 @@ impl Request {
 
     /// The request's bytes on the wire.
     pub fn to_bytes(&self, addr: SocketAddr) -> Vec<u8> {
-        let mut head = format!(
-            "{} {} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n",
-            self.method, self.target
-        );
+        let mut head = format!("{} {} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n", self.method, self.target);
         if self.adds_origin() {
             let _ = write!(head, "Origin: {BROWSER_ORIGIN}\r\n");
         }
@@ -140,9 +133,7 @@ pub fn form_encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => out.push(b as char),
             b' ' => out.push('+'),
             _ => {
                 let _ = write!(out, "%{b:02X}");
@@ -166,19 +157,12 @@ pub struct Response {
 impl Response {
     /// The first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// Every header named `name` (case-insensitive).
     pub fn headers_named(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect()
+        self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
     }
 
     /// The body as (lossy) text.
@@ -195,10 +179,7 @@ impl Response {
 
     /// Every `Set-Cookie`, parsed.
     pub fn set_cookies(&self) -> Vec<SetCookie> {
-        self.headers_named("set-cookie")
-            .into_iter()
-            .map(SetCookie::parse)
-            .collect()
+        self.headers_named("set-cookie").into_iter().map(SetCookie::parse).collect()
     }
 
     /// A one-paragraph description for assertion messages.
@@ -242,12 +223,7 @@ impl SetCookie {
                 }
             })
             .collect();
-        SetCookie {
-            name: name.trim().to_owned(),
-            value: value.trim().to_owned(),
-            attrs,
-            raw: raw.to_owned(),
-        }
+        SetCookie { name: name.trim().to_owned(), value: value.trim().to_owned(), attrs, raw: raw.to_owned() }
     }
 
     /// Whether the attribute `name` (case-insensitive) is present.
@@ -257,10 +233,7 @@ impl SetCookie {
 
     /// The value of the attribute `name` (case-insensitive).
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .and_then(|(_, v)| v.as_deref())
+        self.attrs.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| v.as_deref())
     }
 }
 
@@ -269,12 +242,8 @@ impl SetCookie {
 /// and close before it has read everything (413).
 pub fn try_raw(addr: SocketAddr, bytes: &[u8], half_close: bool) -> Result<Response, String> {
     let mut stream = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
-    stream
-        .set_read_timeout(Some(IO_TIMEOUT))
-        .map_err(|e| e.to_string())?;
-    stream
-        .set_write_timeout(Some(IO_TIMEOUT))
-        .map_err(|e| e.to_string())?;
+    stream.set_read_timeout(Some(IO_TIMEOUT)).map_err(|e| e.to_string())?;
+    stream.set_write_timeout(Some(IO_TIMEOUT)).map_err(|e| e.to_string())?;
     let _ = stream.set_nodelay(true);
     let write_result = stream.write_all(bytes).and_then(|()| stream.flush());
     if half_close {
@@ -349,9 +318,7 @@ impl Reader<'_> {
     fn exact(&mut self, n: usize) -> Result<Vec<u8>, String> {
         while self.available().len() < n {
             if !self.fill() {
-                return Err(
-                    self.eof_message(&format!("{n} body bytes (got {})", self.available().len()))
-                );
+                return Err(self.eof_message(&format!("{n} body bytes (got {})", self.available().len())));
             }
         }
         let out = self.available()[..n].to_vec();
@@ -368,26 +335,14 @@ impl Reader<'_> {
 
     fn eof_message(&self, wanted: &str) -> String {
         match &self.error {
-            Some(e) => format!(
-                "connection failed ({e}) while reading {wanted}; received {} bytes",
-                self.buf.len()
-            ),
-            None => format!(
-                "connection closed while reading {wanted}; received {} bytes",
-                self.buf.len()
-            ),
+            Some(e) => format!("connection failed ({e}) while reading {wanted}; received {} bytes", self.buf.len()),
+            None => format!("connection closed while reading {wanted}; received {} bytes", self.buf.len()),
         }
     }
 }
 
 fn read_response(stream: &mut TcpStream) -> Result<Response, String> {
-    let mut r = Reader {
-        stream,
-        buf: Vec::new(),
-        pos: 0,
-        eof: false,
-        error: None,
-    };
+    let mut r = Reader { stream, buf: Vec::new(), pos: 0, eof: false, error: None };
     loop {
         let status_line = String::from_utf8_lossy(&r.line()?).into_owned();
         let mut parts = status_line.splitn(3, ' ');
@@ -395,10 +350,8 @@ fn read_response(stream: &mut TcpStream) -> Result<Response, String> {
         if !version.starts_with("HTTP/1.") {
             return Err(format!("not an HTTP/1.x status line: {status_line:?}"));
         }
-        let status: u16 = parts
-            .next()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| format!("bad status line: {status_line:?}"))?;
+        let status: u16 =
+            parts.next().and_then(|s| s.parse().ok()).ok_or_else(|| format!("bad status line: {status_line:?}"))?;
         let mut headers = Vec::new();
         loop {
             let line = r.line()?;
@@ -406,31 +359,23 @@ fn read_response(stream: &mut TcpStream) -> Result<Response, String> {
                 break;
             }
             let line = String::from_utf8_lossy(&line).into_owned();
-            let (name, value) = line
-                .split_once(':')
-                .ok_or_else(|| format!("bad header line: {line:?}"))?;
+            let (name, value) = line.split_once(':').ok_or_else(|| format!("bad header line: {line:?}"))?;
             headers.push((name.trim().to_owned(), value.trim().to_owned()));
         }
         if (100..200).contains(&status) {
             continue; // an interim response (100 Continue): the real one follows
         }
         let find = |name: &str| {
-            headers
-                .iter()
-                .find(|(n, _): &&(String, String)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.clone())
+            headers.iter().find(|(n, _): &&(String, String)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
         };
         let body = if status == 204 || status == 304 {
             Vec::new()
-        } else if find("transfer-encoding")
-            .is_some_and(|te| te.to_ascii_lowercase().contains("chunked"))
-        {
+        } else if find("transfer-encoding").is_some_and(|te| te.to_ascii_lowercase().contains("chunked")) {
             let mut body = Vec::new();
             loop {
                 let size_line = String::from_utf8_lossy(&r.line()?).into_owned();
                 let size_hex = size_line.split(';').next().unwrap_or_default().trim();
-                let size = usize::from_str_radix(size_hex, 16)
-                    .map_err(|_| format!("bad chunk size {size_line:?}"))?;
+                let size = usize::from_str_radix(size_hex, 16).map_err(|_| format!("bad chunk size {size_line:?}"))?;
                 if size == 0 {
                     while !r.line()?.is_empty() {}
                     break;
@@ -440,17 +385,11 @@ fn read_response(stream: &mut TcpStream) -> Result<Response, String> {
             }
             body
         } else if let Some(len) = find("content-length") {
-            let len: usize = len
-                .parse()
-                .map_err(|_| format!("bad Content-Length {len:?}"))?;
+            let len: usize = len.parse().map_err(|_| format!("bad Content-Length {len:?}"))?;
             r.exact(len)?
         } else {
             r.rest()
         };
-        return Ok(Response {
-            status,
-            headers,
-            body,
-        });
+        return Ok(Response { status, headers, body });
     }
 }

@@ -37,31 +37,17 @@ pub fn timed(request: impl FnOnce() -> Response) -> (Duration, Response) {
 /// a `WWW-Authenticate: Bearer` challenge. Returns the detail.
 #[track_caller]
 pub fn assert_error(resp: &Response, status: u16, code: &str) -> String {
-    assert_eq!(
-        resp.status,
-        status,
-        "expected {status} {code}, got {}",
-        resp.describe()
-    );
+    assert_eq!(resp.status, status, "expected {status} {code}, got {}", resp.describe());
     let detail = assert_error_shape(resp);
     let body = resp.json();
-    assert_eq!(
-        body["error_code"],
-        code,
-        "wrong error_code: {}",
-        resp.describe()
-    );
+    assert_eq!(body["error_code"], code, "wrong error_code: {}", resp.describe());
     detail
 }
 
 /// Asserts the error body shape only (any 4xx/5xx status); returns the detail.
 #[track_caller]
 pub fn assert_error_shape(resp: &Response) -> String {
-    assert!(
-        resp.status >= 400,
-        "expected an error status, got {}",
-        resp.describe()
-    );
+    assert!(resp.status >= 400, "expected an error status, got {}", resp.describe());
     let ct = resp.header("content-type").unwrap_or("");
     assert!(
         ct.to_ascii_lowercase().starts_with("application/json"),
@@ -69,38 +55,22 @@ pub fn assert_error_shape(resp: &Response) -> String {
         resp.describe()
     );
     let body = resp.json();
-    let obj = body
-        .as_object()
-        .unwrap_or_else(|| panic!("error body is not an object: {}", resp.describe()));
+    let obj = body.as_object().unwrap_or_else(|| panic!("error body is not an object: {}", resp.describe()));
     let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
     // The OAuth2 password-grant form's errors also carry RFC 6749's pair.
     if obj.contains_key("error") || obj.contains_key("error_description") {
-        assert!(obj["error"].is_string() && obj["error_description"] == obj["detail"], "RFC 6749 members: {}", resp.describe());
+        assert!(
+            obj["error"].is_string() && obj["error_description"] == obj["detail"],
+            "RFC 6749 members: {}",
+            resp.describe()
+        );
         keys.retain(|key| !matches!(*key, "error" | "error_description"));
     }
     keys.sort_unstable();
-    assert_eq!(
-        keys,
-        ["detail", "error_code", "status_code"],
-        "error body keys: {}",
-        resp.describe()
-    );
-    assert!(
-        body["detail"].is_string(),
-        "detail must be a string: {}",
-        resp.describe()
-    );
-    assert!(
-        body["error_code"].is_string(),
-        "error_code must be a string: {}",
-        resp.describe()
-    );
-    assert_eq!(
-        body["status_code"],
-        json!(resp.status),
-        "status_code must equal the HTTP status: {}",
-        resp.describe()
-    );
+    assert_eq!(keys, ["detail", "error_code", "status_code"], "error body keys: {}", resp.describe());
+    assert!(body["detail"].is_string(), "detail must be a string: {}", resp.describe());
+    assert!(body["error_code"].is_string(), "error_code must be a string: {}", resp.describe());
+    assert_eq!(body["status_code"], json!(resp.status), "status_code must equal the HTTP status: {}", resp.describe());
     if resp.status == 401 {
         let challenge = resp
             .header("www-authenticate")
@@ -112,11 +82,7 @@ pub fn assert_error_shape(resp: &Response) -> String {
         );
     }
     if resp.status == 405 {
-        assert!(
-            resp.header("allow").is_some(),
-            "405 without Allow: {}",
-            resp.describe()
-        );
+        assert!(resp.header("allow").is_some(), "405 without Allow: {}", resp.describe());
     }
     body["detail"].as_str().unwrap_or_default().to_owned()
 }
@@ -125,10 +91,7 @@ pub fn assert_error_shape(resp: &Response) -> String {
 #[track_caller]
 pub fn assert_validation(resp: &Response, field: &str) {
     let detail = assert_error(resp, 422, "VALIDATION_ERROR");
-    assert!(
-        detail.contains(field),
-        "the detail {detail:?} should name the field {field:?}"
-    );
+    assert!(detail.contains(field), "the detail {detail:?} should name the field {field:?}");
 }
 
 /// Asserts a 401 `INVALID_TOKEN` with the detail `Invalid token`.
@@ -141,22 +104,13 @@ pub fn assert_invalid_token(resp: &Response) {
 /// Asserts a status, printing the response on failure.
 #[track_caller]
 pub fn assert_status(resp: &Response, status: u16) {
-    assert_eq!(
-        resp.status,
-        status,
-        "unexpected response: {}",
-        resp.describe()
-    );
+    assert_eq!(resp.status, status, "unexpected response: {}", resp.describe());
 }
 
 /// Asserts that a response to bad input is not a server error (and is a response at all).
 #[track_caller]
 pub fn assert_not_5xx(resp: &Response) {
-    assert!(
-        resp.status < 500,
-        "bad input produced a server error: {}",
-        resp.describe()
-    );
+    assert!(resp.status < 500, "bad input produced a server error: {}", resp.describe());
 }
 
 /// A successful login.
@@ -178,18 +132,12 @@ impl Login {
 
     /// The token's `sid` claim.
     pub fn sid(&self) -> String {
-        self.claims()["sid"]
-            .as_str()
-            .expect("sid claim is a string")
-            .to_owned()
+        self.claims()["sid"].as_str().expect("sid claim is a string").to_owned()
     }
 
     /// The token's `sub` claim.
     pub fn sub(&self) -> String {
-        self.claims()["sub"]
-            .as_str()
-            .expect("sub claim is a string")
-            .to_owned()
+        self.claims()["sub"].as_str().expect("sub claim is a string").to_owned()
     }
 }
 
@@ -273,51 +221,26 @@ impl Server {
 pub fn login_of(resp: &Response, cookie_name: &str) -> Login {
     assert_status(resp, 200);
     let body = resp.json();
-    let token = body["access_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no access_token: {}", resp.describe()))
-        .to_owned();
-    assert_eq!(
-        token.split('.').count(),
-        3,
-        "access_token is not a compact JWT: {token}"
-    );
-    assert_eq!(
-        body["token_type"],
-        "bearer",
-        "token_type: {}",
-        resp.describe()
-    );
-    assert!(
-        body["expires_in"].is_u64(),
-        "expires_in must be a whole number: {}",
-        resp.describe()
-    );
-    assert!(
-        body["expires_at"].is_string(),
-        "expires_at must be a string: {}",
-        resp.describe()
-    );
+    let token =
+        body["access_token"].as_str().unwrap_or_else(|| panic!("no access_token: {}", resp.describe())).to_owned();
+    assert_eq!(token.split('.').count(), 3, "access_token is not a compact JWT: {token}");
+    assert_eq!(body["token_type"], "bearer", "token_type: {}", resp.describe());
+    assert!(body["expires_in"].is_u64(), "expires_in must be a whole number: {}", resp.describe());
+    assert!(body["expires_at"].is_string(), "expires_at must be a string: {}", resp.describe());
     let cookies = resp.set_cookies();
     let cookie = cookies
         .iter()
         .find(|c| c.name == cookie_name)
         .unwrap_or_else(|| panic!("no {cookie_name} cookie set: {}", resp.describe()))
         .clone();
-    Login {
-        token,
-        body,
-        cookie,
-    }
+    Login { token, body, cookie }
 }
 
 /// Checks an RFC 3339 UTC timestamp of the contract's fixed form `YYYY-MM-DDTHH:MM:SSZ`
 /// and returns it as Unix seconds.
 #[track_caller]
 pub fn rfc3339_utc(value: &Value) -> i64 {
-    let s = value
-        .as_str()
-        .unwrap_or_else(|| panic!("timestamp is not a string: {value}"));
+    let s = value.as_str().unwrap_or_else(|| panic!("timestamp is not a string: {value}"));
     assert!(
         s.len() == 20 && s.ends_with('Z') && s.as_bytes()[10] == b'T',
         "timestamp {s:?} is not of the form 2026-01-22T10:30:00Z"
@@ -340,47 +263,27 @@ pub fn stored_time(text: &str) -> i64 {
 
 /// Seconds since the Unix epoch.
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs() as i64
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
 }
 
 /// Checks a user object: exactly `id`, `email`, `name`, `created_at`, `updated_at`, a UUID
 /// id, fixed-form UTC timestamps close to now, and no password material.
 #[track_caller]
 pub fn assert_user_shape(user: &Value) {
-    let obj = user
-        .as_object()
-        .unwrap_or_else(|| panic!("user is not an object: {user}"));
+    let obj = user.as_object().unwrap_or_else(|| panic!("user is not an object: {user}"));
     let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
     keys.sort_unstable();
-    assert_eq!(
-        keys,
-        ["created_at", "email", "id", "name", "updated_at"],
-        "user keys: {user}"
-    );
-    let id = user["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("id is not a string: {user}"));
+    assert_eq!(keys, ["created_at", "email", "id", "name", "updated_at"], "user keys: {user}");
+    let id = user["id"].as_str().unwrap_or_else(|| panic!("id is not a string: {user}"));
     uuid::Uuid::parse_str(id).unwrap_or_else(|e| panic!("id {id:?} is not a UUID: {e}"));
     assert!(user["email"].is_string(), "email: {user}");
-    assert!(
-        user["name"].is_string() || user["name"].is_null(),
-        "name: {user}"
-    );
+    assert!(user["name"].is_string() || user["name"].is_null(), "name: {user}");
     for field in ["created_at", "updated_at"] {
         let t = rfc3339_utc(&user[field]);
-        assert!(
-            (t - now()).abs() < 300,
-            "{field} is not within five minutes of now: {user}"
-        );
+        assert!((t - now()).abs() < 300, "{field} is not within five minutes of now: {user}");
     }
     let text = user.to_string().to_ascii_lowercase();
-    assert!(
-        !text.contains("password") && !text.contains("$argon2"),
-        "user leaks password material: {user}"
-    );
+    assert!(!text.contains("password") && !text.contains("$argon2"), "user leaks password material: {user}");
 }
 
 /// Asserts that `resp` clears the cookie `name` (empty value, `Max-Age=0`, `Path=/`,
@@ -393,18 +296,8 @@ pub fn assert_cookie_cleared(resp: &Response, name: &str) -> SetCookie {
         .find(|c| c.name == name)
         .unwrap_or_else(|| panic!("the {name} cookie is not cleared: {}", resp.describe()));
     assert_eq!(cookie.value, "", "cleared cookie keeps a value: {}", cookie.raw);
-    assert_eq!(
-        cookie.attr("max-age"),
-        Some("0"),
-        "cleared cookie needs Max-Age=0: {}",
-        cookie.raw
-    );
-    assert_eq!(
-        cookie.attr("path"),
-        Some("/"),
-        "cleared cookie needs the same Path=/: {}",
-        cookie.raw
-    );
+    assert_eq!(cookie.attr("max-age"), Some("0"), "cleared cookie needs Max-Age=0: {}", cookie.raw);
+    assert_eq!(cookie.attr("path"), Some("/"), "cleared cookie needs the same Path=/: {}", cookie.raw);
     assert!(cookie.has("httponly"), "cleared cookie keeps HttpOnly: {}", cookie.raw);
     cookie
 }
@@ -415,13 +308,8 @@ pub fn assert_cookie_cleared(resp: &Response, name: &str) -> SetCookie {
 pub fn assert_refused_naming(exit: &Exit, variables: &[&str], secrets: &[&str]) {
     let context = format!("stdout:\n{}\nstderr:\n{}", exit.stdout, exit.stderr);
     assert!(!exit.started, "itsor started although it must refuse:\n{context}");
-    let status = exit
-        .status
-        .unwrap_or_else(|| panic!("itsor neither started nor exited in time:\n{context}"));
-    assert!(
-        !status.success(),
-        "itsor exited successfully ({status}) instead of refusing:\n{context}"
-    );
+    let status = exit.status.unwrap_or_else(|| panic!("itsor neither started nor exited in time:\n{context}"));
+    assert!(!status.success(), "itsor exited successfully ({status}) instead of refusing:\n{context}");
     for variable in variables {
         assert!(exit.stderr.contains(variable), "stderr must name {variable}:\n{context}");
     }

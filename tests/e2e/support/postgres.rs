@@ -80,7 +80,11 @@ fn as_server_user(program: impl AsRef<std::ffi::OsStr>) -> Command {
 
 /// Runs `program args` as the server user; panics with its output if it fails.
 fn run(program: &Path, args: &[&str]) {
-    let out = as_server_user(program).args(args).stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
+    let out = as_server_user(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
     assert!(
         out.status.success(),
         "{} {args:?} failed ({}):\n{}{}",
@@ -106,7 +110,10 @@ impl Cluster {
         }
         let data = dir.join("data");
         let data_str = data.to_str().expect("UTF-8 temp dir").to_owned();
-        run(&bin.join("initdb"), &["-D", &data_str, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"]);
+        run(
+            &bin.join("initdb"),
+            &["-D", &data_str, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"],
+        );
         let cluster = Cluster { bin, dir, data: data_str, port: free_port(), databases: AtomicU32::new(0) };
         cluster.spawn_watchdog();
         cluster.resume();
@@ -154,7 +161,12 @@ impl Cluster {
         command.args(["-c", &script]);
         // Never waited for: it outlives this process on purpose.
         #[allow(clippy::zombie_processes)]
-        let _watchdog = command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start the watchdog");
+        let _watchdog = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the watchdog");
     }
 
     /// The URL of database `name` (no TLS: loopback).
@@ -165,7 +177,8 @@ impl Cluster {
     /// A new, empty database of its own; returns its URL.
     pub fn create_database(&self) -> String {
         let name = format!("itsor_{}", self.databases.fetch_add(1, Ordering::Relaxed));
-        let mut admin = postgres::Client::connect(&self.url("postgres"), postgres::NoTls).expect("connect to the test cluster");
+        let mut admin =
+            postgres::Client::connect(&self.url("postgres"), postgres::NoTls).expect("connect to the test cluster");
         admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create a test database");
         self.url(&name)
     }

@@ -131,12 +131,7 @@ impl Builder {
     pub fn start(self) -> Server {
         let dir = self.prepare();
         let proc = Proc::start(dir.path(), &self.env, self.flags);
-        Server {
-            proc: Some(proc),
-            env: self.env,
-            flags: self.flags,
-            dir,
-        }
+        Server { proc: Some(proc), env: self.env, flags: self.flags, dir }
     }
 
     /// Runs the binary with this configuration expecting it to refuse to start: waits for it
@@ -162,19 +157,11 @@ impl Builder {
             thread::sleep(Duration::from_millis(20));
         };
         let (stdout, stderr) = out.finish();
-        Exit {
-            status,
-            started,
-            stdout,
-            stderr,
-        }
+        Exit { status, started, stdout, stderr }
     }
 
     fn prepare(&self) -> tempfile::TempDir {
-        let dir = tempfile::Builder::new()
-            .prefix("itsor-e2e-")
-            .tempdir()
-            .expect("create a temp dir");
+        let dir = tempfile::Builder::new().prefix("itsor-e2e-").tempdir().expect("create a temp dir");
         if let Some(contents) = &self.dotenv {
             std::fs::write(dir.path().join(".env"), contents).expect("write .env");
         }
@@ -220,11 +207,7 @@ impl Server {
         }
         env.insert("BACKEND_ENV".to_owned(), Some("test".to_owned()));
         env.insert("JWT_SECRET".to_owned(), Some(TEST_SECRET.to_owned()));
-        Builder {
-            env,
-            dotenv: None,
-            flags: Flags { listen: true, no_migrate: false },
-        }
+        Builder { env, dotenv: None, flags: Flags { listen: true, no_migrate: false } }
     }
 
     /// The address the server listens on.
@@ -414,12 +397,7 @@ impl Proc {
     }
 
     #[track_caller]
-    fn start_now(
-        dir: &Path,
-        env: &BTreeMap<String, Option<String>>,
-        flags: Flags,
-        timeout: Duration,
-    ) -> Proc {
+    fn start_now(dir: &Path, env: &BTreeMap<String, Option<String>>, flags: Flags, timeout: Duration) -> Proc {
         let (mut child, out, ready) = spawn(dir, env, flags);
         let failure = match ready.recv_timeout(timeout) {
             Ok(addr) => match parse_ready(&addr) {
@@ -441,10 +419,7 @@ impl Proc {
 
     fn stop(&mut self) {
         // Ask for a graceful shutdown first; fall back to SIGKILL.
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -483,11 +458,7 @@ impl Output {
 
 /// Spawns `itsor serve` (with `--port 0 --host 127.0.0.1` when `listen_flags`); the
 /// receiver gets the ready line.
-fn spawn(
-    dir: &Path,
-    env: &BTreeMap<String, Option<String>>,
-    flags: Flags,
-) -> (Child, Output, Receiver<String>) {
+fn spawn(dir: &Path, env: &BTreeMap<String, Option<String>>, flags: Flags) -> (Child, Output, Receiver<String>) {
     let cache = cache_dir();
     std::fs::create_dir_all(&cache).expect("create the shared cache dir");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_itsor"));
@@ -498,29 +469,18 @@ fn spawn(
     if flags.listen {
         cmd.args(["--port", "0", "--host", "127.0.0.1"]);
     }
-    cmd.current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.current_dir(dir).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     for (name, _) in std::env::vars_os() {
         let Some(name) = name.to_str() else { continue };
-        let setting = itsor_accounts::config::VARIABLES
-            .iter()
-            .any(|v| v.name.eq_ignore_ascii_case(name));
-        if setting
-            || CLEARED_PREFIXES.iter().any(|p| name.starts_with(p))
-            || CLEARED_NAMES.contains(&name)
-        {
+        let setting = itsor_accounts::config::VARIABLES.iter().any(|v| v.name.eq_ignore_ascii_case(name));
+        if setting || CLEARED_PREFIXES.iter().any(|p| name.starts_with(p)) || CLEARED_NAMES.contains(&name) {
             cmd.env_remove(name);
         }
     }
     if let Some(filter) = std::env::var_os("ITSOR_E2E_RUST_LOG") {
         cmd.env("RUST_LOG", filter);
     }
-    cmd.env(
-        "BACKEND_DATABASE_URL",
-        format!("sqlite:///{}", dir.join("itsor.db").display()),
-    );
+    cmd.env("BACKEND_DATABASE_URL", format!("sqlite:///{}", dir.join("itsor.db").display()));
     cmd.env("ITSOR_CACHE_DIR", &cache);
     for (name, value) in env {
         match value {
@@ -528,9 +488,7 @@ fn spawn(
             None => cmd.env_remove(name),
         };
     }
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {}: {e}", env!("CARGO_BIN_EXE_itsor")));
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {}: {e}", env!("CARGO_BIN_EXE_itsor")));
     let stdout = Arc::new(Mutex::new(Vec::new()));
     let stderr = Arc::new(Mutex::new(Vec::new()));
     let (tx, ready) = mpsc::channel();
@@ -543,9 +501,7 @@ fn spawn(
             let mut line = Vec::new();
             let mut announced = false;
             while reader.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
-                buf.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .extend_from_slice(&line);
+                buf.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(&line);
                 let text = String::from_utf8_lossy(&line);
                 if !announced && text.contains(READY_MARKER) {
                     announced = true;
@@ -564,19 +520,9 @@ fn spawn(
                 if n == 0 {
                     break;
                 }
-                buf.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .extend_from_slice(&chunk[..n]);
+                buf.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(&chunk[..n]);
             }
         }));
     }
-    (
-        child,
-        Output {
-            stdout,
-            stderr,
-            threads,
-        },
-        ready,
-    )
+    (child, Output { stdout, stderr, threads }, ready)
 }

@@ -31,7 +31,9 @@ use zeroize::Zeroizing;
 /// The provider: signers and verifiers of the five algorithms; no key utilities (no JWK
 /// parsing: itsor builds its keys itself).
 static PROVIDER: CryptoProvider = CryptoProvider {
-    signer_factory: |algorithm, key| Key::new(*algorithm, key.family(), key.as_bytes(), Half::Private).map(|key| Box::new(key) as _),
+    signer_factory: |algorithm, key| {
+        Key::new(*algorithm, key.family(), key.as_bytes(), Half::Private).map(|key| Box::new(key) as _)
+    },
     verifier_factory: |algorithm, key| {
         Key::new(*algorithm, key.family(), key.try_get_as_bytes()?, Half::Public).map(|key| Box::new(key) as _)
     },
@@ -50,7 +52,8 @@ pub(super) fn install() {
 }
 
 /// The PKCS#8 (RFC 8410) document of an Ed25519 private key, before its 32-byte seed.
-const ED25519_PKCS8_PREFIX: [u8; 16] = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+const ED25519_PKCS8_PREFIX: [u8; 16] =
+    [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
 
 /// The PKCS#8 (RFC 5915, 5480) document of a P-256 private key without its optional
 /// public key, before its 32-byte scalar.
@@ -117,7 +120,8 @@ impl Key {
                 Key::Ed25519Public(ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(invalid)?)
             }
             (Algorithm::ES256, Half::Private) => Key::P256Private(
-                p256::ecdsa::SigningKey::from_bytes(after_prefix(bytes, &P256_PKCS8_PREFIX)?.into()).map_err(invalid)?,
+                p256::ecdsa::SigningKey::from_bytes(after_prefix(bytes, &P256_PKCS8_PREFIX)?.into())
+                    .map_err(invalid)?,
             ),
             (Algorithm::ES256, Half::Public) => {
                 // Only the uncompressed form `from_ec_components` makes: 0x04, x, y.
@@ -240,8 +244,8 @@ impl Verifier<Vec<u8>> for HmacKey {
 
 #[cfg(test)]
 mod tests {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use jsonwebtoken::crypto::{sign, verify};
     use jsonwebtoken::{DecodingKey, EncodingKey};
 
@@ -263,7 +267,9 @@ mod tests {
     fn signs_the_rfc_4231_vectors() {
         install();
         let key = EncodingKey::from_secret(KEY);
-        for (algorithm, expected) in [(Algorithm::HS256, HS256_HEX), (Algorithm::HS384, HS384_HEX), (Algorithm::HS512, HS512_HEX)] {
+        for (algorithm, expected) in
+            [(Algorithm::HS256, HS256_HEX), (Algorithm::HS384, HS384_HEX), (Algorithm::HS512, HS512_HEX)]
+        {
             let signature = sign(DATA, &key, algorithm).expect("signs");
             let tag = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
             assert_eq!(hex(&tag), expected, "{algorithm:?}");
@@ -297,7 +303,10 @@ mod tests {
             let tag = sign(DATA, &EncodingKey::from_secret(der), algorithm).expect("signs");
             for key in [DecodingKey::from_rsa_der(der), DecodingKey::from_ec_der(der)] {
                 let verified = verify(&tag, DATA, &key, algorithm);
-                assert!(matches!(verified.map_err(|e| e.into_kind()), Err(ErrorKind::InvalidKeyFormat)), "{algorithm:?}");
+                assert!(
+                    matches!(verified.map_err(|e| e.into_kind()), Err(ErrorKind::InvalidKeyFormat)),
+                    "{algorithm:?}"
+                );
             }
         }
     }
@@ -368,8 +377,8 @@ mod tests {
         let ed_public = DecodingKey::from_ed_components(&URL_SAFE_NO_PAD.encode(unhex(ED25519_PUBLIC))).expect("key");
         // S + L: the same signature with a non-canonical S (RFC 8032 §5.1.7 requires S < L).
         const L: [u8; 32] = [
-            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0,
-            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
         ];
         let mut malleated = unhex(ED25519_SIGNATURE);
         let mut carry = 0u16;
@@ -390,8 +399,12 @@ mod tests {
         let mut y = unhex(P256_Y);
         y[31] ^= 1;
         let off_curve = DecodingKey::from_ec_components(&b64(P256_X), &URL_SAFE_NO_PAD.encode(&y)).expect("key bytes");
-        let signature = sign(b"sample", &EncodingKey::from_ec_der(&p256_pkcs8(&array(P256_SCALAR))), Algorithm::ES256).expect("signs");
-        assert!(matches!(verify(&signature, b"sample", &off_curve, Algorithm::ES256).map_err(|e| e.into_kind()), Err(ErrorKind::InvalidKeyFormat)));
+        let signature = sign(b"sample", &EncodingKey::from_ec_der(&p256_pkcs8(&array(P256_SCALAR))), Algorithm::ES256)
+            .expect("signs");
+        assert!(matches!(
+            verify(&signature, b"sample", &off_curve, Algorithm::ES256).map_err(|e| e.into_kind()),
+            Err(ErrorKind::InvalidKeyFormat)
+        ));
         // A PKCS#8 document of another layout is refused, not misread.
         let mut document = ed25519_pkcs8(&array(ED25519_SEED)).to_vec();
         document.push(0);

@@ -75,7 +75,11 @@ mod tests {
             assert!(page.contains(&format!("\"{}\"", asset.path())), "the page links {}", asset.path());
         }
         let scripts: Vec<&str> = page.split("<script").skip(1).collect();
-        assert!(!scripts.is_empty() && scripts.iter().all(|tag| tag.split('>').next().is_some_and(|attrs| attrs.contains(" src="))), "scripts are files: the CSP forbids inline ones");
+        assert!(
+            !scripts.is_empty()
+                && scripts.iter().all(|tag| tag.split('>').next().is_some_and(|attrs| attrs.contains(" src="))),
+            "scripts are files: the CSP forbids inline ones"
+        );
         assert!(!page.contains("<style") && !page.contains("style="), "no inline style: the CSP forbids it");
         assert!(Asset::ALL.iter().all(|asset| Asset::resolve(asset.path()) == Some(*asset)));
     }

@@ -7,12 +7,13 @@ use itsor_accounts::{Accounts, AuthError, Login, User};
 use serde_json::json;
 
 use super::{presented_token, with_client};
-use crate::body::{Accept, Fields, FIELD_REQUIRED};
-use crate::{cookie, ApiError, Dialect, Request, Response};
+use crate::body::{Accept, FIELD_REQUIRED, Fields};
+use crate::{ApiError, Dialect, Request, Response, cookie};
 
 fn register<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<User, ApiError> {
     let fields = Fields::read(request, Accept::Json)?;
-    let (email, password, name) = (fields.string("email")?, fields.string("password")?, fields.optional_string("name")?);
+    let (email, password, name) =
+        (fields.string("email")?, fields.string("password")?, fields.optional_string("name")?);
     Ok(with_client(request, accounts.settings(), |client| accounts.signup(email, password, name, client))?)
 }
 
@@ -43,9 +44,9 @@ fn log_in<D: Database>(request: &Request, accounts: &Accounts<D>, accept: Accept
     // OAuth2's password form calls the e-mail `username`; JSON bodies call it `email`.
     let email = match fields.optional_string("email")? {
         Some(email) => email,
-        None => fields.optional_string("username")?.ok_or_else(|| {
-            AuthError::invalid(if fields.is_form() { "username" } else { "email" }, FIELD_REQUIRED)
-        })?,
+        None => fields
+            .optional_string("username")?
+            .ok_or_else(|| AuthError::invalid(if fields.is_form() { "username" } else { "email" }, FIELD_REQUIRED))?,
     };
     let password = fields.string("password")?;
     Ok(with_client(request, accounts.settings(), |client| accounts.login(email, password, client))?)
@@ -72,7 +73,12 @@ pub fn oauth2_dialect(mut err: ApiError) -> ApiError {
 /// `response` with the session cookie of `login` (for the token's lifetime or, when not to
 /// be remembered, Better Auth's `rememberMe: false`, until the browser closes) and its
 /// refresh cookie, if it has a refresh token (for the session's lifetime, or as long).
-pub(super) fn with_session_cookie<D: Database>(response: Response, accounts: &Accounts<D>, login: &Login, remember: bool) -> Response {
+pub(super) fn with_session_cookie<D: Database>(
+    response: Response,
+    accounts: &Accounts<D>,
+    login: &Login,
+    remember: bool,
+) -> Response {
     let settings = accounts.settings();
     let cookies = &settings.cookie;
     let set_cookie = if remember {
@@ -140,7 +146,8 @@ pub fn refresh<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result
 /// [`KEY_SET_MAX_AGE_SECONDS`].
 pub fn jwks<D: Database>(accounts: &Accounts<D>) -> Result<Response, ApiError> {
     let set = accounts.key_set()?;
-    Ok(Response::json(200, &set).with_only_header("cache-control", format!("public, max-age={KEY_SET_MAX_AGE_SECONDS}")))
+    Ok(Response::json(200, &set)
+        .with_only_header("cache-control", format!("public, max-age={KEY_SET_MAX_AGE_SECONDS}")))
 }
 
 /// Better Auth's `GET /api/auth/token` (its JWT plugin, `authClient.token()`) → `200
@@ -167,7 +174,10 @@ pub fn me<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<Resp
 }
 
 /// The token the request presents, or [`AuthError::InvalidToken`].
-pub(super) fn required_token<'r, D: Database>(request: &'r Request, accounts: &Accounts<D>) -> Result<&'r str, AuthError> {
+pub(super) fn required_token<'r, D: Database>(
+    request: &'r Request,
+    accounts: &Accounts<D>,
+) -> Result<&'r str, AuthError> {
     presented_token(request, accounts.settings()).ok_or(AuthError::InvalidToken)
 }
 

@@ -16,13 +16,13 @@
 //! - a password change always revokes the user's other sessions.
 
 use itsor_accounts::db::Database;
-use itsor_accounts::input::{is_uuid, NOT_THE_CURRENT_PASSWORD, PASSWORD_TOO_LONG, PASSWORD_TOO_SHORT};
+use itsor_accounts::input::{NOT_THE_CURRENT_PASSWORD, PASSWORD_TOO_LONG, PASSWORD_TOO_SHORT, is_uuid};
 use itsor_accounts::{Accounts, AuthError, Session, User};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::auth::{required_token, with_session_cookie, without_session_cookies};
 use super::{bearer_token, presented_token, with_client};
-use crate::body::{Accept, Fields, FIELD_REQUIRED};
+use crate::body::{Accept, FIELD_REQUIRED, Fields};
 use crate::{ApiError, Dialect, Request, Response};
 
 /// One call of the Better Auth client.
@@ -100,7 +100,11 @@ impl Endpoint {
 }
 
 /// Answers `endpoint`.
-pub fn handle<D: Database>(endpoint: Endpoint, request: &Request, accounts: &Accounts<D>) -> Result<Response, ApiError> {
+pub fn handle<D: Database>(
+    endpoint: Endpoint,
+    request: &Request,
+    accounts: &Accounts<D>,
+) -> Result<Response, ApiError> {
     match endpoint {
         Endpoint::SignUpEmail => sign_up(request, accounts),
         Endpoint::SignInEmail => sign_in(request, accounts),
@@ -126,11 +130,13 @@ pub fn handle<D: Database>(endpoint: Endpoint, request: &Request, accounts: &Acc
 /// `200 {token, user}` and the session cookie: sign-up signs in.
 fn sign_up<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<Response, ApiError> {
     let fields = Fields::read(request, Accept::Json)?;
-    let (email, password, name) = (fields.string("email")?, fields.string("password")?, fields.optional_string("name")?);
+    let (email, password, name) =
+        (fields.string("email")?, fields.string("password")?, fields.optional_string("name")?);
     fields.nullable_string("image")?;
     let remember = fields.optional_bool("rememberMe")?.unwrap_or(true);
     callback_url(&fields, accounts)?;
-    let login = with_client(request, accounts.settings(), |client| accounts.signup_and_login(email, password, name, client))?;
+    let login =
+        with_client(request, accounts.settings(), |client| accounts.signup_and_login(email, password, name, client))?;
     let body = json!({ "token": login.access_token, "user": user_json(&login.user) });
     Ok(with_session_cookie(Response::json(200, &body), accounts, &login, remember))
 }
@@ -157,7 +163,9 @@ fn get_session<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result
         return Ok(Response::json(200, &Value::Null));
     };
     match accounts.current_session(token) {
-        Ok((user, session)) => Ok(Response::json(200, &json!({ "session": session_json(&session, token), "user": user_json(&user) }))),
+        Ok((user, session)) => {
+            Ok(Response::json(200, &json!({ "session": session_json(&session, token), "user": user_json(&user) })))
+        }
         Err(AuthError::InvalidToken | AuthError::TokenExpired) => {
             let response = Response::json(200, &Value::Null);
             let by_cookie = bearer_token(request).is_none();
@@ -298,8 +306,12 @@ fn session_json(session: &Session, token: &str) -> Value {
 /// itsor's status and code. `detail`, `error_code` and `status_code` stay beside them.
 pub fn dialect(mut err: ApiError) -> ApiError {
     let named: Option<(u16, &'static str, String)> = match err.cause.as_deref() {
-        Some(AuthError::EmailTaken) => Some((422, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", "User already exists. Use another email.".into())),
-        Some(AuthError::InvalidCredentials) => Some((401, "INVALID_EMAIL_OR_PASSWORD", "Invalid email or password".into())),
+        Some(AuthError::EmailTaken) => {
+            Some((422, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", "User already exists. Use another email.".into()))
+        }
+        Some(AuthError::InvalidCredentials) => {
+            Some((401, "INVALID_EMAIL_OR_PASSWORD", "Invalid email or password".into()))
+        }
         Some(AuthError::InvalidToken | AuthError::TokenExpired) => Some((401, "UNAUTHORIZED", "Unauthorized".into())),
         Some(AuthError::InvalidInput { field, message }) => Some(match message.as_str() {
             PASSWORD_TOO_SHORT => (400, "PASSWORD_TOO_SHORT", "Password too short".into()),
@@ -338,12 +350,21 @@ mod tests {
                 other => panic!("every error gets a Better Auth code and message, not {other:?}"),
             }
         };
-        assert_eq!(answer(AuthError::EmailTaken), (422, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", "User already exists. Use another email.".into()));
-        assert_eq!(answer(AuthError::InvalidCredentials), (401, "INVALID_EMAIL_OR_PASSWORD", "Invalid email or password".into()));
+        assert_eq!(
+            answer(AuthError::EmailTaken),
+            (422, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", "User already exists. Use another email.".into())
+        );
+        assert_eq!(
+            answer(AuthError::InvalidCredentials),
+            (401, "INVALID_EMAIL_OR_PASSWORD", "Invalid email or password".into())
+        );
         assert_eq!(answer(AuthError::invalid("newPassword", PASSWORD_TOO_SHORT)).1, "PASSWORD_TOO_SHORT");
         assert_eq!(answer(AuthError::invalid("currentPassword", NOT_THE_CURRENT_PASSWORD)).1, "INVALID_PASSWORD");
         assert_eq!(answer(AuthError::invalid("email", "must contain @")).1, "INVALID_EMAIL");
-        assert_eq!(answer(AuthError::invalid("email", FIELD_REQUIRED)), (400, "VALIDATION_ERROR", "[body.email] field required".into()));
+        assert_eq!(
+            answer(AuthError::invalid("email", FIELD_REQUIRED)),
+            (400, "VALIDATION_ERROR", "[body.email] field required".into())
+        );
         assert_eq!(answer(AuthError::Forbidden), (403, "FORBIDDEN", "Access forbidden".into()));
         let csrf = dialect(ApiError::cross_site());
         assert_eq!(csrf.status, 403);
@@ -356,7 +377,16 @@ mod tests {
         for path in ["/", "/dashboard", "/a/b?c=d#e"] {
             assert!(local(path), "{path}");
         }
-        for away in ["//evil.example", "/\\evil.example", "/\t/evil.example", "/\n/evil.example", "/%2fevil.example", "/%5Cevil.example", "https://evil.example", "evil"] {
+        for away in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/%2fevil.example",
+            "/%5Cevil.example",
+            "https://evil.example",
+            "evil",
+        ] {
             assert!(!local(away), "{away:?}");
         }
     }

@@ -20,7 +20,7 @@ use better_auth::Endpoint;
 use itsor_accounts::config::Settings;
 use itsor_accounts::{Accounts, AuthError, Client};
 
-use crate::{body, client, cookie, cors, csrf, ApiError, Platform, Request, Response};
+use crate::{ApiError, Platform, Request, Response, body, client, cookie, cors, csrf};
 
 /// Every route, with the path parameters it captured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

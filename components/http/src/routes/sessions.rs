@@ -1,8 +1,8 @@
 //! The caller's password and sessions: change the password, log out everywhere, list the
 //! live sessions, revoke one.
 
-use itsor_accounts::db::Database;
 use itsor_accounts::Accounts;
+use itsor_accounts::db::Database;
 use serde_json::json;
 
 use super::auth::required_token;

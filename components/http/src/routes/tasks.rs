@@ -4,7 +4,7 @@
 //! then the task belongs to them (`404`, never revealing other users' ids).
 
 use itsor_accounts::db::Database;
-use itsor_accounts::tasks::{Page, Patch, DEFAULT_PAGE};
+use itsor_accounts::tasks::{DEFAULT_PAGE, Page, Patch};
 use itsor_accounts::{Accounts, AuthError, Task, User};
 use serde_json::json;
 
@@ -70,9 +70,9 @@ pub fn item<D: Database>(
 fn page(request: &Request) -> Result<Page, ApiError> {
     let query = Fields::urlencoded(request.query.as_deref().unwrap_or_default())?;
     let number = |name: &str, default: u32| -> Result<u32, AuthError> {
-        query.optional_string(name)?.map_or(Ok(default), |text| {
-            text.parse().map_err(|_| AuthError::invalid(name, "must be a whole number"))
-        })
+        query
+            .optional_string(name)?
+            .map_or(Ok(default), |text| text.parse().map_err(|_| AuthError::invalid(name, "must be a whole number")))
     };
     let completed = match query.optional_string("completed")? {
         None => None,
