@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Embeds the itsor component in Python (wasmtime-py) and runs tests/python/test_embed.py, then
-# drives `itsor serve` with Python's HTTP clients (tests/python/test_http_clients.py).
+# drives `itsor serve` with Python's HTTP clients (tests/python/test_http_clients.py) and
+# with schemathesis over its OpenAPI description (tests/python/test_openapi.py).
 #
 #   tests/python/run.sh [pytest args...]
 #
@@ -21,4 +22,4 @@ fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 
 # Relative ITSOR_COMPONENT / CARGO_TARGET_DIR stay relative to the caller's directory.
-exec "$venv/bin/python" -m pytest -p no:cacheprovider --rootdir "$here" "$here/test_embed.py" "$here/test_http_clients.py" "$@"
+exec "$venv/bin/python" -m pytest -p no:cacheprovider --rootdir "$here" "$here/test_embed.py" "$here/test_http_clients.py" "$here/test_openapi.py" "$@"

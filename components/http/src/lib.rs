@@ -18,4 +18,4 @@ mod routes;
 pub use error::{ApiError, Dialect};
 pub use message::{Body, MAX_BODY_BYTES, Request, Response};
 pub use platform::Platform;
-pub use routes::{handle, route_template};
+pub use routes::{handle, route_template, served_paths};

@@ -41,13 +41,12 @@ fn log_in<D: Database>(request: &Request, accounts: &Accounts<D>, accept: Accept
             Some(_) => return Err(AuthError::invalid("grant_type", "must be password or refresh_token").into()),
         }
     }
-    // OAuth2's password form calls the e-mail `username`; JSON bodies call it `email`.
-    let email = match fields.optional_string("email")? {
-        Some(email) => email,
-        None => fields
-            .optional_string("username")?
-            .ok_or_else(|| AuthError::invalid(if fields.is_form() { "username" } else { "email" }, FIELD_REQUIRED))?,
-    };
+    // OAuth2's password form calls the e-mail `username`; JSON bodies call it `email`. Both
+    // are read (and so type-checked) whichever is used: a malformed member is never ignored.
+    let (email, username) = (fields.optional_string("email")?, fields.optional_string("username")?);
+    let email = email
+        .or(username)
+        .ok_or_else(|| AuthError::invalid(if fields.is_form() { "username" } else { "email" }, FIELD_REQUIRED))?;
     let password = fields.string("password")?;
     Ok(with_client(request, accounts.settings(), |client| accounts.login(email, password, client))?)
 }

@@ -6,16 +6,19 @@
 //! per-user `/api/{user_id}/tasks` are the surface front-ends use: the frontend guide's
 //! routes (`signup`, `signin`, `me`, `signout`) and the Better Auth client protocol
 //! (`sign-up/email`, `get-session`, ...; see [`better_auth`]). All call the same account
-//! logic. `/account` is a page for trying it all from a browser.
+//! logic. `/account` is a page for trying it all from a browser; `/openapi.json` describes
+//! every route listed here (see [`served_paths`]) and `/docs` renders it (see [`docs`]).
 
 mod account_page;
 mod auth;
 mod better_auth;
+mod docs;
 mod sessions;
 mod tasks;
 
 use account_page::Asset;
 use better_auth::Endpoint;
+use docs::File;
 
 use itsor_accounts::config::Settings;
 use itsor_accounts::{Accounts, AuthError, Client};
@@ -44,7 +47,37 @@ enum Route<'p> {
     Health,
     BetterAuth(Endpoint),
     Account(Asset),
+    Docs(File),
 }
+
+/// The routes of fixed paths besides those of [`Endpoint`], [`Asset`] and [`File`]: each
+/// path, aliases included, with its route.
+const FIXED: [(&str, Route<'static>); 16] = [
+    ("/auth/signup", Route::Signup),
+    ("/auth/token", Route::Token),
+    (cookie::REFRESH_PATH, Route::Refresh),
+    ("/.well-known/jwks.json", Route::Jwks),
+    ("/auth/me", Route::Me),
+    ("/auth/logout", Route::Logout),
+    ("/auth/password", Route::Password),
+    ("/auth/logout-all", Route::LogoutAll),
+    ("/auth/sessions", Route::Sessions),
+    ("/api/auth/signup", Route::ApiSignup),
+    ("/api/auth/signin", Route::ApiSignin),
+    ("/api/auth/me", Route::ApiMe),
+    ("/api/auth/signout", Route::ApiSignout),
+    ("/api/auth/logout", Route::ApiSignout),
+    ("/auth/health", Route::Health),
+    ("/api/auth/health", Route::Health),
+];
+
+/// The routes whose paths carry parameters, as [`Route::resolve`] matches them below;
+/// the parameters hold their own `:name`.
+const PARAMETERISED: [Route<'static>; 3] = [
+    Route::Session { session_id: ":session_id" },
+    Route::Tasks { user_id: ":user_id" },
+    Route::Task { user_id: ":user_id", task_id: ":task_id" },
+];
 
 impl<'p> Route<'p> {
     fn resolve(path: &'p str) -> Option<Route<'p>> {
@@ -54,23 +87,15 @@ impl<'p> Route<'p> {
         if let Some(asset) = Asset::resolve(path) {
             return Some(Route::Account(asset));
         }
+        if let Some(file) = File::resolve(path) {
+            return Some(Route::Docs(file));
+        }
+        if let Some((_, route)) = FIXED.iter().find(|(fixed, _)| *fixed == path) {
+            return Some(*route);
+        }
         let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
         Some(match segments.as_slice() {
-            ["auth", "signup"] => Route::Signup,
-            ["auth", "token"] => Route::Token,
-            ["auth", "refresh"] => Route::Refresh,
-            [".well-known", "jwks.json"] => Route::Jwks,
-            ["auth", "me"] => Route::Me,
-            ["auth", "logout"] => Route::Logout,
-            ["auth", "password"] => Route::Password,
-            ["auth", "logout-all"] => Route::LogoutAll,
-            ["auth", "sessions"] => Route::Sessions,
             ["auth", "sessions", session_id] if !session_id.is_empty() => Route::Session { session_id },
-            ["api", "auth", "signup"] => Route::ApiSignup,
-            ["api", "auth", "signin"] => Route::ApiSignin,
-            ["api", "auth", "me"] => Route::ApiMe,
-            ["api", "auth", "signout" | "logout"] => Route::ApiSignout,
-            ["auth", "health"] | ["api", "auth", "health"] => Route::Health,
             ["api", user_id, "tasks"] if !user_id.is_empty() => Route::Tasks { user_id },
             ["api", user_id, "tasks", task_id] if !user_id.is_empty() && !task_id.is_empty() => {
                 Route::Task { user_id, task_id }
@@ -102,12 +127,19 @@ impl<'p> Route<'p> {
             Route::Health => "/api/auth/health",
             Route::BetterAuth(endpoint) => endpoint.path(),
             Route::Account(asset) => asset.path(),
+            Route::Docs(file) => file.path(),
         }
     }
 
     fn methods(self) -> &'static [&'static str] {
         match self {
-            Route::Me | Route::ApiMe | Route::Sessions | Route::Health | Route::Jwks | Route::Account(_) => &["GET"],
+            Route::Me
+            | Route::ApiMe
+            | Route::Sessions
+            | Route::Health
+            | Route::Jwks
+            | Route::Account(_)
+            | Route::Docs(_) => &["GET"],
             Route::BetterAuth(endpoint) => endpoint.methods(),
             Route::Session { .. } => &["DELETE"],
             Route::Tasks { .. } => &["GET", "POST"],
@@ -115,6 +147,21 @@ impl<'p> Route<'p> {
             _ => &["POST"],
         }
     }
+}
+
+/// Every path the router serves, aliases included, with parameters as `:name`
+/// (`/api/:user_id/tasks`), and the methods it accepts there: what `openapi.json` must
+/// describe, no more and no less.
+pub fn served_paths() -> Vec<(&'static str, &'static [&'static str])> {
+    let fixed = FIXED.iter().map(|(path, route)| (*path, route.methods()));
+    let parameterised = PARAMETERISED.iter().map(|route| (route.template(), route.methods()));
+    let tables = Endpoint::ALL
+        .into_iter()
+        .map(Route::BetterAuth)
+        .chain(Asset::ALL.into_iter().map(Route::Account))
+        .chain(File::ALL.into_iter().map(Route::Docs))
+        .map(|route| (route.template(), route.methods()));
+    fixed.chain(parameterised).chain(tables).collect()
 }
 
 /// The template of the route that serves `path` (`/api/:user_id/tasks`), if any.
@@ -193,6 +240,7 @@ fn dispatch<P: Platform>(
         Route::Health => auth::health(&accounts),
         Route::BetterAuth(endpoint) => better_auth::handle(endpoint, request, &accounts),
         Route::Account(asset) => account_page::serve(asset, accounts.settings()),
+        Route::Docs(file) => Ok(docs::serve(file)),
     }
 }
 
@@ -212,4 +260,69 @@ fn bearer_token(request: &Request) -> Option<&str> {
 /// else the session cookie. Other `Authorization` schemes carry no token of ours.
 fn presented_token<'r>(request: &'r Request, settings: &Settings) -> Option<&'r str> {
     bearer_token(request).or_else(|| cookie::read(request, &settings.cookie.name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `path` with each `:name` segment replaced by a value.
+    fn instance(path: &str) -> String {
+        path.split('/')
+            .map(|segment| if segment.starts_with(':') { "x" } else { segment })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    #[test]
+    fn every_served_path_resolves_to_a_route_with_its_methods() {
+        let served = served_paths();
+        for (path, methods) in &served {
+            let route = Route::resolve(path).unwrap_or_else(|| panic!("{path} does not resolve"));
+            assert_eq!(route.methods(), *methods, "{path}");
+            let concrete = instance(path);
+            let route = Route::resolve(&concrete).unwrap_or_else(|| panic!("{concrete} does not resolve"));
+            assert_eq!(route.methods(), *methods, "{concrete}");
+            if path.contains(':') {
+                assert_eq!(route.template(), *path, "a parameterised path is its route's template");
+            }
+        }
+        let mut paths: Vec<&str> = served.iter().map(|(path, _)| *path).collect();
+        paths.sort_unstable();
+        paths.dedup();
+        assert_eq!(paths.len(), served.len(), "a path is listed twice");
+    }
+
+    #[test]
+    fn every_route_is_listed() {
+        // A new variant fails to compile here until it is given a number, and this test then
+        // fails until `served_paths` lists it.
+        let number = |route: Route<'_>| match route {
+            Route::Signup => 0,
+            Route::Token => 1,
+            Route::Refresh => 2,
+            Route::Jwks => 3,
+            Route::Me => 4,
+            Route::Logout => 5,
+            Route::ApiSignup => 6,
+            Route::ApiSignin => 7,
+            Route::ApiMe => 8,
+            Route::ApiSignout => 9,
+            Route::Password => 10,
+            Route::LogoutAll => 11,
+            Route::Sessions => 12,
+            Route::Session { .. } => 13,
+            Route::Tasks { .. } => 14,
+            Route::Task { .. } => 15,
+            Route::Health => 16,
+            Route::BetterAuth(_) => 17,
+            Route::Account(_) => 18,
+            Route::Docs(_) => 19,
+        };
+        let mut seen = [false; 20];
+        for (path, _) in served_paths() {
+            seen[number(Route::resolve(&instance(path)).expect("resolves"))] = true;
+        }
+        assert!(seen.iter().all(|seen| *seen), "a route is not listed: {seen:?}");
+    }
 }
