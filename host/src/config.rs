@@ -25,8 +25,16 @@
 //!   [`itsor_accounts::config::Settings::load`] before serving ([`ComponentVariables::validate`]),
 //!   so an unsafe deployment is refused at start-up with the offending *environment variable*
 //!   named, and never its value.
+//!
+//! Every setting is one row of a table: the component's in
+//! [`itsor_accounts::config::VARIABLES`], the host's own in [`HOST_SETTINGS`]. The aliases
+//! ([`aliases`]), `itsor serve --help` ([`help_text`]), README's configuration table
+//! ([`markdown_table`], checked by a test) and the warning about unknown names
+//! ([`unknown_settings`]) are all derived from the two. Configuration problems are
+//! collected, not returned one by one: a start that fails names every problem at once
+//! ([`ConfigError::All`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -98,14 +106,373 @@ pub const ENV_PG_POOL_SIZE: &str = "ITSOR_PG_POOL_SIZE";
 /// The most `ITSOR_PG_POOL_SIZE` may be.
 pub const MAX_PG_POOL_SIZE: u32 = 256;
 
-/// Other names users' guides give to our variables (Better Auth / FastAPI flavour), as
-/// `(canonical, alias)`. An alias stands in for an unset canonical name; both set to
-/// different values is refused, naming both.
-pub const ALIASES: &[(&str, &str)] = &[
-    ("JWT_SECRET", "BETTER_AUTH_SECRET"),
-    ("JWT_SECRET_PREVIOUS", "BETTER_AUTH_SECRET_PREVIOUS"),
-    ("BACKEND_DATABASE_URL", "DATABASE_URL"),
+/// One of the host's own settings: read by `itsor` from its environment, never given to
+/// the component (so not a Spin variable). The component's settings are
+/// [`itsor_accounts::config::VARIABLES`]; this is the same kind of table for the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostSetting {
+    /// The environment variable.
+    pub name: &'static str,
+    /// Other names other guides use, read when `name` is unset.
+    pub aliases: &'static [&'static str],
+    /// The default as documented (backticks around literal values); `""`: unset.
+    pub default: &'static str,
+    /// What it does and which values it takes: one or two plain sentences (backticks
+    /// allowed, no `|` or line breaks).
+    pub description: &'static str,
+}
+
+/// What [`HOST_SETTINGS`]' entries leave unsaid.
+const HOST_SETTING: HostSetting = HostSetting { name: "", aliases: &[], default: "", description: "" };
+
+/// Every setting of the host itself, in the order `--help` and README list them.
+pub const HOST_SETTINGS: &[HostSetting] = &[
+    HostSetting {
+        name: ENV_DATABASE_URL,
+        aliases: &["DATABASE_URL"],
+        default: "`sqlite:///./backend/itsor.db`",
+        description: "The database: a SQLite file (`sqlite:///relative.db` or `sqlite:////absolute.db`) or \
+            PostgreSQL (`postgresql://user:password@host[:port]/database[?sslmode=require]`). The URL is never logged \
+            (host, port and database name are); `--database-url` wins.",
+    },
+    HostSetting {
+        name: ENV_PG_POOL_SIZE,
+        default: "`8`",
+        description: "PostgreSQL connections this host opens at most (1 to 256); the number of hosts times this must \
+            stay below the server's `max_connections`.",
+        ..HOST_SETTING
+    },
+    HostSetting {
+        name: ENV_HOST,
+        default: "`127.0.0.1`",
+        description: "The address `itsor serve` listens on; `--host` wins.",
+        ..HOST_SETTING
+    },
+    HostSetting {
+        name: ENV_PORT,
+        default: "`3002`",
+        description: "The port `itsor serve` listens on; `0` picks a free one; `--port` wins.",
+        ..HOST_SETTING
+    },
+    HostSetting {
+        name: ENV_COMPONENT,
+        default: "`../wasm32-wasip2/component/itsor_auth.wasm` from the binary's directory",
+        description: "The component `.wasm` to serve; `--component` wins.",
+        ..HOST_SETTING
+    },
+    HostSetting {
+        name: ENV_CACHE_DIR,
+        default: "`$XDG_CACHE_HOME/itsor`, else `~/.cache/itsor`",
+        description: "Where compiled components are cached.",
+        ..HOST_SETTING
+    },
+    HostSetting {
+        name: ENV_MAX_CONCURRENT,
+        default: "`1000`, the instance pool's size",
+        description: "Component instances alive at once (1 to 1000); a request that finds none free within 1 s gets \
+            `503` with `Retry-After: 1`.",
+        ..HOST_SETTING
+    },
+    HostSetting {
+        name: ENV_MAX_CONNECTIONS,
+        default: "`4000`",
+        description: "Connections open at once (1 to 1000000); one more gets a JSON `503` with `Retry-After: 1` and \
+            is closed. Keep the file-descriptor limit above it.",
+        ..HOST_SETTING
+    },
+    HostSetting {
+        name: ENV_REQUEST_TIMEOUT,
+        default: "`30`",
+        description: "Seconds one request's component may run, response body and database statements included \
+            (more than 0, at most 3600, fractions allowed); then it is stopped and the client gets `503 TIMEOUT`.",
+        ..HOST_SETTING
+    },
+    HostSetting {
+        name: ENV_BODY_TIMEOUT,
+        default: "`10`",
+        description: "Seconds a client may take to send a request body (at most 64 KiB, else `413`); then it gets \
+            `408`. Limits as `ITSOR_REQUEST_TIMEOUT_SECONDS`.",
+        ..HOST_SETTING
+    },
+    HostSetting {
+        name: ENV_HEADER_TIMEOUT,
+        default: "`10`",
+        description: "Seconds a client may take to send a request's headers (at most 64 headers and 16 KiB, else \
+            `431`), and the keep-alive idle timeout; then the connection is closed. Limits as \
+            `ITSOR_REQUEST_TIMEOUT_SECONDS`.",
+        ..HOST_SETTING
+    },
+    HostSetting {
+        name: ENV_DRAIN_DELAY,
+        default: "`5`",
+        description: "After SIGTERM, seconds during which connections are still accepted with `/readyz` already \
+            `503`, so load balancers stop sending traffic first.",
+        ..HOST_SETTING
+    },
+    HostSetting {
+        name: ENV_SHUTDOWN_TIMEOUT,
+        default: "`30`",
+        description: "Then, seconds in-flight requests may take to finish before the process exits.",
+        ..HOST_SETTING
+    },
+    HostSetting {
+        name: ENV_METRICS_ADDR,
+        description: "An IP address and port (`127.0.0.1:9464`) where Prometheus metrics are served \
+            (`GET /metrics`), never on the public port. Unset: no metrics.",
+        ..HOST_SETTING
+    },
+    HostSetting {
+        name: crate::logging::ENV_LOG_FORMAT,
+        default: "`text`",
+        description: "`text`, or `json`: one JSON object per line.",
+        ..HOST_SETTING
+    },
+    HostSetting {
+        name: crate::logging::ENV_RUST_LOG,
+        default: "`info`",
+        description: "The log filter (`debug`, `itsor=debug`, ...).",
+        ..HOST_SETTING
+    },
 ];
+
+/// Every name a setting is read under: both tables' environment names and aliases.
+fn known_names() -> Vec<String> {
+    let component = VARIABLES.iter().flat_map(|var| std::iter::once(var.env_name()).chain(owned(var.aliases)));
+    let host = HOST_SETTINGS.iter().flat_map(|set| std::iter::once(set.name.to_owned()).chain(owned(set.aliases)));
+    component.chain(host).collect()
+}
+
+fn owned(names: &'static [&'static str]) -> impl Iterator<Item = String> {
+    names.iter().map(|name| (*name).to_owned())
+}
+
+/// Every alias of both tables, as `(canonical, alias)`. An alias stands in for an unset
+/// canonical name; both set to different values is refused, naming both.
+pub fn aliases() -> Vec<(String, &'static str)> {
+    let component = VARIABLES.iter().flat_map(|var| var.aliases.iter().map(|alias| (var.env_name(), *alias)));
+    let host = HOST_SETTINGS.iter().flat_map(|set| set.aliases.iter().map(|alias| (set.name.to_owned(), *alias)));
+    component.chain(host).collect()
+}
+
+/// One setting as `--help` and README document it: a row of either table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingDoc {
+    /// The environment variable; `None` for a component variable the host sets itself
+    /// (`database_url`, from `BACKEND_DATABASE_URL`).
+    pub env_name: Option<String>,
+    /// The Spin variable, for a component setting.
+    pub spin_name: Option<&'static str>,
+    /// Other environment names read when the setting is unset.
+    pub aliases: &'static [&'static str],
+    /// The default (backticks around literal values), or `None` when unset by default.
+    pub default: Option<String>,
+    /// What it does.
+    pub description: &'static str,
+    /// What is refused or forced outside local/dev/test.
+    pub production: Option<&'static str>,
+}
+
+/// Both tables as documented: the component's settings, then the host's.
+pub fn documented_settings() -> Vec<SettingDoc> {
+    let set_by_host = |env: &str| HOST_SETTINGS.iter().any(|host| host.name == env || host.aliases.contains(&env));
+    let component = VARIABLES.iter().map(|var| SettingDoc {
+        env_name: Some(var.env_name()).filter(|env| !set_by_host(env)),
+        spin_name: Some(var.name),
+        aliases: var.aliases,
+        default: match var.default {
+            Some("") | None => None,
+            Some(_) if var.secret => Some("a development-only value".to_owned()),
+            Some(value) => Some(format!("`{value}`")),
+        },
+        description: var.description,
+        production: var.production,
+    });
+    let host = HOST_SETTINGS.iter().map(|set| SettingDoc {
+        env_name: Some(set.name.to_owned()),
+        spin_name: None,
+        aliases: set.aliases,
+        default: Some(set.default.to_owned()).filter(|d| !d.is_empty()),
+        description: set.description,
+        production: None,
+    });
+    component.chain(host).collect()
+}
+
+/// `text` without Markdown's backticks, for the terminal.
+fn plain(text: &str) -> String {
+    text.replace('`', "")
+}
+
+/// `text` wrapped to `width` columns, each line indented by `indent` spaces.
+fn wrap(text: &str, indent: usize, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && indent + line.len() + 1 + word.len() > width {
+            out.push_str(&format!("{:indent$}{line}\n", ""));
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        out.push_str(&format!("{:indent$}{line}\n", ""));
+    }
+    out
+}
+
+/// The environment part of `itsor serve --help`, rendered from both tables.
+pub fn help_text() -> String {
+    const WIDTH: usize = 96;
+    let mut help = String::from(
+        "Settings are read from the process environment and from ./.env (the process wins; flags win over both).\n\
+         An alias is read when the setting itself is unset; unknown JWT_*, SESSION_*, ITSOR_*, ... names get a warning.\n",
+    );
+    let docs = documented_settings();
+    let groups: [(&str, Vec<&SettingDoc>); 2] = [
+        (
+            "Component settings (under Spin: variables of the same name in lower case; checked at start-up):",
+            docs.iter().filter(|doc| doc.spin_name.is_some()).collect(),
+        ),
+        ("Host settings (itsor only):", docs.iter().filter(|doc| doc.spin_name.is_none()).collect()),
+    ];
+    for (title, docs) in groups {
+        help.push('\n');
+        help.push_str(title);
+        help.push('\n');
+        for doc in docs {
+            let name = match (&doc.env_name, doc.spin_name) {
+                (Some(env), _) => env.clone(),
+                (None, spin) => format!("{} (set by itsor from {ENV_DATABASE_URL})", spin.unwrap_or_default()),
+            };
+            let aliases: Vec<String> = doc.aliases.iter().map(|alias| format!(", alias {alias}")).collect();
+            help.push_str(&format!("  {name}{}\n", aliases.concat()));
+            help.push_str(&wrap(&plain(doc.description), 8, WIDTH));
+            if let Some(rule) = doc.production {
+                help.push_str(&wrap(&plain(&format!("Outside local/dev/test: {rule}.")), 8, WIDTH));
+            }
+            if let Some(default) = &doc.default {
+                help.push_str(&wrap(&format!("[default: {}]", plain(default)), 8, WIDTH));
+            }
+        }
+    }
+    help.trim_end().to_owned()
+}
+
+/// The first line of README's settings table; the table follows it, up to [`TABLE_END`].
+pub const TABLE_START: &str = "<!-- settings table: generated from itsor_accounts::config::VARIABLES and \
+    itsor::config::HOST_SETTINGS; ITSOR_UPDATE_README=1 cargo test -p itsor --lib readme rewrites it -->";
+/// The line after README's settings table.
+pub const TABLE_END: &str = "<!-- end of settings table -->";
+
+/// README's configuration table, rendered from both tables (between [`TABLE_START`] and
+/// [`TABLE_END`], which it does not include).
+pub fn markdown_table() -> String {
+    let cell = |text: &str| text.replace('|', "\\|");
+    let mut table = String::from("| variable | Spin variable | default | meaning |\n|---|---|---|---|\n");
+    for doc in documented_settings() {
+        let variable = match &doc.env_name {
+            Some(env) => {
+                let aliases: Vec<String> = doc.aliases.iter().map(|alias| format!("`{alias}`")).collect();
+                match aliases.len() {
+                    0 => format!("`{env}`"),
+                    _ => format!("`{env}` (alias {})", aliases.join(", ")),
+                }
+            }
+            None => format!("(set from `{ENV_DATABASE_URL}`)"),
+        };
+        let spin = doc.spin_name.map_or_else(|| "(host only)".to_owned(), |name| format!("`{name}`"));
+        let default = doc.default.clone().unwrap_or_else(|| "(unset)".to_owned());
+        let meaning = match doc.production {
+            Some(rule) => format!("{} Outside local/dev/test: {rule}.", doc.description),
+            None => doc.description.to_owned(),
+        };
+        table.push_str(&format!("| {variable} | {spin} | {} | {} |\n", cell(&default), cell(&meaning)));
+    }
+    table
+}
+
+/// Prefixes of itsor's settings: a variable with one of them that is no setting is most
+/// likely a misspelt one.
+pub const SETTING_PREFIXES: &[&str] = &["JWT_", "SESSION_", "ITSOR_", "RATE_LIMIT_", "PASSWORD_", "BACKEND_", "CORS_"];
+
+/// Variables with those prefixes that belong to other programs, by name or prefix: the
+/// desktop session manager, `pass`, and the end-to-end suite (whose servers inherit its
+/// environment).
+const OTHER_PROGRAMS: &[&str] = &["SESSION_MANAGER", "PASSWORD_STORE_", "ITSOR_E2E_"];
+
+/// Where a variable of the merged environment came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The `.env` file (and not overridden by the process environment).
+    DotEnv,
+    /// The process environment.
+    Process,
+}
+
+/// A variable that looks like a setting of itsor but is none (a misspelling, most likely).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownSetting {
+    /// Its name, as written.
+    pub name: String,
+    /// Where it was set.
+    pub origin: Origin,
+    /// The known setting (or alias) nearest to it by edit distance.
+    pub closest: String,
+}
+
+impl fmt::Display for UnknownSetting {
+    // Never the value: it may be a secret.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let origin = match self.origin {
+            Origin::DotEnv => ".env",
+            Origin::Process => "the environment",
+        };
+        write!(f, "{}, set in {origin}, is not a setting of itsor (did you mean {}?)", self.name, self.closest)
+    }
+}
+
+/// Every variable of `env` whose name starts with one of [`SETTING_PREFIXES`] (in any case)
+/// and is not a known setting or alias, with the closest known name; sorted by name.
+pub fn unknown_settings(env: &Environment) -> Vec<UnknownSetting> {
+    let known = known_names();
+    let mut unknown: Vec<UnknownSetting> = env
+        .names()
+        .filter(|(name, _)| {
+            let upper = name.to_ascii_uppercase();
+            SETTING_PREFIXES.iter().any(|prefix| upper.starts_with(prefix))
+                && !OTHER_PROGRAMS.iter().any(|other| upper.starts_with(other))
+                && !known.iter().any(|known| known == name)
+        })
+        .map(|(name, origin)| UnknownSetting { name: name.to_owned(), origin, closest: closest_setting(name) })
+        .collect();
+    unknown.sort_by(|a, b| a.name.cmp(&b.name));
+    unknown
+}
+
+/// The known setting or alias nearest to `name` (compared in upper case) by edit distance;
+/// the first in table order among equals.
+pub fn closest_setting(name: &str) -> String {
+    let upper = name.to_ascii_uppercase();
+    known_names().into_iter().min_by_key(|candidate| edit_distance(&upper, candidate)).unwrap_or_default()
+}
+
+/// Levenshtein distance between `a` and `b`, in bytes.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
 
 /// A configuration problem that stops `itsor` before it serves anything.
 ///
@@ -136,7 +503,7 @@ pub enum ConfigError {
     #[error("refusing to start: {canonical} and {alias} are both set, to different values; set only one")]
     AliasConflict {
         /// Our name.
-        canonical: &'static str,
+        canonical: String,
         /// The other guide's name.
         alias: &'static str,
     },
@@ -163,17 +530,80 @@ pub enum ConfigError {
     /// A component variable fails the account crate's validation.
     #[error("refusing to start: {env_var} {problem}")]
     Refused {
-        /// The upper-case environment variable to fix.
+        /// The upper-case environment variable to fix, as it was set (an alias when the
+        /// value came from one).
         env_var: String,
-        /// What is wrong with it (never its value when it is secret).
+        /// What is wrong with it (never its value when it is secret), with other settings
+        /// it names in upper case too.
         problem: String,
     },
+    /// Several of the problems above, found in one start (at least two, none of them `All`).
+    #[error("refusing to start, {} problems in the configuration:{}", .0.len(), list(.0))]
+    All(Vec<ConfigError>),
+}
+
+/// The problems, one per line, each without its own `refusing to start: `.
+fn list(problems: &[ConfigError]) -> String {
+    problems
+        .iter()
+        .map(|problem| {
+            let text = problem.to_string();
+            format!("\n  {}", text.strip_prefix("refusing to start: ").unwrap_or(&text))
+        })
+        .collect()
+}
+
+impl ConfigError {
+    /// `problems` as one error: `Ok` when there is none, the problem itself when there is
+    /// one, [`ConfigError::All`] (flattened) otherwise.
+    pub fn check(problems: Vec<ConfigError>) -> Result<(), ConfigError> {
+        let mut flat: Vec<ConfigError> = problems
+            .into_iter()
+            .flat_map(|problem| match problem {
+                ConfigError::All(inner) => inner,
+                one => vec![one],
+            })
+            .collect();
+        match flat.len() {
+            0 => Ok(()),
+            1 => Err(flat.remove(0)),
+            _ => Err(ConfigError::All(flat)),
+        }
+    }
+
+    /// Whether this is a refusal of the configuration (printed as it is, without
+    /// `error:`), as opposed to a failure to read it.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, ConfigError::Refused { .. } | ConfigError::All(_))
+    }
+}
+
+/// The problems found so far while resolving settings.
+#[derive(Default)]
+struct Problems(Vec<ConfigError>);
+
+impl Problems {
+    /// The value, or `None` with its problem recorded.
+    fn take<T>(&mut self, result: Result<T, ConfigError>) -> Option<T> {
+        result.map_err(|problem| self.0.push(problem)).ok()
+    }
+
+    /// `value` when no problem was recorded (every `None` that [`Problems::take`] returned
+    /// recorded one); every problem otherwise.
+    fn finish<T>(self, value: Option<T>) -> Result<T, ConfigError> {
+        ConfigError::check(self.0)?;
+        value.ok_or_else(|| ConfigError::All(Vec::new()))
+    }
 }
 
 /// The merged environment: process variables over the `.env` file, read once.
 #[derive(Clone, Default)]
 pub struct Environment {
     vars: HashMap<String, String>,
+    /// The names whose value came from `.env`.
+    from_dotenv: HashSet<String>,
+    /// Canonical names set from an alias, with the alias.
+    aliased: HashMap<String, &'static str>,
 }
 
 impl fmt::Debug for Environment {
@@ -191,12 +621,13 @@ impl Environment {
     /// Process variables win over the file. Variables whose name or value is not UTF-8 are
     /// ignored.
     pub fn load(dotenv: &Path) -> Result<Environment, ConfigError> {
-        let mut vars = HashMap::new();
+        let mut env = Environment::default();
         match dotenvy::from_path_iter(dotenv) {
             Ok(iter) => {
                 for item in iter {
                     let (key, value) = item.map_err(|e| dotenv_error(dotenv, &e))?;
-                    vars.insert(key, value);
+                    env.from_dotenv.insert(key.clone());
+                    env.vars.insert(key, value);
                 }
             }
             Err(e) if e.not_found() => {}
@@ -204,33 +635,52 @@ impl Environment {
         }
         for (key, value) in std::env::vars_os() {
             if let (Ok(key), Ok(value)) = (key.into_string(), value.into_string()) {
-                vars.insert(key, value);
+                env.from_dotenv.remove(&key);
+                env.vars.insert(key, value);
             }
         }
-        Environment { vars }.with_aliases_resolved()
+        env.with_aliases_resolved()
     }
 
-    /// Fills each unset canonical name from its alias; refuses conflicting pairs.
+    /// Fills each unset canonical name from its alias; refuses conflicting pairs (all of
+    /// them at once).
     fn with_aliases_resolved(mut self) -> Result<Environment, ConfigError> {
-        for &(canonical, alias) in ALIASES {
-            match (self.vars.get(canonical), self.vars.get(alias)) {
+        let mut conflicts = Vec::new();
+        for (canonical, alias) in aliases() {
+            match (self.vars.get(&canonical), self.vars.get(alias)) {
                 (Some(ours), Some(theirs)) if ours != theirs => {
-                    return Err(ConfigError::AliasConflict { canonical, alias });
+                    conflicts.push(ConfigError::AliasConflict { canonical, alias });
                 }
                 (None, Some(theirs)) => {
                     let value = theirs.clone();
-                    self.vars.insert(canonical.to_owned(), value);
+                    self.vars.insert(canonical.clone(), value);
+                    self.aliased.insert(canonical, alias);
                 }
                 _ => {}
             }
         }
+        ConfigError::check(conflicts)?;
         Ok(self)
     }
 
-    /// An environment made of exactly these pairs.
+    /// An environment made of exactly these pairs, as if set in the process.
     #[cfg(test)]
     pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Environment {
-        Environment { vars: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
+        Environment { vars: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect(), ..Environment::default() }
+    }
+
+    /// Every name set, with where its value came from (aliases resolved into their
+    /// canonical names are not listed again).
+    pub fn names(&self) -> impl Iterator<Item = (&str, Origin)> {
+        self.vars.keys().filter(|name| !self.aliased.contains_key(*name)).map(|name| {
+            let origin = if self.from_dotenv.contains(name) { Origin::DotEnv } else { Origin::Process };
+            (name.as_str(), origin)
+        })
+    }
+
+    /// How the user spelt the setting `name`: the alias its value came from, or `name`.
+    pub fn spelling<'a>(&'a self, name: &'a str) -> &'a str {
+        self.aliased.get(name).copied().unwrap_or(name)
     }
 
     /// The value of `name`, if set (possibly empty).
@@ -251,11 +701,6 @@ fn dotenv_error(path: &Path, error: &dotenvy::Error) -> ConfigError {
         other => other.to_string(),
     };
     ConfigError::DotEnv { path: path.display().to_string(), message }
-}
-
-/// The environment variable that sets component variable `name`: its upper-case form.
-pub fn env_var_for(name: &str) -> String {
-    name.to_ascii_uppercase()
 }
 
 /// The database a deployment stores in.
@@ -396,30 +841,48 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// Reads every limit from `env`; unset or empty variables keep their defaults.
+    /// Reads every limit from `env`; unset or empty variables keep their defaults. Every
+    /// bad limit is reported.
     pub fn from_env(env: &Environment) -> Result<Limits, ConfigError> {
         let defaults = Limits::default();
-        let max_concurrent = match env.non_empty(ENV_MAX_CONCURRENT) {
-            Some(value) => parse_max_concurrent(value)?,
-            None => defaults.max_concurrent,
+        let mut problems = Problems::default();
+        let max_concurrent =
+            problems.take(env.non_empty(ENV_MAX_CONCURRENT).map_or(Ok(defaults.max_concurrent), parse_max_concurrent));
+        let max_connections = problems
+            .take(env.non_empty(ENV_MAX_CONNECTIONS).map_or(Ok(defaults.max_connections), parse_max_connections));
+        let mut timeout = |name: &'static str, default: Duration| {
+            problems.take(env.non_empty(name).map_or(Ok(default), |value| parse_timeout(name, value)))
         };
-        let timeout = |name: &'static str, default: Duration| match env.non_empty(name) {
-            Some(value) => parse_timeout(name, value),
-            None => Ok(default),
+        let timeouts = (
+            timeout(ENV_REQUEST_TIMEOUT, defaults.request_timeout),
+            timeout(ENV_BODY_TIMEOUT, defaults.body_timeout),
+            timeout(ENV_HEADER_TIMEOUT, defaults.header_timeout),
+            timeout(ENV_DRAIN_DELAY, defaults.drain_delay),
+            timeout(ENV_SHUTDOWN_TIMEOUT, defaults.shutdown_timeout),
+        );
+        let limits = match (max_concurrent, max_connections, timeouts) {
+            (
+                Some(max_concurrent),
+                Some(max_connections),
+                (
+                    Some(request_timeout),
+                    Some(body_timeout),
+                    Some(header_timeout),
+                    Some(drain_delay),
+                    Some(shutdown_timeout),
+                ),
+            ) => Some(Limits {
+                max_concurrent,
+                max_connections,
+                request_timeout,
+                body_timeout,
+                header_timeout,
+                drain_delay,
+                shutdown_timeout,
+            }),
+            _ => None,
         };
-        let max_connections = match env.non_empty(ENV_MAX_CONNECTIONS) {
-            Some(value) => parse_max_connections(value)?,
-            None => defaults.max_connections,
-        };
-        Ok(Limits {
-            max_concurrent,
-            max_connections,
-            request_timeout: timeout(ENV_REQUEST_TIMEOUT, defaults.request_timeout)?,
-            body_timeout: timeout(ENV_BODY_TIMEOUT, defaults.body_timeout)?,
-            header_timeout: timeout(ENV_HEADER_TIMEOUT, defaults.header_timeout)?,
-            drain_delay: timeout(ENV_DRAIN_DELAY, defaults.drain_delay)?,
-            shutdown_timeout: timeout(ENV_SHUTDOWN_TIMEOUT, defaults.shutdown_timeout)?,
-        })
+        problems.finish(limits)
     }
 }
 
@@ -473,34 +936,76 @@ pub struct Overrides {
 }
 
 impl ServeConfig {
-    /// Resolves every host setting: flag, then environment, then default.
+    /// Resolves every host setting: flag, then environment, then default. Every problem
+    /// is reported.
     ///
     /// `exe` is the path of the running binary, used for the default component location.
     pub fn resolve(env: &Environment, flags: &Overrides, exe: Option<&Path>) -> Result<ServeConfig, ConfigError> {
+        let mut problems = Problems::default();
         let host = match &flags.host {
             Some(host) => host.clone(),
             None => env.non_empty(ENV_HOST).unwrap_or(DEFAULT_HOST).to_owned(),
         };
-        if host.trim().is_empty() {
-            return Err(ConfigError::Host);
-        }
-        let port = match (flags.port, env.non_empty(ENV_PORT)) {
-            (Some(port), _) => port,
-            (None, Some(value)) => parse_port(value)?,
-            (None, None) => DEFAULT_PORT,
+        let host = problems.take(if host.trim().is_empty() { Err(ConfigError::Host) } else { Ok(host) });
+        let port = problems.take(match (flags.port, env.non_empty(ENV_PORT)) {
+            (Some(port), _) => Ok(port),
+            (None, Some(value)) => parse_port(value),
+            (None, None) => Ok(DEFAULT_PORT),
+        });
+        let database = problems.take(resolve_database(env, flags.database_url.as_deref()));
+        let pg_pool_size = problems.take(pg_pool_size(env));
+        let limits = problems.take(Limits::from_env(env));
+        let metrics_addr = problems.take(metrics_addr(env));
+        let config = match (host, port, database, pg_pool_size, limits, metrics_addr) {
+            (Some(host), Some(port), Some(database), Some(pg_pool_size), Some(limits), Some(metrics_addr)) => {
+                Some(ServeConfig {
+                    host,
+                    port,
+                    database,
+                    pg_pool_size,
+                    component: resolve_component(env, flags.component.as_deref(), exe),
+                    cache_dir: cache_dir(env),
+                    limits,
+                    metrics_addr,
+                })
+            }
+            _ => None,
         };
-        let component = resolve_component(env, flags.component.as_deref(), exe);
-        Ok(ServeConfig {
-            host,
-            port,
-            database: resolve_database(env, flags.database_url.as_deref())?,
-            pg_pool_size: pg_pool_size(env)?,
-            component,
-            cache_dir: cache_dir(env),
-            limits: Limits::from_env(env)?,
-            metrics_addr: metrics_addr(env)?,
-        })
+        problems.finish(config)
     }
+}
+
+/// Everything `itsor serve` takes from its flags and environment, checked together so that
+/// a start that fails names every problem: the host's settings ([`ServeConfig::resolve`]),
+/// the component's ([`ComponentVariables::validate`]) and the exposure of development
+/// defaults ([`check_exposure`]).
+pub fn resolve_serve(
+    env: &Environment,
+    flags: &Overrides,
+    exe: Option<&Path>,
+) -> Result<(ServeConfig, ComponentVariables, Settings), ConfigError> {
+    let mut problems = Problems::default();
+    let config = problems.take(ServeConfig::resolve(env, flags, exe));
+    let variables = ComponentVariables::from_env(env);
+    let settings = problems.take(variables.validate());
+    let host = match (&config, &flags.host) {
+        (Some(config), _) => Some(config.host.as_str()),
+        // The address itself is wrong: whether it is exposed cannot be told.
+        (None, _) if problems.0.iter().any(|problem| matches!(problem, ConfigError::Host)) => None,
+        (None, Some(host)) => Some(host.as_str()),
+        (None, None) => Some(env.non_empty(ENV_HOST).unwrap_or(DEFAULT_HOST)),
+    };
+    if let Some(host) = host {
+        problems.take(check_exposure(env, host));
+    }
+    let resolved = match (config, settings) {
+        (Some(config), Some(settings)) => {
+            let variables = variables.with_database(&config.database);
+            Some((config, variables, settings))
+        }
+        _ => None,
+    };
+    problems.finish(resolved)
 }
 
 /// Refuses to serve development defaults to other machines: with `BACKEND_ENV` unset the
@@ -508,7 +1013,7 @@ impl ServeConfig {
 /// (`127.0.0.0/8`, `::1`, `localhost`). Setting `BACKEND_ENV` (even to `local`) says the
 /// choice was made on purpose.
 pub fn check_exposure(env: &Environment, host: &str) -> Result<(), ConfigError> {
-    if env.non_empty(&env_var_for("backend_env")).is_some() || is_loopback(host) {
+    if env.non_empty(&itsor_accounts::config::env_name("backend_env")).is_some() || is_loopback(host) {
         Ok(())
     } else {
         Err(ConfigError::UnsafeExposure { host: host.to_owned() })
@@ -545,6 +1050,27 @@ pub fn pg_pool_size(env: &Environment) -> Result<u32, ConfigError> {
 /// `DATABASE_URL`), else the default SQLite file.
 pub fn resolve_database(env: &Environment, flag: Option<&str>) -> Result<DatabaseTarget, ConfigError> {
     database_target(flag.or_else(|| env.non_empty(ENV_DATABASE_URL)).unwrap_or(DEFAULT_DATABASE_URL))
+}
+
+/// The database and the component's settings, as `itsor keys` needs them: `--database-url`
+/// (else the environment) and the validated component variables, stored where the host
+/// was told to. Every problem of both is reported at once.
+pub fn resolve_database_and_settings(
+    env: &Environment,
+    flag: Option<&str>,
+) -> Result<(DatabaseTarget, ComponentVariables, Settings), ConfigError> {
+    let mut problems = Problems::default();
+    let database = problems.take(resolve_database(env, flag));
+    let variables = ComponentVariables::from_env(env);
+    let settings = problems.take(variables.validate());
+    let resolved = match (database, settings) {
+        (Some(database), Some(settings)) => {
+            let variables = variables.with_database(&database);
+            Some((database, variables, settings))
+        }
+        _ => None,
+    };
+    problems.finish(resolved)
 }
 
 /// The component's path: the `--component` flag, else `ITSOR_COMPONENT`, else
@@ -584,6 +1110,8 @@ pub fn cache_dir(env: &Environment) -> Option<PathBuf> {
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct ComponentVariables {
     values: BTreeMap<&'static str, String>,
+    /// Variables whose value came from an alias, with the alias (to name it in problems).
+    aliased: BTreeMap<&'static str, &'static str>,
 }
 
 impl fmt::Debug for ComponentVariables {
@@ -596,11 +1124,17 @@ impl ComponentVariables {
     /// Reads every variable of [`VARIABLES`] from the upper-case environment variable of
     /// its name.
     pub fn from_env(env: &Environment) -> ComponentVariables {
-        let values = VARIABLES
-            .iter()
-            .filter_map(|var| env.get(&env_var_for(var.name)).map(|v| (var.name, v.to_owned())))
-            .collect();
-        ComponentVariables { values }
+        let mut variables = ComponentVariables::default();
+        for var in VARIABLES {
+            let env_name = var.env_name();
+            if let Some(value) = env.get(&env_name) {
+                variables.values.insert(var.name, value.to_owned());
+                if let Some(alias) = var.aliases.iter().find(|alias| **alias == env.spelling(&env_name)) {
+                    variables.aliased.insert(var.name, alias);
+                }
+            }
+        }
+        variables
     }
 
     /// These variables, with `database_url` set to `database`'s URL when it is PostgreSQL
@@ -624,7 +1158,7 @@ impl ComponentVariables {
                 VARIABLES.iter().find(|var| var.name == name).map(|var| (var.name, value.to_owned()))
             })
             .collect();
-        ComponentVariables { values }
+        ComponentVariables { values, aliased: BTreeMap::new() }
     }
 
     /// The value of variable `name`, if it was set.
@@ -637,9 +1171,23 @@ impl ComponentVariables {
         VARIABLES.iter().any(|var| var.name == name)
     }
 
-    /// Validates the variables exactly as the component will, refusing unsafe settings.
+    /// Validates the variables exactly as the component will, refusing unsafe settings:
+    /// every problem, each naming its environment variable as it was set.
     pub fn validate(&self) -> Result<Settings, ConfigError> {
-        Settings::load(self).map_err(|e| ConfigError::Refused { env_var: env_var_for(e.variable), problem: e.problem })
+        Settings::load(self).map_err(|error| {
+            let refusals = error.problems.into_iter().map(|problem| ConfigError::Refused {
+                env_var: self
+                    .aliased
+                    .get(problem.variable)
+                    .map_or_else(|| itsor_accounts::config::env_name(problem.variable), |alias| (*alias).to_owned()),
+                problem: itsor_accounts::config::with_env_names(&problem.problem),
+            });
+            match ConfigError::check(refusals.collect()) {
+                Err(error) => error,
+                // `Settings::load` never fails without a problem.
+                Ok(()) => ConfigError::All(Vec::new()),
+            }
+        })
     }
 }
 
@@ -868,8 +1416,7 @@ mod tests {
 
     #[test]
     fn every_table_entry_is_mapped() {
-        let env =
-            Environment::from_pairs(VARIABLES.iter().map(|v| (env_var_for(v.name), format!("value-of-{}", v.name))));
+        let env = Environment::from_pairs(VARIABLES.iter().map(|v| (v.env_name(), format!("value-of-{}", v.name))));
         let vars = ComponentVariables::from_env(&env);
         for var in VARIABLES {
             assert_eq!(vars.get(var.name), Some(format!("value-of-{}", var.name).as_str()));
@@ -914,6 +1461,247 @@ mod tests {
             .expect_err("conflict")
             .to_string();
         assert!(err.contains("JWT_SECRET") && err.contains("BETTER_AUTH_SECRET"), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn every_env_constant_is_a_host_setting() {
+        let sources = [include_str!("config.rs"), include_str!("logging.rs")];
+        let constants: Vec<&str> = sources
+            .iter()
+            .flat_map(|source| source.lines())
+            .filter(|line| line.starts_with("pub const ENV_"))
+            .filter_map(|line| line.split('"').nth(1))
+            .collect();
+        assert!(constants.len() >= 15, "{constants:?}");
+        for name in &constants {
+            assert!(HOST_SETTINGS.iter().any(|setting| setting.name == *name), "{name} is not in HOST_SETTINGS");
+        }
+        for setting in HOST_SETTINGS {
+            assert!(constants.contains(&setting.name), "{} has no ENV_ constant", setting.name);
+        }
+    }
+
+    #[test]
+    fn every_setting_is_documented_once() {
+        let mut names = HashSet::new();
+        for doc in documented_settings() {
+            let name = doc.env_name.clone().or(doc.spin_name.map(str::to_owned)).unwrap_or_default();
+            if let Some(env) = &doc.env_name {
+                assert!(names.insert(env.clone()), "{env} is listed twice");
+            }
+            for alias in doc.aliases {
+                assert!(names.insert((*alias).to_owned()), "{alias} is listed twice");
+            }
+            for text in std::iter::once(doc.description).chain(doc.production).chain(doc.default.as_deref()) {
+                assert!(!text.trim().is_empty(), "{name}: empty text");
+                assert!(!text.contains(['|', '\n']), "{name}: no | or line break in {text:?}");
+                assert_eq!(text.matches('`').count() % 2, 0, "{name}: unbalanced backticks in {text:?}");
+            }
+            assert!(doc.description.ends_with('.'), "{name}: a description is sentences");
+        }
+        // The only component variable without an environment name is the one the host sets.
+        let set_by_host: Vec<_> = documented_settings().into_iter().filter(|doc| doc.env_name.is_none()).collect();
+        assert_eq!(set_by_host.len(), 1);
+        assert_eq!(set_by_host[0].spin_name, Some(itsor_accounts::config::DATABASE_URL));
+    }
+
+    #[test]
+    fn the_host_table_states_the_codes_defaults() {
+        let default = |name: &str| HOST_SETTINGS.iter().find(|s| s.name == name).map(|s| s.default).unwrap_or_default();
+        assert_eq!(default(ENV_HOST), format!("`{DEFAULT_HOST}`"));
+        assert_eq!(default(ENV_PORT), format!("`{DEFAULT_PORT}`"));
+        assert_eq!(default(ENV_DATABASE_URL), format!("`{DEFAULT_DATABASE_URL}`"));
+        assert_eq!(default(ENV_PG_POOL_SIZE), format!("`{}`", crate::postgres::DEFAULT_POOL_SIZE));
+        assert!(default(ENV_MAX_CONCURRENT).starts_with(&format!("`{}`", crate::engine::MAX_INSTANCES)));
+        assert_eq!(default(ENV_MAX_CONNECTIONS), format!("`{DEFAULT_MAX_CONNECTIONS}`"));
+        for (name, duration) in [
+            (ENV_REQUEST_TIMEOUT, DEFAULT_REQUEST_TIMEOUT),
+            (ENV_BODY_TIMEOUT, DEFAULT_BODY_TIMEOUT),
+            (ENV_HEADER_TIMEOUT, DEFAULT_HEADER_TIMEOUT),
+            (ENV_DRAIN_DELAY, DEFAULT_DRAIN_DELAY),
+            (ENV_SHUTDOWN_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT),
+        ] {
+            assert_eq!(default(name), format!("`{}`", duration.as_secs()), "{name}");
+        }
+        assert_eq!(default(ENV_METRICS_ADDR), "");
+        assert!(default(ENV_COMPONENT).contains(&default_component_path(None).display().to_string()));
+    }
+
+    #[test]
+    fn aliases_come_from_both_tables() {
+        let aliases = aliases();
+        for pair in [("JWT_SECRET", "BETTER_AUTH_SECRET"), ("JWT_SECRET_PREVIOUS", "BETTER_AUTH_SECRET_PREVIOUS")] {
+            assert!(aliases.contains(&(pair.0.to_owned(), pair.1)), "{pair:?}");
+        }
+        assert!(aliases.contains(&(ENV_DATABASE_URL.to_owned(), "DATABASE_URL")));
+        assert_eq!(aliases.len(), 3);
+    }
+
+    #[test]
+    fn readme_configuration_table_is_generated() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+        let readme = std::fs::read_to_string(&path).unwrap();
+        let start = readme.find(TABLE_START).map(|at| at + TABLE_START.len() + 1);
+        let end = readme.find(TABLE_END);
+        let (Some(start), Some(end)) = (start, end) else {
+            panic!("README.md has no lines {TABLE_START:?} and {TABLE_END:?} around the settings table");
+        };
+        // A blank line on either side keeps the comments and the table separate blocks.
+        let expected = format!("\n{}\n", markdown_table());
+        if readme[start..end] == expected {
+            return;
+        }
+        if std::env::var_os("ITSOR_UPDATE_README").is_some_and(|v| v == "1") {
+            std::fs::write(&path, format!("{}{expected}{}", &readme[..start], &readme[end..])).unwrap();
+            return;
+        }
+        let current: Vec<&str> = readme[start..end].lines().collect();
+        let wanted: Vec<&str> = expected.lines().collect();
+        let differ: Vec<String> = (0..current.len().max(wanted.len()))
+            .filter(|&i| current.get(i) != wanted.get(i))
+            .map(|i| {
+                format!("line {}:\n- {}\n+ {}", i + 1, current.get(i).unwrap_or(&""), wanted.get(i).unwrap_or(&""))
+            })
+            .collect();
+        panic!(
+            "README.md's settings table is not the one the settings tables give; run \
+             ITSOR_UPDATE_README=1 cargo test -p itsor --lib readme, or fix the table by hand:\n{}\n\nThe whole table:\n{expected}",
+            differ.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_readme_table_has_a_row_per_setting() {
+        let table = markdown_table();
+        assert_eq!(table.lines().count(), 2 + VARIABLES.len() + HOST_SETTINGS.len());
+        assert!(
+            table.contains("| `JWT_SECRET` (alias `BETTER_AUTH_SECRET`) | `jwt_secret` | a development-only value | ")
+        );
+        assert!(table.contains("| `HOST` | (host only) | `127.0.0.1` | "));
+        assert!(table.contains("| (set from `BACKEND_DATABASE_URL`) | `database_url` | (unset) | "));
+        assert!(table.contains(" Outside local/dev/test: always `true`, whatever is set. |"));
+        assert!(!table.contains(itsor_accounts::config::DEV_SECRET));
+    }
+
+    #[test]
+    fn edit_distance_counts_single_byte_edits() {
+        assert_eq!(edit_distance("JWT_ACCES_MINUTES", "JWT_ACCESS_MINUTES"), 1);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
+
+    #[test]
+    fn unknown_settings_are_named_with_the_closest_one() {
+        let env = Environment::from_pairs([
+            ("JWT_ACCES_MINUTES", "5"),
+            ("SESSION_COOKIE_SAME_SITE", "strict"),
+            ("ITSOR_MAX_CONCURENT", "4"),
+            ("jwt_secret", "not-read-in-lower-case"),
+            ("RATE_LIMIT_LOGIN_FAILURE", "3"),
+            // Known names and aliases, other programs' variables, other prefixes: no warning.
+            ("JWT_ACCESS_MINUTES", "5"),
+            ("BETTER_AUTH_SECRET", "x"),
+            ("DATABASE_URL", "sqlite:///x.db"),
+            ("ITSOR_LOG_FORMAT", "json"),
+            ("SESSION_MANAGER", "local/host:@/tmp/.ICE-unix/1"),
+            ("ITSOR_E2E_CACHE_DIR", "/tmp/c"),
+            ("HOME", "/h"),
+            ("ACCOUNT_PAGES", "on"),
+        ]);
+        let found: Vec<(String, String)> =
+            unknown_settings(&env).into_iter().map(|unknown| (unknown.name, unknown.closest)).collect();
+        let expected = [
+            ("ITSOR_MAX_CONCURENT", "ITSOR_MAX_CONCURRENT"),
+            ("JWT_ACCES_MINUTES", "JWT_ACCESS_MINUTES"),
+            ("RATE_LIMIT_LOGIN_FAILURE", "RATE_LIMIT_LOGIN_FAILURES"),
+            ("SESSION_COOKIE_SAME_SITE", "SESSION_COOKIE_SAMESITE"),
+            ("jwt_secret", "JWT_SECRET"),
+        ];
+        assert_eq!(found, expected.map(|(a, b)| (a.to_owned(), b.to_owned())));
+        let message = unknown_settings(&env)[1].to_string();
+        assert_eq!(
+            message,
+            "JWT_ACCES_MINUTES, set in the environment, is not a setting of itsor (did you mean JWT_ACCESS_MINUTES?)"
+        );
+        assert!(!unknown_settings(&env).iter().any(|u| u.to_string().contains("not-read")), "never a value");
+    }
+
+    #[test]
+    fn unknown_settings_say_they_come_from_dotenv() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(&path, "JWT_ACCES_MINUTES_ITSOR_TEST=5\nPATH=from-file\n").unwrap();
+        let env = Environment::load(&path).unwrap();
+        let unknown = unknown_settings(&env);
+        let ours = unknown.iter().find(|u| u.name == "JWT_ACCES_MINUTES_ITSOR_TEST").expect("named");
+        assert_eq!(ours.origin, Origin::DotEnv);
+        assert!(ours.to_string().contains(", set in .env, "), "{ours}");
+        assert_eq!(env.names().find(|(name, _)| *name == "PATH").map(|(_, origin)| origin), Some(Origin::Process));
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let secret = "too-short-secret";
+        let env = Environment::from_pairs([
+            ("BACKEND_ENV", "production"),
+            ("JWT_SECRET", secret),
+            ("JWT_ISSUER", " "),
+            (ENV_MAX_CONCURRENT, "0"),
+            (ENV_BODY_TIMEOUT, "never"),
+        ]);
+        let err = resolve_serve(&env, &Overrides::default(), None).unwrap_err();
+        let ConfigError::All(problems) = &err else { panic!("expected several problems: {err}") };
+        assert_eq!(problems.len(), 4, "{err}");
+        let message = err.to_string();
+        let lines: Vec<&str> = message.lines().collect();
+        assert_eq!(lines[0], "refusing to start, 4 problems in the configuration:");
+        for (line, name) in lines[1..].iter().zip([ENV_MAX_CONCURRENT, ENV_BODY_TIMEOUT, "JWT_SECRET", "JWT_ISSUER"]) {
+            assert!(line.starts_with(&format!("  {name} ")), "{line:?} should name {name}");
+        }
+        assert!(!message.contains(secret), "{message}");
+        assert!(err.is_refusal());
+        // The exposure check joins in too, and one problem is reported as it always was.
+        let env = Environment::from_pairs([("JWT_ALGORITHM", "none")]);
+        let flags = Overrides { host: Some("0.0.0.0".into()), ..Overrides::default() };
+        let message = resolve_serve(&env, &flags, None).unwrap_err().to_string();
+        assert!(
+            message.contains("\n  JWT_ALGORITHM must be one of") && message.contains("BACKEND_ENV is unset"),
+            "{message}"
+        );
+        let one = resolve_serve(&Environment::from_pairs([("JWT_ISSUER", "")]), &Overrides::default(), None);
+        assert_eq!(one.unwrap_err().to_string(), "refusing to start: JWT_ISSUER must not be empty");
+    }
+
+    #[test]
+    fn problems_name_settings_as_the_user_spelt_them() {
+        let env = Environment::from_pairs([("SESSION_COOKIE_SAMESITE", "none")]);
+        let err = ComponentVariables::from_env(&env).validate().unwrap_err().to_string();
+        assert_eq!(err, "refusing to start: SESSION_COOKIE_SAMESITE none requires SESSION_COOKIE_SECURE=true");
+        let env = Environment::from_pairs([("BACKEND_ENV", "production"), ("BETTER_AUTH_SECRET", "short-s3cret")])
+            .with_aliases_resolved()
+            .unwrap();
+        let err = ComponentVariables::from_env(&env).validate().unwrap_err().to_string();
+        assert!(err.starts_with("refusing to start: BETTER_AUTH_SECRET must be at least 32 bytes"), "{err}");
+        assert!(!err.contains("short-s3cret"), "{err}");
+    }
+
+    #[test]
+    fn every_alias_conflict_is_reported() {
+        let err = Environment::from_pairs([
+            ("JWT_SECRET", "s3cret-a"),
+            ("BETTER_AUTH_SECRET", "s3cret-b"),
+            ("BACKEND_DATABASE_URL", "sqlite:///a.db"),
+            ("DATABASE_URL", "sqlite:///b.db"),
+        ])
+        .with_aliases_resolved()
+        .unwrap_err()
+        .to_string();
+        for name in ["JWT_SECRET", "BETTER_AUTH_SECRET", "BACKEND_DATABASE_URL", "DATABASE_URL"] {
+            assert!(err.contains(name), "{err}");
+        }
+        assert!(err.starts_with("refusing to start, 2 problems"), "{err}");
         assert!(!err.contains("s3cret"), "{err}");
     }
 

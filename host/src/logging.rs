@@ -14,6 +14,9 @@ use crate::config::Environment;
 /// Environment variable: the log format, `text` (default) or `json`.
 pub const ENV_LOG_FORMAT: &str = "ITSOR_LOG_FORMAT";
 
+/// Environment variable: the log filter (`tracing_subscriber`'s `EnvFilter` syntax).
+pub const ENV_RUST_LOG: &str = "RUST_LOG";
+
 /// The response (and request) header carrying the request id.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -26,7 +29,7 @@ pub const MAX_REQUEST_ID_BYTES: usize = 128;
 pub fn init(env: &Environment) {
     use tracing_subscriber::EnvFilter;
     let filter =
-        env.get("RUST_LOG").and_then(|spec| EnvFilter::try_new(spec).ok()).unwrap_or_else(|| EnvFilter::new("info"));
+        env.get(ENV_RUST_LOG).and_then(|spec| EnvFilter::try_new(spec).ok()).unwrap_or_else(|| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match env.non_empty(ENV_LOG_FORMAT) {
         Some("json") => builder.json().with_current_span(false).with_span_list(false).init(),

@@ -9,108 +9,10 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
 use itsor::cli::ListenArgs;
-use itsor::config::{self, ComponentVariables, ConfigError, Environment, ServeConfig};
+use itsor::config::{self, ConfigError, Environment};
 use itsor::keys::KeyCall;
 use itsor::storage::Storage;
 use itsor::{engine, migrate, server};
-
-/// Host environment variables, shown at the end of `--help`.
-const HOST_ENVIRONMENT_HELP: &str = "\
-Environment (read from the process and from ./.env; the process wins; flags win over both):
-  BACKEND_DATABASE_URL     the database (alias DATABASE_URL): a SQLite file, as
-                           sqlite:///./relative.db or sqlite:////absolute.db, or PostgreSQL,
-                           as postgresql://user:password@host/db?sslmode=require
-                           [default: sqlite:///./backend/itsor.db]
-  ITSOR_PG_POOL_SIZE       PostgreSQL connections this host opens at most (1 to 256);
-                           hosts x this must stay under the server's max_connections
-                           [default: 8]
-  HOST                     address to listen on  [default: 127.0.0.1]
-  PORT                     port to listen on; 0 picks a free one  [default: 3002]
-  ITSOR_COMPONENT          the component .wasm
-                           [default: <exe dir>/../wasm32-wasip2/component/itsor_auth.wasm]
-  ITSOR_CACHE_DIR          compiled-component cache
-                           [default: $XDG_CACHE_HOME/itsor, else ~/.cache/itsor]
-  ITSOR_MAX_CONCURRENT     component instances running at once (1 to 1000); a request
-                           that finds none free within 1 s gets 503 with Retry-After
-                           [default: 1000, the instance pool's size]
-  ITSOR_MAX_CONNECTIONS    connections open at once; one more gets 503 and is closed
-                           [default: 4000]
-  ITSOR_REQUEST_TIMEOUT_SECONDS
-                           time one request's component may run before it is stopped
-                           and the client gets 503 TIMEOUT  [default: 30]
-  ITSOR_BODY_TIMEOUT_SECONDS
-                           time a client may take to send a request body (at most
-                           64 KiB, else 413) before it gets 408  [default: 10]
-  ITSOR_HEADER_TIMEOUT_SECONDS
-                           time a client may take to send a request's headers (at most
-                           64 headers and 16 KiB, else 431), and the keep-alive idle
-                           timeout; then the connection is closed  [default: 10]
-                           (the three timeouts take seconds, fractions allowed: 0.5)
-  ITSOR_DRAIN_SECONDS      after SIGTERM, how long connections are still accepted with
-                           /readyz already 503  [default: 5]
-  ITSOR_SHUTDOWN_SECONDS   then, how long in-flight requests may take to finish
-                           [default: 30]
-  ITSOR_METRICS_ADDR       where Prometheus metrics are served (GET /metrics), e.g.
-                           127.0.0.1:9464  [default: nowhere]
-  ITSOR_LOG_FORMAT         text or json (one object per line)  [default: text]
-  RUST_LOG                 log filter for stderr (e.g. debug, itsor=debug)  [default: info]";
-
-/// What each component setting means, for `--help` (the list itself comes from
-/// `itsor_accounts::config::VARIABLES`, so new settings show up without a change here).
-fn describe(variable: &str) -> &'static str {
-    match variable {
-        "backend_env" => {
-            "local, dev or test relax the rules; anything else is production; unset is local, \
-             refused when HOST is not a loopback address"
-        }
-        "jwt_secret" => {
-            "token signing key (with EdDSA or ES256: the key the signing keys are encrypted \
-             under); outside local/dev/test: random, >= 32 bytes (48 with HS384, 64 with \
-             HS512), >= 16 distinct, no placeholder"
-        }
-        "jwt_secret_previous" => "the secret before a rotation: verifies tokens until they expire, never signs",
-        "session_cookie_prefix" => "outside local/dev/test: __Host- or __Secure-",
-        "account_page" => "the /account page: auto (local/dev/test only), on or off",
-        "jwt_algorithm" => {
-            "HS256, HS384 or HS512 (the secret signs), or EdDSA or ES256 (keys of itsor's own, \
-             published at /.well-known/jwks.json; `itsor keys rotate`)"
-        }
-        "jwt_refresh_days" => {
-            "0: no refresh tokens; more: logins also return one, and a session lives this long since its last refresh"
-        }
-        "jwt_refresh_reuse_seconds" => {
-            "how long a used refresh token still gets the same successor (concurrent refreshes)"
-        }
-        "jwt_access_minutes" => "access-token lifetime in minutes",
-        "jwt_access_seconds" => "access-token lifetime in seconds (overrides minutes)",
-        "jwt_leeway_seconds" => "clock skew tolerated on token times, in seconds",
-        "jwt_issuer" => "the `iss` of issued tokens",
-        "session_cookie_name" => "name of the session cookie",
-        "session_cookie_secure" => "true or false",
-        "session_cookie_samesite" => "lax, strict or none",
-        "cors_origins" => "comma-separated browser origins (https://app.example) allowed with credentials",
-        "database_url" => "set by the host from BACKEND_DATABASE_URL (Spin: the manifest)",
-        _ => "",
-    }
-}
-
-/// The full environment help: host variables, then every component setting.
-fn environment_help() -> String {
-    use std::fmt::Write as _;
-    let mut help =
-        format!("{HOST_ENVIRONMENT_HELP}\n\nComponent settings (given to the component; checked at start-up):\n");
-    for variable in itsor_accounts::config::VARIABLES {
-        let env_var = config::env_var_for(variable.name);
-        let default = match variable.default {
-            Some(value) if !variable.secret => format!("  [default: {value}]"),
-            Some(_) => "  [default: a development-only value]".to_owned(),
-            None => String::new(),
-        };
-        let line = format!("  {env_var:<24} {}{default}", describe(variable.name));
-        let _ = writeln!(help, "{}", line.trim_end());
-    }
-    help
-}
 
 /// Serves the itsor authentication component (sign-up, login, sessions) over HTTP.
 #[derive(Debug, Parser)]
@@ -172,11 +74,11 @@ struct MigrateArgs {
     database_url: Option<String>,
 }
 
-/// The command line, with the generated environment help attached to `itsor serve`.
+/// The command line, with the settings' help (rendered from the settings tables) attached
+/// to `itsor serve`.
 fn command() -> clap::Command {
     use clap::CommandFactory as _;
-    let environment = environment_help();
-    Cli::command().mut_subcommand("serve", |serve| serve.after_help(environment))
+    Cli::command().mut_subcommand("serve", |serve| serve.after_help(config::help_text()))
 }
 
 fn main() -> ExitCode {
@@ -187,6 +89,10 @@ fn main() -> ExitCode {
     };
     let result = Environment::load(Path::new(".env")).map_err(anyhow::Error::from).and_then(|env| {
         itsor::init_logging(&env);
+        // Misspelt settings would otherwise be silently ignored; never their values.
+        for unknown in config::unknown_settings(&env) {
+            tracing::warn!("{unknown}");
+        }
         match cli.command {
             Command::Serve(args) => serve(&env, args),
             Command::Migrate(args) => migrate(&env, args),
@@ -198,7 +104,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             match error.downcast_ref::<ConfigError>() {
-                Some(refused @ ConfigError::Refused { .. }) => eprintln!("itsor: {refused}"),
+                // Every problem, one per line.
+                Some(refused) if refused.is_refusal() => eprintln!("itsor: {refused}"),
                 _ => eprintln!("itsor: error: {}", one_line(&error)),
             }
             ExitCode::FAILURE
@@ -226,9 +133,7 @@ fn migrate(env: &Environment, args: MigrateArgs) -> anyhow::Result<()> {
 
 /// `itsor keys rotate` and `itsor keys current`: prints the key's id.
 fn keys(env: &Environment, args: KeysArgs, call: KeyCall) -> anyhow::Result<()> {
-    let database = config::resolve_database(env, args.database_url.as_deref())?;
-    let variables = ComponentVariables::from_env(env).with_database(&database);
-    let settings = variables.validate()?;
+    let (database, variables, settings) = config::resolve_database_and_settings(env, args.database_url.as_deref())?;
     if !settings.jwt_algorithm.is_asymmetric() {
         anyhow::bail!(
             "JWT_ALGORITHM is {}: it signs with JWT_SECRET and has no keys (set EdDSA or ES256)",
@@ -254,10 +159,7 @@ fn keys(env: &Environment, args: KeysArgs, call: KeyCall) -> anyhow::Result<()> 
 fn serve(env: &Environment, args: ServeArgs) -> anyhow::Result<()> {
     let exe = std::env::current_exe().ok();
     let flags = args.listen.overrides(args.component);
-    let config = ServeConfig::resolve(env, &flags, exe.as_deref())?;
-    let variables = ComponentVariables::from_env(env).with_database(&config.database);
-    let settings = variables.validate()?;
-    config::check_exposure(env, &config.host)?;
+    let (config, variables, settings) = config::resolve_serve(env, &flags, exe.as_deref())?;
     if !config.component.is_file() {
         anyhow::bail!(
             "component not found at {}: run `make build` (or point --component / ITSOR_COMPONENT at the .wasm)",
@@ -354,12 +256,36 @@ mod tests {
         command().debug_assert();
     }
 
+    /// The `itsor serve --help` text after the options.
+    fn serve_help() -> String {
+        let mut serve = command().find_subcommand("serve").unwrap().clone();
+        serve.render_long_help().to_string()
+    }
+
+    /// The entry of `name` in the help: its first line and the indented lines that follow,
+    /// whitespace collapsed.
+    fn entry(help: &str, name: &str) -> String {
+        let mut lines = help
+            .lines()
+            .skip_while(|line| line.strip_prefix("  ").is_none_or(|rest| rest.split([' ', ',']).next() != Some(name)));
+        let first = lines.next().unwrap_or_else(|| panic!("no entry for {name} in:\n{help}"));
+        let rest = lines.take_while(|line| line.starts_with("        "));
+        std::iter::once(first).chain(rest).flat_map(str::split_whitespace).collect::<Vec<_>>().join(" ")
+    }
+
     #[test]
     fn serve_help_lists_every_component_setting() {
-        let help = environment_help();
-        for variable in itsor_accounts::config::VARIABLES {
-            assert!(help.contains(&config::env_var_for(variable.name)), "{}", variable.name);
+        let help = serve_help();
+        for variable in itsor_accounts::config::VARIABLES.iter().filter(|v| v.name != "database_url") {
+            let entry = entry(&help, &variable.env_name());
+            for alias in variable.aliases {
+                assert!(entry.contains(&format!("alias {alias}")), "{entry}");
+            }
+            if let Some(rule) = variable.production {
+                assert!(entry.contains(&format!("Outside local/dev/test: {}", rule.replace('`', ""))), "{entry}");
+            }
         }
+        assert!(help.contains("database_url (set by itsor from BACKEND_DATABASE_URL)"), "{help}");
         for host_var in [
             "BACKEND_DATABASE_URL",
             "HOST",
@@ -376,23 +302,27 @@ mod tests {
             config::ENV_SHUTDOWN_TIMEOUT,
             config::ENV_METRICS_ADDR,
             itsor::logging::ENV_LOG_FORMAT,
+            itsor::logging::ENV_RUST_LOG,
         ] {
-            assert!(help.contains(host_var));
+            assert!(!entry(&help, host_var).is_empty());
+        }
+        assert!(entry(&help, "BACKEND_DATABASE_URL").contains("alias DATABASE_URL"), "{help}");
+    }
+
+    #[test]
+    fn every_setting_has_help_text() {
+        let help = serve_help();
+        for doc in config::documented_settings() {
+            let Some(name) = &doc.env_name else { continue };
+            let entry = entry(&help, name);
+            let words: Vec<&str> = doc.description.split_whitespace().collect();
+            assert!(entry.contains(&words.join(" ").replace('`', "")), "{name}: {entry}");
         }
     }
 
     #[test]
     fn the_pool_size_in_the_help_matches_the_code() {
-        let help = environment_help();
-        // The entry: its first line and the indented lines that continue it.
-        let rest = help.split("ITSOR_PG_POOL_SIZE").nth(1).unwrap_or_default();
-        let pool = rest
-            .lines()
-            .enumerate()
-            .take_while(|(i, line)| *i == 0 || line.starts_with("    "))
-            .map(|(_, line)| line.trim())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let pool = entry(&serve_help(), "ITSOR_PG_POOL_SIZE");
         for expected in [
             format!("(1 to {});", config::MAX_PG_POOL_SIZE),
             format!("[default: {}]", itsor::postgres::DEFAULT_POOL_SIZE),
@@ -405,33 +335,43 @@ mod tests {
     fn limits_in_the_help_match_the_code() {
         use itsor::engine::MAX_INSTANCES;
         use itsor::server::{MAX_HEADER_BYTES, MAX_HEADERS, SLOT_WAIT};
-        let help = environment_help();
+        let help = serve_help();
         let expected = [
-            format!("(1 to {MAX_INSTANCES})"),
-            format!("[default: {MAX_INSTANCES}, the instance pool's size]"),
-            format!("within {} s gets 503", SLOT_WAIT.as_secs()),
-            format!("503 TIMEOUT  [default: {}]", config::DEFAULT_REQUEST_TIMEOUT.as_secs()),
-            format!("{} KiB, else 413", itsor::server::MAX_BODY_BYTES >> 10),
-            format!("before it gets 408  [default: {}]", config::DEFAULT_BODY_TIMEOUT.as_secs()),
-            format!("{MAX_HEADERS} headers and {} KiB, else 431", MAX_HEADER_BYTES >> 10),
-            format!("closed  [default: {}]", config::DEFAULT_HEADER_TIMEOUT.as_secs()),
-            format!("/readyz already 503  [default: {}]", config::DEFAULT_DRAIN_DELAY.as_secs()),
-            format!(
-                "may take to finish\n                           [default: {}]",
-                config::DEFAULT_SHUTDOWN_TIMEOUT.as_secs()
-            ),
+            (config::ENV_MAX_CONCURRENT, format!("(1 to {MAX_INSTANCES})")),
+            (config::ENV_MAX_CONCURRENT, format!("[default: {MAX_INSTANCES}, the instance pool's size]")),
+            (config::ENV_MAX_CONCURRENT, format!("within {} s gets 503", SLOT_WAIT.as_secs())),
+            (config::ENV_MAX_CONNECTIONS, format!("(1 to {})", config::MAX_MAX_CONNECTIONS)),
+            (config::ENV_MAX_CONNECTIONS, format!("[default: {}]", config::DEFAULT_MAX_CONNECTIONS)),
+            (config::ENV_REQUEST_TIMEOUT, "503 TIMEOUT".to_owned()),
+            (config::ENV_REQUEST_TIMEOUT, format!("at most {}", config::MAX_TIMEOUT.as_secs())),
+            (config::ENV_REQUEST_TIMEOUT, format!("[default: {}]", config::DEFAULT_REQUEST_TIMEOUT.as_secs())),
+            (config::ENV_BODY_TIMEOUT, format!("{} KiB, else 413", itsor::server::MAX_BODY_BYTES >> 10)),
+            (config::ENV_BODY_TIMEOUT, format!("then it gets 408. Limits as {}", config::ENV_REQUEST_TIMEOUT)),
+            (config::ENV_BODY_TIMEOUT, format!("[default: {}]", config::DEFAULT_BODY_TIMEOUT.as_secs())),
+            (config::ENV_HEADER_TIMEOUT, format!("{MAX_HEADERS} headers and {} KiB, else 431", MAX_HEADER_BYTES >> 10)),
+            (config::ENV_HEADER_TIMEOUT, format!("[default: {}]", config::DEFAULT_HEADER_TIMEOUT.as_secs())),
+            (config::ENV_DRAIN_DELAY, "/readyz already 503".to_owned()),
+            (config::ENV_DRAIN_DELAY, format!("[default: {}]", config::DEFAULT_DRAIN_DELAY.as_secs())),
+            (config::ENV_SHUTDOWN_TIMEOUT, format!("[default: {}]", config::DEFAULT_SHUTDOWN_TIMEOUT.as_secs())),
+            (config::ENV_HOST, format!("[default: {}]", config::DEFAULT_HOST)),
+            (config::ENV_PORT, format!("[default: {}]", config::DEFAULT_PORT)),
+            (config::ENV_DATABASE_URL, format!("[default: {}]", config::DEFAULT_DATABASE_URL)),
+            (config::ENV_COMPONENT, format!("[default: {} from", config::default_component_path(None).display())),
         ];
-        for text in expected {
-            assert!(help.contains(&text), "{text:?} not in:\n{help}");
+        for (name, text) in expected {
+            let entry = entry(&help, name);
+            assert!(entry.contains(&text), "{text:?} not in {entry:?}");
         }
     }
 
     #[test]
     fn secret_defaults_are_not_printed() {
-        let help = environment_help();
+        let help = serve_help();
         for variable in itsor_accounts::config::VARIABLES.iter().filter(|v| v.secret) {
             if let Some(default) = variable.default {
                 assert!(!help.contains(default), "{}", variable.name);
+                let entry = entry(&help, &variable.env_name());
+                assert!(entry.contains("[default: a development-only value]"), "{entry}");
             }
         }
     }

@@ -119,6 +119,57 @@ fn dotenv_is_read_and_the_environment_wins() {
 }
 
 #[test]
+fn reports_every_problem_in_one_start() {
+    let secret = "Short-Secret-31-bytes-long-xxxx";
+    let exit = Server::builder()
+        .env("BACKEND_ENV", "production")
+        .env("JWT_SECRET", secret)
+        .env("JWT_ALGORITHM", "RS256")
+        .env("SESSION_COOKIE_NAME", "a;b")
+        .env("ITSOR_MAX_CONCURRENT", "0")
+        .run_expecting_exit();
+    assert_refused_naming(
+        &exit,
+        &["JWT_SECRET", "JWT_ALGORITHM", "SESSION_COOKIE_NAME", "ITSOR_MAX_CONCURRENT"],
+        &[secret],
+    );
+    assert!(exit.stderr.contains("refusing to start, 4 problems in the configuration:"), "{}", exit.stderr);
+    // One line per problem, each starting with the variable to fix.
+    let problems: Vec<&str> = exit.stderr.lines().filter(|line| line.starts_with("  ")).collect();
+    assert_eq!(problems.len(), 4, "{}", exit.stderr);
+
+    // Under an alias, a problem names the alias: the name the user set.
+    let exit = Server::builder()
+        .env("BACKEND_ENV", "production")
+        .unset("JWT_SECRET")
+        .dotenv(&format!("BETTER_AUTH_SECRET={secret}\nJWT_ISSUER=\n"))
+        .run_expecting_exit();
+    assert_refused_naming(&exit, &["BETTER_AUTH_SECRET", "JWT_ISSUER"], &[secret]);
+}
+
+#[test]
+fn misspelt_settings_get_a_warning_naming_the_closest_one() {
+    let server = Server::builder().dotenv("JWT_ACCES_MINUTES=4242\n").env("SESSION_COOKIE_SAME_SITE", "strict").start();
+    server.log_line("the misspelt JWT_ACCES_MINUTES", |line| {
+        line.contains("WARN")
+            && line.contains(
+                "JWT_ACCES_MINUTES, set in .env, is not a setting of itsor (did you mean JWT_ACCESS_MINUTES?)",
+            )
+    });
+    server.log_line("the misspelt SESSION_COOKIE_SAME_SITE", |line| {
+        line.contains("SESSION_COOKIE_SAME_SITE, set in the environment, is not a setting of itsor")
+            && line.contains("did you mean SESSION_COOKIE_SAMESITE?")
+    });
+    // Ignored otherwise: the default lifetime applies, and the value is never printed.
+    server.signup_ok("typo@example.com", PASSWORD);
+    let login = server.login_ok("typo@example.com", PASSWORD);
+    assert_eq!(login.body["expires_in"], 3600, "JWT_ACCES_MINUTES must not be read: {}", login.body);
+    assert_status(&server.me_bearer(&login.token), 200);
+    let (stdout, stderr) = server.output();
+    assert!(!stdout.contains("4242") && !stderr.contains("4242"), "a value was printed:\n{stderr}");
+}
+
+#[test]
 fn restart_keeps_users_and_sessions() {
     let mut server = Server::start();
     let user = server.signup_ok("keep@example.com", PASSWORD);

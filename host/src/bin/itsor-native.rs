@@ -43,6 +43,9 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     let env = Environment::load(Path::new(".env"))?;
     itsor::init_logging(&env);
+    for unknown in itsor::config::unknown_settings(&env) {
+        tracing::warn!("{unknown}");
+    }
     let variables = ComponentVariables::from_env(&env);
     variables.validate()?;
     let flags = cli.listen.overrides(None);
