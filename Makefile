@@ -4,7 +4,8 @@
 CARGO ?= cargo
 COMPONENT_PROFILE := component
 
-.PHONY: install postgres chromium build component fixtures host migrate dev serve test test-embeddings test-browser fuzz bench profile clean
+.PHONY: install postgres chromium build component fixtures host migrate dev serve test test-embeddings test-browser fuzz bench profile clean \
+	backend-install backend-migrate backend-dev backend-test
 
 ## install: the Rust target for the Wasm component
 install:
@@ -47,6 +48,13 @@ dev: build
 	$(CARGO) run --release -q -p itsor -- serve
 
 serve: dev
+
+## backend-install, backend-migrate, backend-dev, backend-test: the names the FastAPI
+## backend's guide uses, for `install` (here also the host), `migrate`, `dev` and `test`
+backend-install: install host
+backend-migrate: migrate
+backend-dev: dev
+backend-test: test
 
 ## test: unit tests of every crate, the end-to-end suite against the real binary (on SQLite;
 ## the multi-host and adoption tests on PostgreSQL), the e2e modules that touch storage once

@@ -15,12 +15,15 @@
 //!    on PostgreSQL right after the same scenario on SQLite: a short warm-up, then a
 //!    measured `wrk` run once the machine is quiet ([`machine::wait_until_quiet`]); then
 //!    the PostgreSQL server and cluster stop;
-//! 4. `/auth/me` again after growing the users table to `--big-users` rows (SQLite);
-//! 5. `--held-connections` idle keep-alive connections (server memory from `/proc`), then
+//! 4. per signing algorithm (`--algorithms`): `itsor serve` on a fresh SQLite database
+//!    with that `JWT_ALGORITHM`, its token's size, `/auth/me` by bearer under load, and
+//!    start-up to the first `200` (cached component);
+//! 5. `/auth/me` again after growing the users table to `--big-users` rows (SQLite);
+//! 6. `--held-connections` idle keep-alive connections (server memory from `/proc`), then
 //!    `wrk` at that many connections (SQLite);
-//! 6. start-up to the first `200`: with an empty compiled-component cache, then cached
+//! 7. start-up to the first `200`: with an empty compiled-component cache, then cached
 //!    (SQLite);
-//! 7. the report: printed, and written to `<target>/bench/report.md`.
+//! 8. the report: printed, and written to `<target>/bench/report.md`.
 //!
 //! Rate limits would turn a login benchmark into a `429` benchmark, since every request
 //! comes from 127.0.0.1: the servers run with `RATE_LIMIT_AUTH_REQUESTS` and
@@ -103,9 +106,12 @@ struct Cli {
     /// Scenarios also run on PostgreSQL (those `--scenarios` selects, too).
     #[arg(long, value_delimiter = ',', default_values = ["me-bearer", "login"])]
     postgres_scenarios: Vec<String>,
-    /// Measurements to skip: big, held, startup.
+    /// Measurements to skip: algorithms, big, held, startup.
     #[arg(long, value_delimiter = ',')]
     skip: Vec<String>,
+    /// Signing algorithms (`JWT_ALGORITHM`) compared on `/auth/me` and start-up (wasm, SQLite).
+    #[arg(long, value_delimiter = ',', default_values = ["HS256", "EdDSA", "ES256"])]
+    algorithms: Vec<String>,
     /// Extra environment for both servers, `NAME=VALUE` (e.g. `TOKIO_WORKER_THREADS=4`).
     #[arg(long = "server-env", value_name = "NAME=VALUE")]
     server_env: Vec<String>,
@@ -623,6 +629,35 @@ fn bench(
     }
     if let Some(cluster) = postgres {
         cluster.stop()?;
+    }
+
+    if !cli.skips("algorithms") && cli.engines.contains(&Engine::Wasm) {
+        eprintln!("itsor-bench: per signing algorithm (wasm, SQLite)");
+        for algorithm in &cli.algorithms {
+            let mut spec = spec(Engine::Wasm, Store::Sqlite(workdir.join(format!("wasm-{algorithm}.db"))));
+            spec.env.retain(|(name, _)| name != "JWT_ALGORITHM");
+            spec.env.push(("JWT_ALGORITHM".to_owned(), algorithm.clone()));
+            spec.log = workdir.join(format!("wasm-{algorithm}.log"));
+            let mut target = prepare(spec, paths, cli.users, &hash, None)?;
+            let scenario = scenarios(&target.token, cli.users).remove(0);
+            let load = Load { connections: cli.connections, duration: Duration::from_secs(cli.duration) };
+            let (me, _) = measure(&target, &scenario, load, cli.warmup, workdir)?;
+            if let Some(server) = target.server.take() {
+                server.stop();
+            }
+            let bearer = format!("Bearer {}", target.token);
+            let mut startup = Vec::new();
+            for _ in 0..cli.startup_runs {
+                machine::wait_until_quiet();
+                startup.push(extras::time_to_first_200(&target.spec, "/auth/me", &[("authorization", &bearer)])?);
+            }
+            report.algorithms.push(report::AlgorithmRun {
+                algorithm: algorithm.clone(),
+                token_bytes: target.token.len(),
+                me,
+                startup,
+            });
+        }
     }
 
     if !cli.skips("big") && cli.big_users > cli.users {

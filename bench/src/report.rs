@@ -36,6 +36,19 @@ pub struct Startup {
     pub runs: Vec<Duration>,
 }
 
+/// One signing algorithm's figures (wasm on SQLite).
+#[derive(Debug, Clone)]
+pub struct AlgorithmRun {
+    /// `JWT_ALGORITHM`.
+    pub algorithm: String,
+    /// The length of the access token a login returned.
+    pub token_bytes: usize,
+    /// `GET /auth/me` by bearer under load.
+    pub me: LoadResult,
+    /// Start-ups to the first 200 (cached component).
+    pub startup: Vec<Duration>,
+}
+
 /// Everything `make bench` measured.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
@@ -53,6 +66,8 @@ pub struct Report {
     pub held: Vec<(Engine, Held, Option<LoadResult>, Memory)>,
     /// Start-up timings.
     pub startup: Vec<Startup>,
+    /// Per signing algorithm.
+    pub algorithms: Vec<AlgorithmRun>,
     /// The component's size in bytes.
     pub wasm_bytes: Option<u64>,
     /// Responses that differed between the engines (empty: identical).
@@ -126,6 +141,7 @@ impl Report {
         }
         self.load_table(&mut out);
         self.postgres_table(&mut out);
+        self.algorithm_table(&mut out);
         self.big_table(&mut out);
         self.held_table(&mut out);
         self.startup_table(&mut out);
@@ -312,6 +328,38 @@ impl Report {
                 ms(held.burst),
                 held.errors,
                 mib(after.peak_kib)
+            );
+        }
+    }
+
+    fn algorithm_table(&self, out: &mut String) {
+        let Some(baseline) = self.algorithms.first() else {
+            return;
+        };
+        table_head(
+            out,
+            "Per signing algorithm (wasm, SQLite; `GET /auth/me` by bearer, start-up with the component cached)",
+            &format!(
+                "| JWT_ALGORITHM | token bytes | req/s | vs {} | p50 ms | p99 ms | server CPU µs/req | errors | start-up median ms |",
+                baseline.algorithm
+            ),
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        );
+        for run in &self.algorithms {
+            let mut startup = run.startup.clone();
+            startup.sort();
+            let median = startup.get(startup.len() / 2).map_or_else(String::new, |d| format!("{:.0}", ms(*d)));
+            let ratio = if baseline.me.rps() > 0.0 { run.me.rps() / baseline.me.rps() } else { 0.0 };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {:.0} | {ratio:.2}× | {:.2} | {:.2} | {:.1} | {} | {median} |",
+                run.algorithm,
+                run.token_bytes,
+                run.me.rps(),
+                run.me.p50_ms,
+                run.me.p99_ms,
+                run.me.server_cpu_us,
+                run.me.errors()
             );
         }
     }

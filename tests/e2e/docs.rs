@@ -111,7 +111,7 @@ fn runbook_sql(name: &str) -> String {
     };
     let blocks = tested_blocks(&read_doc("docs/RUNBOOKS.md"), "sql");
     for block in &blocks {
-        let known = ["revoke-user", "revoke-everyone", "bcrypt-accounts", "hash-census"];
+        let known = ["revoke-user", "revoke-everyone", "bcrypt-accounts", "hash-census", "retire-old-keys"];
         assert!(
             block.info.len() == 4 && known.contains(&block.info[3].as_str()),
             "an SQL block this test does not run: {:?}",
@@ -202,4 +202,61 @@ fn runbook_leaked_secret_rotation_signs_everybody_out() {
     assert_invalid_token(&server.me_bearer(&before));
     let after = sign_in(&server, "leak@example.com");
     assert_status(&server.me_bearer(&after), 200);
+}
+
+#[test]
+fn runbook_key_rotation_signs_nobody_out_and_the_leak_procedure_retires_the_old_keys() {
+    let mut server = Server::builder().env("JWT_ALGORITHM", "EdDSA").start();
+    server.signup_ok("keys@example.com", PASSWORD);
+    let first = sign_in(&server, "keys@example.com");
+    let old_kid = jwt::header_of(&first)["kid"].as_str().expect("a kid").to_owned();
+    assert_eq!(server.run_command(&["keys", "current"]).trim(), old_kid);
+
+    // The scheduled rotation: a new key signs, the old one's tokens keep working.
+    let new_kid = server.run_command(&["keys", "rotate"]).trim().to_owned();
+    assert_ne!(new_kid, old_kid);
+    let second = sign_in(&server, "keys@example.com");
+    assert_eq!(jwt::header_of(&second)["kid"], new_kid.as_str());
+    assert_status(&server.me_bearer(&first), 200);
+
+    // With a secret rotation: the key is rotated while the previous secret is still set, so
+    // the hosts can sign once it goes.
+    let new_secret = "a-new-secret-from-openssl-rand-base64-32-Zq9";
+    server.restart_with("JWT_SECRET_PREVIOUS", TEST_SECRET);
+    server.restart_with("JWT_SECRET", new_secret);
+    assert_status(&server.me_bearer(&sign_in(&server, "keys@example.com")), 200);
+    let sealed_under_new = server.run_command(&["keys", "rotate"]).trim().to_owned();
+    server.restart_with("JWT_SECRET_PREVIOUS", "");
+    let third = sign_in(&server, "keys@example.com");
+    assert_eq!(jwt::header_of(&third)["kid"], sealed_under_new.as_str());
+
+    // A leak: every key but the newest goes, and with them every token they signed.
+    server.database().execute(&runbook_sql("retire-old-keys"), &[]);
+    for token in [&first, &second] {
+        assert_invalid_token(&server.me_bearer(token));
+    }
+    assert_status(&server.me_bearer(&third), 200);
+    let set = server.send(get("/.well-known/jwks.json")).json();
+    let kids: Vec<&str> = set["keys"].as_array().expect("keys").iter().filter_map(|k| k["kid"].as_str()).collect();
+    assert_eq!(kids, [sealed_under_new.as_str()]);
+}
+
+#[test]
+fn the_backend_guides_make_targets_do_what_ours_do() {
+    let dry_run = |target: &str| {
+        let out = Command::new("make")
+            .args(["--dry-run", "--always-make", "--no-print-directory", target])
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+            .output()
+            .expect("make runs");
+        assert!(out.status.success(), "make {target}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for (theirs, ours) in [("backend-migrate", "migrate"), ("backend-dev", "dev"), ("backend-test", "test")] {
+        let commands = dry_run(theirs);
+        assert!(commands.contains("cargo"), "make {theirs} runs something: {commands}");
+        assert_eq!(commands, dry_run(ours), "make {theirs} does what make {ours} does");
+    }
+    let install = dry_run("backend-install");
+    assert!(install.contains("wasm32-wasip2") && install.contains("build --release -p itsor"), "{install}");
 }

@@ -73,20 +73,17 @@ impl PublicJwk {
             _ => None,
         }
     }
+}
 
-    /// The JWK as the key set publishes it: with `kid`, `alg` and `use`.
-    fn published(&self, kid: &str, algorithm: Algorithm) -> serde_json::Value {
-        let mut jwk = json!({ "kty": self.kty, "crv": self.crv, "x": self.x });
-        if let (Some(y), Some(members)) = (&self.y, jwk.as_object_mut()) {
-            members.insert("y".into(), y.as_str().into());
-        }
-        if let Some(members) = jwk.as_object_mut() {
-            members.insert("kid".into(), kid.into());
-            members.insert("alg".into(), algorithm.as_str().into());
-            members.insert("use".into(), "sig".into());
-        }
-        jwk
-    }
+/// A JWK as the key set publishes it: the key, with its `kid`, `alg` and `use`.
+#[derive(Serialize)]
+struct PublishedJwk<'a> {
+    #[serde(flatten)]
+    key: &'a PublicJwk,
+    kid: &'a str,
+    alg: &'static str,
+    #[serde(rename = "use")]
+    usage: &'static str,
 }
 
 /// A new key pair: the private bytes and the public JWK they make.
@@ -185,6 +182,11 @@ impl<'a, D: Database> KeyRing<'a, D> {
     /// Makes a new signing key, which signs from now on, stores it sealed, and deletes the
     /// keys no token can name any more. Returns its `kid`.
     pub fn rotate(&self) -> Result<String, AuthError> {
+        Ok(self.make_key()?.kid())
+    }
+
+    /// [`KeyRing::rotate`], returning the new pair itself.
+    fn make_key(&self) -> Result<KeyPair, AuthError> {
         let algorithm = self.algorithm()?;
         let pair = KeyPair::generate(algorithm)?;
         let kid = pair.kid();
@@ -196,12 +198,12 @@ impl<'a, D: Database> KeyRing<'a, D> {
             pair.private.as_slice(),
         )?;
         self.store.insert_signing_key(
-            &StoredKey { kid: kid.clone(), public_jwk: public, sealed_private_key: sealed },
+            &StoredKey { kid, public_jwk: public, sealed_private_key: sealed },
             algorithm.as_str(),
             self.now,
         )?;
         self.store.delete_retired_keys(algorithm.as_str(), self.retirement_cutoff())?;
-        Ok(kid)
+        Ok(pair)
     }
 
     /// The `kid` of the key that signs now, made first if there is none.
@@ -213,12 +215,18 @@ impl<'a, D: Database> KeyRing<'a, D> {
     /// With an HMAC algorithm the set is empty (its key is a secret).
     pub fn key_set(&self) -> Result<serde_json::Value, AuthError> {
         let algorithm = self.settings.jwt_algorithm;
-        let mut keys = Vec::new();
-        if algorithm.is_asymmetric() {
-            for (kid, public) in self.store.published_keys(algorithm.as_str(), self.retirement_cutoff(), None)? {
-                keys.push(stored_jwk(&public)?.published(&kid, algorithm));
-            }
-        }
+        let stored = match algorithm.is_asymmetric() {
+            true => self.store.published_keys(algorithm.as_str(), self.retirement_cutoff(), None)?,
+            false => Vec::new(),
+        };
+        let keys = stored
+            .iter()
+            .map(|(kid, public)| {
+                let key = stored_jwk(public)?;
+                let published = PublishedJwk { key: &key, kid, alg: algorithm.as_str(), usage: "sig" };
+                serde_json::to_value(published).map_err(|e| AuthError::Internal(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, AuthError>>()?;
         Ok(json!({ "keys": keys }))
     }
 
@@ -243,18 +251,18 @@ impl<'a, D: Database> KeyRing<'a, D> {
 impl<D: Database> KeySource for KeyRing<'_, D> {
     fn signing_key(&self) -> Result<SigningKey, AuthError> {
         let algorithm = self.algorithm()?;
-        let stored = match self.store.newest_signing_key(algorithm.as_str())? {
-            Some(stored) => stored,
+        let (kid, pair) = match self.store.newest_signing_key(algorithm.as_str())? {
+            Some(stored) => {
+                let private = self.open(algorithm, &stored)?;
+                (stored.kid, KeyPair { algorithm, public: stored_jwk(&stored.public_jwk)?, private })
+            }
+            // The deployment's first token makes its first key.
             None => {
-                self.rotate()?;
-                self.store
-                    .newest_signing_key(algorithm.as_str())?
-                    .ok_or_else(|| AuthError::Internal("the new signing key is not stored".into()))?
+                let pair = self.make_key()?;
+                (pair.kid(), pair)
             }
         };
-        let private = self.open(algorithm, &stored)?;
-        let pair = KeyPair { algorithm, public: stored_jwk(&stored.public_jwk)?, private };
-        Ok(SigningKey { kid: stored.kid, key: pair.encoding_key() })
+        Ok(SigningKey { kid, key: pair.encoding_key() })
     }
 
     fn verifying_key(&self, kid: &str) -> Result<Option<DecodingKey>, AuthError> {
@@ -306,5 +314,63 @@ mod tests {
             let wrong_kind = if algorithm == Algorithm::EdDSA { Algorithm::ES256 } else { Algorithm::EdDSA };
             assert!(pair.public.decoding_key(wrong_kind).is_none());
         }
+    }
+
+    /// A key ring over `db` with `algorithm` at `now`.
+    fn ring<'a>(
+        store: &'a Store<&'a rusqlite::Connection>,
+        settings: &'a Settings,
+        now: i64,
+    ) -> KeyRing<'a, &'a rusqlite::Connection> {
+        KeyRing::new(store, settings, Timestamp::from_unix(now))
+    }
+
+    fn published(ring: &KeyRing<'_, &rusqlite::Connection>) -> Vec<String> {
+        let set = ring.key_set().expect("a key set");
+        let keys = set["keys"].as_array().expect("keys");
+        keys.iter().map(|key| key["kid"].as_str().expect("a kid").to_owned()).collect()
+    }
+
+    #[test]
+    fn a_key_is_published_until_its_successor_outlives_every_token_it_signed() {
+        let db = crate::schema::migrated_in_memory().expect("migrates");
+        let store = Store::new(&db);
+        let settings = Settings::load(&|name: &str| match name {
+            "jwt_algorithm" => Some("EdDSA".into()),
+            "jwt_access_minutes" => Some("15".into()),
+            _ => None,
+        })
+        .expect("settings");
+        crate::token::TokenSigner::new(&settings);
+        let lifetime = i64::from(settings.access_seconds) + i64::from(settings.jwt_leeway_seconds);
+        let start = 1_800_000_000;
+
+        let first = ring(&store, &settings, start).current_kid().expect("the first key, made on demand");
+        assert_eq!(published(&ring(&store, &settings, start)), [first.clone()]);
+        let rotated_at = start + 3600;
+        let second = ring(&store, &settings, rotated_at).rotate().expect("rotates");
+        assert_ne!(first, second);
+
+        // Right up to the end of the last token the first key could have signed, both keys
+        // verify and are published, newest first.
+        let last_moment = ring(&store, &settings, rotated_at + lifetime);
+        assert_eq!(published(&last_moment), [second.clone(), first.clone()]);
+        assert!(last_moment.verifying_key(&first).expect("looks up").is_some());
+        assert_eq!(last_moment.current_kid().expect("signs"), second);
+
+        // A second later no token can name it: it leaves the set and verifies nothing.
+        let retired = ring(&store, &settings, rotated_at + lifetime + 1);
+        assert_eq!(published(&retired), [second.clone()]);
+        assert!(retired.verifying_key(&first).expect("looks up").is_none());
+        assert!(retired.verifying_key(&second).expect("looks up").is_some());
+        let stored = |kid: &str| -> i64 {
+            db.query_row("SELECT count(*) FROM signing_keys WHERE kid = ?", [kid], |row| row.get(0)).expect("counts")
+        };
+        assert_eq!(stored(&first), 1, "a retired key stays stored until the next rotation");
+
+        // The next rotation deletes it; the key it retires stays until its own time.
+        let third = retired.rotate().expect("rotates");
+        assert_eq!(stored(&first), 0);
+        assert_eq!(published(&ring(&store, &settings, rotated_at + lifetime + 1)), [third, second]);
     }
 }

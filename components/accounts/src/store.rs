@@ -92,10 +92,11 @@ pub(crate) struct StoredRefresh {
     pub successor: Option<String>,
 }
 
-/// Whether key `k` has a successor (a newer key of its algorithm) created no later than
-/// the cutoff parameter: then no live token can name it (see [`crate::keys`]).
+/// Whether key `k` has a successor (a newer key of its algorithm) created before the cutoff
+/// parameter: then no live token can name it (see [`crate::keys`]). A token `k` signed in
+/// the successor's very second still verifies at `cutoff + lifetime`, hence `<`.
 const SUPERSEDED: &str = "EXISTS (SELECT 1 FROM signing_keys n \
-     WHERE n.algorithm = k.algorithm AND n.created_at > k.created_at AND n.created_at <= ?)";
+     WHERE n.algorithm = k.algorithm AND n.created_at > k.created_at AND n.created_at < ?)";
 
 /// A time the logic formatted itself, as a typed parameter.
 fn stored_time(rfc3339: &str) -> Result<Value, DbError> {

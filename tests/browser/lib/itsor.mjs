@@ -1,10 +1,11 @@
 // A real `itsor serve` for the tests: the binary and component cargo built, a fresh SQLite
 // file in a temporary directory, a free loopback port, JSON logs kept for assertions.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
 
 import { requireComponent, REPO_DIR } from '../../js/lib/paths.mjs';
 
@@ -29,26 +30,23 @@ export function binaryPath() {
  */
 export async function startItsor(env = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'itsor-browser-'));
+  const environment = {
+    PATH: process.env.PATH,
+    BACKEND_ENV: 'test',
+    JWT_SECRET: TEST_SECRET,
+    BACKEND_DATABASE_URL: `sqlite:///${join(dir, 'itsor.db')}`,
+    // Cheap hashing keeps the flows fast; production costs are tested in the e2e suite.
+    PASSWORD_MEMORY_KIB: '1024',
+    PASSWORD_ITERATIONS: '1',
+    ITSOR_LOG_FORMAT: 'json',
+    ITSOR_DRAIN_SECONDS: '1',
+    ITSOR_CACHE_DIR: join(tmpdir(), 'itsor-browser-cache'),
+    ...env,
+  };
   const child = spawn(
     binaryPath(),
     ['serve', '--host', '127.0.0.1', '--port', '0', '--component', requireComponent()],
-    {
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        PATH: process.env.PATH,
-        BACKEND_ENV: 'test',
-        JWT_SECRET: TEST_SECRET,
-        BACKEND_DATABASE_URL: `sqlite:///${join(dir, 'itsor.db')}`,
-        // Cheap hashing keeps the flows fast; production costs are tested in the e2e suite.
-        PASSWORD_MEMORY_KIB: '1024',
-        PASSWORD_ITERATIONS: '1',
-        ITSOR_LOG_FORMAT: 'json',
-        ITSOR_DRAIN_SECONDS: '1',
-        ITSOR_CACHE_DIR: join(tmpdir(), 'itsor-browser-cache'),
-        ...env,
-      },
-    },
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: environment },
   );
   const logs = [];
   createInterface({ input: child.stderr }).on('line', (line) => {
@@ -79,6 +77,15 @@ export async function startItsor(env = {}) {
     port,
     url: `http://localhost:${port}`,
     stdout,
+    /**
+     * `itsor keys rotate` against this server's database with its settings, as an operator
+     * runs it beside a live server; resolves to the new key's `kid`.
+     */
+    async rotateKeys() {
+      const args = ['keys', 'rotate', '--component', requireComponent()];
+      const { stdout: kid } = await promisify(execFile)(binaryPath(), args, { cwd: dir, env: environment });
+      return kid.trim();
+    },
     /** The access-log lines (`"message": "request"`) so far. */
     requests: () => logs.filter((line) => line.fields?.message === 'request').map((line) => line.fields),
     async stop() {

@@ -346,6 +346,17 @@ impl Server {
         self.restart();
     }
 
+    /// Runs `itsor ARGS` (another command than `serve`) in the server's directory with its
+    /// environment, as an operator beside the live server would; returns what it printed
+    /// on stdout, and panics with its stderr when it fails.
+    #[track_caller]
+    pub fn run_command(&self, args: &[&str]) -> String {
+        let out = itsor_command(self.dir.path(), &self.env).args(args).output().expect("itsor runs");
+        let (stdout, stderr) = (lossy_bytes(&out.stdout), lossy_bytes(&out.stderr));
+        assert!(out.status.success(), "itsor {args:?} failed ({}):\n{stderr}\n{stdout}", out.status);
+        stdout
+    }
+
     fn diagnostics(&self) -> String {
         let (stdout, stderr) = self.output();
         format!("--- itsor stderr ---\n{stderr}\n--- itsor stdout ---\n{stdout}")
@@ -370,7 +381,11 @@ impl Drop for Server {
 }
 
 fn lossy(buf: &Arc<Mutex<Vec<u8>>>) -> String {
-    String::from_utf8_lossy(&buf.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    lossy_bytes(&buf.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+fn lossy_bytes(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// One child process and its output collectors.
@@ -456,20 +471,13 @@ impl Output {
     }
 }
 
-/// Spawns `itsor serve` (with `--port 0 --host 127.0.0.1` when `listen_flags`); the
-/// receiver gets the ready line.
-fn spawn(dir: &Path, env: &BTreeMap<String, Option<String>>, flags: Flags) -> (Child, Output, Receiver<String>) {
+/// The `itsor` binary in `dir` with `env` over the test defaults, and none of the settings
+/// of this process's own environment.
+fn itsor_command(dir: &Path, env: &BTreeMap<String, Option<String>>) -> Command {
     let cache = cache_dir();
     std::fs::create_dir_all(&cache).expect("create the shared cache dir");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_itsor"));
-    cmd.arg("serve");
-    if flags.no_migrate {
-        cmd.arg("--no-migrate");
-    }
-    if flags.listen {
-        cmd.args(["--port", "0", "--host", "127.0.0.1"]);
-    }
-    cmd.current_dir(dir).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.current_dir(dir).stdin(Stdio::null());
     for (name, _) in std::env::vars_os() {
         let Some(name) = name.to_str() else { continue };
         let setting = itsor_accounts::config::VARIABLES.iter().any(|v| v.name.eq_ignore_ascii_case(name));
@@ -488,6 +496,21 @@ fn spawn(dir: &Path, env: &BTreeMap<String, Option<String>>, flags: Flags) -> (C
             None => cmd.env_remove(name),
         };
     }
+    cmd
+}
+
+/// Spawns `itsor serve` (with `--port 0 --host 127.0.0.1` when `listen_flags`); the
+/// receiver gets the ready line.
+fn spawn(dir: &Path, env: &BTreeMap<String, Option<String>>, flags: Flags) -> (Child, Output, Receiver<String>) {
+    let mut cmd = itsor_command(dir, env);
+    cmd.arg("serve");
+    if flags.no_migrate {
+        cmd.arg("--no-migrate");
+    }
+    if flags.listen {
+        cmd.args(["--port", "0", "--host", "127.0.0.1"]);
+    }
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {}: {e}", env!("CARGO_BIN_EXE_itsor")));
     let stdout = Arc::new(Mutex::new(Vec::new()));
     let stderr = Arc::new(Mutex::new(Vec::new()));
