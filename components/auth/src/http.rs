@@ -1,6 +1,7 @@
 //! `wasi:http/incoming-handler`: reads the request (at most [`MAX_BODY_BYTES`] of body, and
 //! only for methods whose routes take one), hands it to `itsor-http`, and writes the
-//! response back.
+//! response back. How a request and a response map onto the wire is `itsor-http`'s
+//! ([`Request::from_wire`], [`Response::framed`]); this module only speaks `wasi:http`.
 
 use itsor_http::{Body, MAX_BODY_BYTES, Request, Response};
 
@@ -25,6 +26,8 @@ impl Guest for Component {
     }
 }
 
+/// The request as `itsor-http` reads it ([`Request::from_wire`]), its body read only for
+/// methods whose routes take one.
 fn read(request: IncomingRequest) -> Option<Request> {
     let method = match request.method() {
         Method::Get => "GET".to_owned(),
@@ -36,21 +39,16 @@ fn read(request: IncomingRequest) -> Option<Request> {
         Method::Options => "OPTIONS".to_owned(),
         Method::Trace => "TRACE".to_owned(),
         Method::Patch => "PATCH".to_owned(),
-        Method::Other(other) => other.to_ascii_uppercase(),
+        Method::Other(other) => other,
     };
-    let target = request.path_with_query().unwrap_or_else(|| "/".to_owned());
-    let (path, query) = match target.split_once('?') {
-        Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
-        None => (target, None),
-    };
-    let mut headers: Vec<(String, Vec<u8>)> =
-        request.headers().entries().into_iter().map(|(name, value)| (name.to_ascii_lowercase(), value)).collect();
-    // Hosts pass the authority apart from the headers; the CSRF rule compares it with `Origin`.
-    if let Some(authority) = request.authority().filter(|_| !headers.iter().any(|(name, _)| name == "host")) {
-        headers.push(("host".to_owned(), authority.into_bytes()));
+    let target = request.path_with_query();
+    let authority = request.authority();
+    let headers = request.headers().entries();
+    let mut read = Request::from_wire(&method, target.as_deref(), headers, authority.as_deref(), Body::Unread);
+    if Body::is_taken_by(&read.method) {
+        read.body = read_body(request.consume().ok()?)?;
     }
-    let body = if Body::is_taken_by(&method) { read_body(request.consume().ok()?)? } else { Body::Unread };
-    Some(Request { method, path, query, headers, body })
+    Some(read)
 }
 
 /// Reads the body up to one byte past the limit, then stops.
@@ -73,18 +71,16 @@ fn read_body(body: IncomingBody) -> Option<Body> {
     Some(Body::Complete(bytes))
 }
 
+/// Sends `response` as it goes on the wire ([`Response::framed`]).
 fn write(response: Response, out: ResponseOutparam) {
-    let mut headers: Vec<(String, Vec<u8>)> =
+    send(response.framed(), out);
+}
+
+fn send(response: Response, out: ResponseOutparam) {
+    let headers: Vec<(String, Vec<u8>)> =
         response.headers.into_iter().map(|(name, value)| (name, value.into_bytes())).collect();
-    if !response.body.is_empty() {
-        // A known length lets the host send `Content-Length` instead of chunked encoding.
-        headers.push(("content-length".to_owned(), response.body.len().to_string().into_bytes()));
-    }
     let Ok(fields) = Fields::from_list(&headers) else {
-        return write(
-            itsor_http::ApiError::from(itsor_accounts::AuthError::Internal(String::new())).into_response(),
-            out,
-        );
+        return send(Response::unsendable(), out);
     };
     let outgoing = OutgoingResponse::new(fields);
     if outgoing.set_status_code(response.status).is_err() {

@@ -1,11 +1,84 @@
 //! Errors as they appear on the wire: `{"detail", "error_code", "status_code"}`, the backend
 //! guide's shape. Where a client protocol reads other members, they stand beside them (see
 //! [`Dialect`]).
+//!
+//! # One envelope, one list of codes
+//!
+//! Every error answer of itsor has this shape, whoever makes it: the account logic (an
+//! [`AuthError`] carries its own code), this adapter (a body it cannot read, a route it does
+//! not serve), or the server in front of it (a head it cannot parse, a guest that overran its
+//! deadline, no free instance). So the envelope is written once, by [`ApiError::envelope`],
+//! and every code that is not an account error's is an [`ErrorCode`]. The answers a server
+//! makes without running the adapter are [`ApiError`]s too (the constructors under "Answers
+//! a server makes itself"); a server only puts them on its wire.
 
 use itsor_accounts::AuthError;
 use serde_json::json;
 
 use crate::Response;
+
+/// The `error_code` of an answer that does not come from the account logic (those carry
+/// [`AuthError::code`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// `400`: the body is not well-formed, or could not be read.
+    InvalidBody,
+    /// `404`: no such route or resource.
+    NotFound,
+    /// `405`: the route does not take this method.
+    MethodNotAllowed,
+    /// `403`: a cross-site request without the right `Origin`.
+    CsrfRejected,
+    /// `403`: a redirect target off this site.
+    InvalidCallbackUrl,
+    /// `413`: the body is larger than [`MAX_BODY_BYTES`](crate::MAX_BODY_BYTES).
+    PayloadTooLarge,
+    /// `415`: the body is of a type the route does not take.
+    UnsupportedMediaType,
+    /// `400`: the request line or a header cannot be parsed (a server's answer).
+    MalformedRequest,
+    /// `431`: too many headers, or too large a head (a server's answer).
+    HeadersTooLarge,
+    /// `414`: the request target alone is too long (a server's answer).
+    UriTooLong,
+    /// `408`: the body did not arrive in time (a server's answer).
+    RequestTimeout,
+    /// `500`: the request failed inside the server (as [`AuthError::Internal`]'s code).
+    InternalError,
+    /// `503`: no capacity to take the request now (as [`AuthError::Unavailable`]'s code).
+    ServiceUnavailable,
+    /// `503`: the server has too many open connections (a server's answer).
+    TooManyConnections,
+    /// `503`: the request took longer than the server allows (a server's answer).
+    Timeout,
+}
+
+impl ErrorCode {
+    /// The code as it appears in `error_code`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidBody => "INVALID_BODY",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ErrorCode::CsrfRejected => "CSRF_REJECTED",
+            ErrorCode::InvalidCallbackUrl => "INVALID_CALLBACK_URL",
+            ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ErrorCode::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            ErrorCode::MalformedRequest => "MALFORMED_REQUEST",
+            ErrorCode::HeadersTooLarge => "HEADERS_TOO_LARGE",
+            ErrorCode::UriTooLong => "URI_TOO_LONG",
+            ErrorCode::RequestTimeout => "REQUEST_TIMEOUT",
+            ErrorCode::InternalError => "INTERNAL_ERROR",
+            ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            ErrorCode::TooManyConnections => "TOO_MANY_CONNECTIONS",
+            ErrorCode::Timeout => "TIMEOUT",
+        }
+    }
+}
+
+/// The `Retry-After` (seconds) of a server's `503` for want of capacity
+/// ([`ApiError::busy`], [`ApiError::too_many_connections`]).
+const BUSY_RETRY_SECONDS: u32 = 1;
 
 /// An error response: status, stable code and caller-safe detail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,25 +119,35 @@ pub enum Dialect {
 
 impl ApiError {
     /// The code of [`ApiError::cross_site`].
-    pub const CROSS_SITE: &'static str = "CSRF_REJECTED";
+    pub const CROSS_SITE: &'static str = ErrorCode::CsrfRejected.as_str();
 
-    fn new(status: u16, code: &'static str, detail: impl Into<String>) -> ApiError {
+    fn new(status: u16, code: ErrorCode, detail: impl Into<String>) -> ApiError {
+        ApiError::with_code(status, code.as_str(), detail)
+    }
+
+    fn with_code(status: u16, code: &'static str, detail: impl Into<String>) -> ApiError {
         ApiError { status, code, detail: detail.into(), headers: Vec::new(), cause: None, dialect: None }
+    }
+
+    /// The envelope every error answer has: `{"detail", "error_code", "status_code"}`, in
+    /// that order.
+    pub fn envelope(status: u16, code: &str, detail: &str) -> serde_json::Value {
+        json!({ "detail": detail, "error_code": code, "status_code": status })
     }
 
     /// `400`: the body is not well-formed.
     pub fn bad_body(detail: impl Into<String>) -> ApiError {
-        ApiError::new(400, "INVALID_BODY", detail)
+        ApiError::new(400, ErrorCode::InvalidBody, detail)
     }
 
     /// `404`: no such route or resource.
     pub fn not_found() -> ApiError {
-        ApiError::new(404, "NOT_FOUND", "Not found")
+        ApiError::new(404, ErrorCode::NotFound, "Not found")
     }
 
     /// `405` with `Allow`.
     pub fn method_not_allowed(allow: &[&str]) -> ApiError {
-        let mut err = ApiError::new(405, "METHOD_NOT_ALLOWED", "Method not allowed");
+        let mut err = ApiError::new(405, ErrorCode::MethodNotAllowed, "Method not allowed");
         err.headers.push(("allow", allow.join(", ")));
         err
     }
@@ -73,30 +156,84 @@ impl ApiError {
     pub fn cross_site() -> ApiError {
         ApiError::new(
             403,
-            ApiError::CROSS_SITE,
+            ErrorCode::CsrfRejected,
             "Cross-site request rejected: send Origin from an allowed origin, or use a bearer token",
         )
     }
 
     /// `403`: a redirect target (`callbackURL`) off this site and off every allowed origin.
     pub fn invalid_callback_url() -> ApiError {
-        ApiError::new(403, "INVALID_CALLBACK_URL", "Invalid callbackURL")
+        ApiError::new(403, ErrorCode::InvalidCallbackUrl, "Invalid callbackURL")
     }
 
     /// `413`: the body exceeds the limit.
     pub fn too_large() -> ApiError {
-        ApiError::new(413, "PAYLOAD_TOO_LARGE", "Request body is larger than 64 KiB")
+        ApiError::new(413, ErrorCode::PayloadTooLarge, "Request body is larger than 64 KiB")
     }
 
     /// `415`: the body is of a type the route does not accept.
     pub fn unsupported_media_type(expected: &str) -> ApiError {
-        ApiError::new(415, "UNSUPPORTED_MEDIA_TYPE", format!("Content-Type must be {expected}"))
+        ApiError::new(415, ErrorCode::UnsupportedMediaType, format!("Content-Type must be {expected}"))
     }
 
-    /// The response carrying this error.
-    pub fn into_response(self) -> Response {
-        let mut body = json!({ "detail": self.detail, "error_code": self.code, "status_code": self.status });
-        match self.dialect.map(|dialect| *dialect) {
+    // Answers a server makes itself, without running the adapter.
+
+    /// `400`: a request line or header the server cannot parse.
+    pub fn malformed_request() -> ApiError {
+        ApiError::new(400, ErrorCode::MalformedRequest, "The request could not be parsed")
+    }
+
+    /// `431`: a head of too many or too large headers.
+    pub fn headers_too_large() -> ApiError {
+        ApiError::new(431, ErrorCode::HeadersTooLarge, "The request's headers are too many or too large")
+    }
+
+    /// `414`: a request target too long for the server to read.
+    pub fn uri_too_long() -> ApiError {
+        ApiError::new(414, ErrorCode::UriTooLong, "The request's URI is too long")
+    }
+
+    /// `400`: a body the server could not read (malformed chunks, or it ended early).
+    pub fn body_unreadable() -> ApiError {
+        ApiError::new(400, ErrorCode::InvalidBody, "Request body could not be read")
+    }
+
+    /// `408`: a body that did not arrive in time.
+    pub fn body_timeout() -> ApiError {
+        ApiError::new(408, ErrorCode::RequestTimeout, "The request body was not received in time")
+    }
+
+    /// `500`: the request failed in the server (the cause goes to its log, never here).
+    pub fn internal() -> ApiError {
+        ApiError::new(500, ErrorCode::InternalError, "Internal server error")
+    }
+
+    /// `503`: the request took longer than the server allows.
+    pub fn timeout() -> ApiError {
+        ApiError::new(503, ErrorCode::Timeout, "The request took too long to process")
+    }
+
+    /// `503` with `Retry-After`: no capacity to take the request now.
+    pub fn busy() -> ApiError {
+        ApiError::new(503, ErrorCode::ServiceUnavailable, "The server is busy; retry shortly").retry_after_busy()
+    }
+
+    /// `503` with `Retry-After`: one connection too many.
+    pub fn too_many_connections() -> ApiError {
+        ApiError::new(503, ErrorCode::TooManyConnections, "The server has too many open connections; retry shortly")
+            .retry_after_busy()
+    }
+
+    fn retry_after_busy(mut self) -> ApiError {
+        self.headers.push(("retry-after", BUSY_RETRY_SECONDS.to_string()));
+        self
+    }
+
+    /// The JSON body of this error: the [envelope](ApiError::envelope), and a dialect's
+    /// members after it.
+    pub fn body(&self) -> serde_json::Value {
+        let mut body = ApiError::envelope(self.status, self.code, &self.detail);
+        match self.dialect.as_deref() {
             Some(Dialect::BetterAuth { code, message }) => {
                 body["message"] = json!(message);
                 body["code"] = json!(code);
@@ -107,6 +244,12 @@ impl ApiError {
             }
             None => {}
         }
+        body
+    }
+
+    /// The response carrying this error.
+    pub fn into_response(self) -> Response {
+        let body = self.body();
         self.headers
             .into_iter()
             .fold(Response::json(self.status, &body), |resp, (name, value)| resp.with_header(name, value))
@@ -121,7 +264,7 @@ impl From<AuthError> for ApiError {
             // value (see `AuthError`); callers get only the generic detail.
             eprintln!("{}: {err}", err.code());
         }
-        let mut api = ApiError::new(err.status(), err.code(), err.detail());
+        let mut api = ApiError::with_code(err.status(), err.code(), err.detail());
         match &err {
             AuthError::InvalidCredentials | AuthError::InvalidToken | AuthError::TokenExpired => {
                 api.headers.push(("www-authenticate", "Bearer".into()));
