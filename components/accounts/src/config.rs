@@ -708,11 +708,6 @@ impl Settings {
             _ => Err(ConfigError { problems: problems.0 }),
         }
     }
-
-    /// Whether this is a local, dev or test deployment (relaxed secret rules).
-    pub fn is_development(&self) -> bool {
-        is_development(&self.backend_env)
-    }
 }
 
 /// An IP network in CIDR notation (`10.0.0.0/8`, `::1/128`; a bare address is a /32 or /128).
