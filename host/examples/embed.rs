@@ -2,7 +2,7 @@
 //! typed `itsor:auth/accounts` export, with no HTTP in between.
 //!
 //! The store holds the server's own per-store state ([`RequestState`]: WASI 0.2, the
-//! SQLite, PostgreSQL and variables providers of [`itsor::platform::add_to_linker`]);
+//! SQLite, PostgreSQL and variables providers of [`itsor::add_to_linker`]);
 //! [`Embedded`] gives typed `signup`, `login`, `authenticate`, `authorize` and `logout`.
 //! The calls are asynchronous (`spin:postgres`'s host side waits on the network), so the
 //! example runs on a Tokio runtime. It stores in SQLite; with a `postgres://`
@@ -19,10 +19,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context as _, ensure};
-use itsor::config::{self, ComponentVariables};
-use itsor::guest::RequestState;
-use itsor::platform::{AccountsError, Embedded};
-use itsor::storage::Storage;
+use itsor::{AccountsError, ComponentVariables, DatabaseTarget, Embedded, RequestState, Storage};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 
@@ -31,11 +28,11 @@ async fn main() -> anyhow::Result<()> {
     let wasm = match std::env::args_os().nth(1).or_else(|| std::env::var_os("ITSOR_COMPONENT")) {
         Some(path) => PathBuf::from(path),
         // This example lives in `$CARGO_TARGET_DIR/release/examples/`.
-        None => config::default_component_path(std::env::current_exe()?.parent()),
+        None => itsor::default_component_path(std::env::current_exe()?.parent()),
     };
     let dir = tempfile::tempdir()?;
     let db_path = dir.path().join("itsor.db");
-    itsor::migrate::run(&db_path)?;
+    itsor::migrate_sqlite(&db_path)?;
 
     let engine = Engine::default();
     let component = Component::from_file(&engine, &wasm)
@@ -44,7 +41,7 @@ async fn main() -> anyhow::Result<()> {
     let mut linker = Linker::<RequestState>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-    itsor::platform::add_to_linker(&mut linker)?;
+    itsor::add_to_linker(&mut linker)?;
 
     let variables = ComponentVariables::from_pairs([
         ("backend_env", "production"),
@@ -53,7 +50,7 @@ async fn main() -> anyhow::Result<()> {
     ]);
     // The server's own store state: WASI without files, environment or network, outgoing
     // HTTP refused, the SQLite and variables providers, a memory cap.
-    let storage = Storage::open(&config::DatabaseTarget::Sqlite(db_path), 1, std::time::Duration::from_secs(30))?;
+    let storage = Storage::open(&DatabaseTarget::Sqlite(db_path), 1, std::time::Duration::from_secs(30))?;
     let state = RequestState::new(&storage, Arc::new(variables));
     let mut store = Store::new(&engine, state);
     store.limiter(|state| state.limits());

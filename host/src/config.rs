@@ -29,7 +29,7 @@
 //! Every setting is one row of a table: the component's in
 //! [`itsor_accounts::config::VARIABLES`], the host's own in [`HOST_SETTINGS`]. The aliases
 //! ([`aliases`]), `itsor serve --help` ([`help_text`]), README's configuration table
-//! ([`markdown_table`], checked by a test) and the warning about unknown names
+//! (`markdown_table`, checked against README by a test) and the warning about unknown names
 //! ([`unknown_settings`]) are all derived from the two. Configuration problems are
 //! collected, not returned one by one: a start that fails names every problem at once
 //! ([`ConfigError::All`]).
@@ -359,39 +359,6 @@ pub fn help_text() -> String {
         }
     }
     help.trim_end().to_owned()
-}
-
-/// The first line of README's settings table; the table follows it, up to [`TABLE_END`].
-pub const TABLE_START: &str = "<!-- settings table: generated from itsor_accounts::config::VARIABLES and \
-    itsor::config::HOST_SETTINGS; ITSOR_UPDATE_README=1 cargo test -p itsor --lib readme rewrites it -->";
-/// The line after README's settings table.
-pub const TABLE_END: &str = "<!-- end of settings table -->";
-
-/// README's configuration table, rendered from both tables (between [`TABLE_START`] and
-/// [`TABLE_END`], which it does not include).
-pub fn markdown_table() -> String {
-    let cell = |text: &str| text.replace('|', "\\|");
-    let mut table = String::from("| variable | Spin variable | default | meaning |\n|---|---|---|---|\n");
-    for doc in documented_settings() {
-        let variable = match &doc.env_name {
-            Some(env) => {
-                let aliases: Vec<String> = doc.aliases.iter().map(|alias| format!("`{alias}`")).collect();
-                match aliases.len() {
-                    0 => format!("`{env}`"),
-                    _ => format!("`{env}` (alias {})", aliases.join(", ")),
-                }
-            }
-            None => format!("(set from `{ENV_DATABASE_URL}`)"),
-        };
-        let spin = doc.spin_name.map_or_else(|| "(host only)".to_owned(), |name| format!("`{name}`"));
-        let default = doc.default.clone().unwrap_or_else(|| "(unset)".to_owned());
-        let meaning = match doc.production {
-            Some(rule) => format!("{} Outside local/dev/test: {rule}.", doc.description),
-            None => doc.description.to_owned(),
-        };
-        table.push_str(&format!("| {variable} | {spin} | {} | {} |\n", cell(&default), cell(&meaning)));
-    }
-    table
 }
 
 /// Prefixes of itsor's settings: a variable with one of them that is no setting is most
@@ -1201,6 +1168,39 @@ impl VariableSource for ComponentVariables {
 #[allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test.
 mod tests {
     use super::*;
+
+    /// The first line of README's settings table; the table follows it, up to [`TABLE_END`].
+    const TABLE_START: &str = "<!-- settings table: generated from itsor_accounts::config::VARIABLES and \
+    itsor::config::HOST_SETTINGS; ITSOR_UPDATE_README=1 cargo test -p itsor --lib readme rewrites it -->";
+    /// The line after README's settings table.
+    const TABLE_END: &str = "<!-- end of settings table -->";
+
+    /// README's configuration table, rendered from both tables (between [`TABLE_START`] and
+    /// [`TABLE_END`], which it does not include).
+    fn markdown_table() -> String {
+        let cell = |text: &str| text.replace('|', "\\|");
+        let mut table = String::from("| variable | Spin variable | default | meaning |\n|---|---|---|---|\n");
+        for doc in documented_settings() {
+            let variable = match &doc.env_name {
+                Some(env) => {
+                    let aliases: Vec<String> = doc.aliases.iter().map(|alias| format!("`{alias}`")).collect();
+                    match aliases.len() {
+                        0 => format!("`{env}`"),
+                        _ => format!("`{env}` (alias {})", aliases.join(", ")),
+                    }
+                }
+                None => format!("(set from `{ENV_DATABASE_URL}`)"),
+            };
+            let spin = doc.spin_name.map_or_else(|| "(host only)".to_owned(), |name| format!("`{name}`"));
+            let default = doc.default.clone().unwrap_or_else(|| "(unset)".to_owned());
+            let meaning = match doc.production {
+                Some(rule) => format!("{} Outside local/dev/test: {rule}.", doc.description),
+                None => doc.description.to_owned(),
+            };
+            table.push_str(&format!("| {variable} | {spin} | {} | {} |\n", cell(&default), cell(&meaning)));
+        }
+        table
+    }
 
     #[test]
     fn database_urls_map_to_paths() {

@@ -24,7 +24,7 @@
 //!   peak number of concurrent requests);
 //! * *epoch interruption*: compiled code checks a global epoch counter, which
 //!   [`EpochTicker`] advances every [`EPOCH_TICK`]. Each store decides what happens when its
-//!   deadline passes (`server.rs` yields to other requests, then traps after a time limit);
+//!   deadline passes (the server's guest run yields to other requests, then traps after a time limit);
 //! * async support is always on in wasmtime 48 (the `async` feature), which the per-request
 //!   stores rely on.
 //!

@@ -200,11 +200,6 @@ impl GuestRun {
         GuestRun { run: Some(Box::pin(run)) }
     }
 
-    /// Whether the run has not produced its outcome yet.
-    pub fn is_running(&self) -> bool {
-        self.run.is_some()
-    }
-
     /// Advances the run; `Ready` once, with its outcome. A finished run stays `Pending`.
     pub fn poll_outcome(&mut self, cx: &mut Context<'_>) -> Poll<Outcome> {
         let Some(run) = self.run.as_mut() else {

@@ -1,49 +1,61 @@
 //! `itsor`: the wasmtime host of the itsor authentication component, as a library.
 //!
 //! The account logic is a sandboxed WebAssembly component (`wasm32-wasip2`); this crate runs
-//! it. The `itsor` binary serves it over HTTP; the same pieces let a Rust program embed it
-//! and call its typed API (see `examples/embed.rs`). Modules:
+//! it. The `itsor` binary is [`run`], the command line. The rest of the public surface is a
+//! small embedder API, and nothing more:
 //!
-//! * [`cli`]: the command-line flags the binaries share;
-//! * [`config`]: the environment (process + `.env`) and the settings resolved from it;
-//! * [`engine`]: the wasmtime engine, its epoch clock and the compiled-component cache;
-//! * [`server`]: the HTTP server, one fresh component instance per request;
-//! * [`answers`]: the answers the host makes itself, hyper's automatic ones made JSON;
-//! * [`ops`]: the probes (`/healthz`, `/readyz`) and the metrics endpoint, answered by the
-//!   host; [`metrics`]: the Prometheus metrics; [`logging`]: text or JSON logs and the
+//! * **Calling the component's typed API** (`examples/embed.rs`): [`Embedded`] over a store
+//!   of [`RequestState`], its imports linked by [`add_to_linker`], its storage a
+//!   [`Storage`] migrated by [`migrate_sqlite`], its settings [`ComponentVariables`].
+//! * **Serving a handler of one's own through the host's HTTP stack** (the native benchmark
+//!   reference in `bench/`): a [`Handler`] given to [`serve`] on a listener from [`bind`],
+//!   announced by [`announce`], stopped by [`shutdown_signal`]; configured as `itsor serve`
+//!   is, from an [`Environment`] and [`ListenArgs`] into a [`ServeConfig`].
+//! * **Testing the providers** (the e2e suite): [`bindings`], [`PostgresHost`] and
+//!   [`PostgresPool`].
+//!
+//! # Modules (all private)
+//!
+//! * `cli`: the command line (`itsor serve`, `itsor migrate`, `itsor keys`);
+//! * `config`: the environment (process + `.env`) and the settings resolved from it;
+//! * `engine`: the wasmtime engine, its epoch clock and the compiled-component cache;
+//! * `server`: the HTTP server, one fresh component instance per request, split by job:
+//!   the listener and graceful shutdown, a request's way in, the guest run, the host's own
+//!   answers and the access log;
+//! * `ops`: the probes (`/healthz`, `/readyz`) and the metrics endpoint, answered by the
+//!   host; `metrics`: the Prometheus metrics; `logging`: text or JSON logs and the
 //!   request id;
-//! * [`guest`]: one request's store, and how its run is driven;
-//! * [`platform`]: the component's Spin imports, [`sqlite`], [`postgres`] and
-//!   [`variables`], linked into any store, plus typed bindings of its `itsor:auth/accounts`
-//!   export;
-//! * [`storage`]: the deployment's database (a SQLite file or a PostgreSQL pool), opened
+//! * `guest`: one request's store, and how its run is driven;
+//! * `platform`: the component's Spin imports, `sqlite`, `postgres` and `variables`, linked
+//!   into any store, plus typed bindings of its `itsor:auth/accounts` export;
+//! * `keys`: the signing keys, made and rotated through the component;
+//! * `storage`: the deployment's database (a SQLite file or a PostgreSQL pool), opened
 //!   and migrated at start-up;
-//! * [`migrate`]: the SQL migrations embedded in the binary;
-//! * [`native`]: a benchmark reference only: the component's logic compiled natively and
-//!   served by the same [`server`] stack (binary `itsor-native`, see `docs/BENCHMARKS.md`).
+//! * `migrate`: the SQL migrations embedded in the binary.
+//!
+//! With every module private, rustc sees what the binary and this API do not use, and
+//! reports it as dead code.
 
-pub mod answers;
-pub mod cli;
-pub mod config;
-pub mod engine;
-pub mod guest;
-pub mod keys;
-pub mod logging;
-pub mod metrics;
-pub mod migrate;
-pub mod native;
-pub mod ops;
-pub mod platform;
-pub mod postgres;
-pub mod server;
-pub mod sqlite;
-pub mod storage;
-pub mod variables;
+mod cli;
+mod config;
+mod engine;
+mod guest;
+mod keys;
+mod logging;
+mod metrics;
+mod migrate;
+mod ops;
+mod platform;
+mod postgres;
+mod server;
+mod sqlite;
+mod storage;
+mod variables;
 
 /// Host bindings of world `itsor:auth/platform`: `spin:sqlite/sqlite@3.0.0`,
 /// `spin:postgres/postgres@4.0.0` (asynchronous on the host side: its statements wait on
-/// the network) and `fermyon:spin/variables@2.0.0`, implemented by [`sqlite`],
-/// [`postgres`] and [`variables`].
+/// the network) and `fermyon:spin/variables@2.0.0`, implemented by the `sqlite`,
+/// `postgres` and `variables` modules.
 #[allow(missing_docs)]
 pub mod bindings {
     wasmtime::component::bindgen!({
@@ -57,4 +69,15 @@ pub mod bindings {
     });
 }
 
+pub use cli::{ListenArgs, run};
+pub use config::{
+    ComponentVariables, DatabaseTarget, Environment, Limits, ServeConfig, default_component_path, unknown_settings,
+};
+pub use guest::RequestState;
 pub use logging::init as init_logging;
+pub use migrate::{embedded_postgres, run as migrate_sqlite};
+pub use platform::{AccountsError, Embedded, add_to_linker};
+pub use postgres::{PostgresHost, PostgresPool, connect as connect_postgres};
+pub use server::{Handler, announce, bind, serve, shutdown_signal};
+pub use sqlite::Database as SqliteDatabase;
+pub use storage::Storage;

@@ -21,13 +21,12 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use http::header::ALLOW;
-use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
+use itsor_http::ApiError;
 use serde_json::json;
-use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
-use crate::answers::{body_response, error_response};
+use crate::server::{HostBody, body_response, error_response};
 use crate::storage::Storage;
 
 /// The liveness probe's path.
@@ -86,26 +85,19 @@ impl Probe {
 }
 
 /// The `405` (with `Allow`) of anything but `GET` and `HEAD`.
-fn refusal_unless_read(method: &Method) -> Option<Response<HyperOutgoingBody>> {
+fn refusal_unless_read(method: &Method) -> Option<Response<HostBody>> {
     if method == Method::GET || method == Method::HEAD {
         return None;
     }
-    let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "Method not allowed");
-    response.headers_mut().insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
-    Some(response)
+    Some(error_response(ApiError::method_not_allowed(&["GET", "HEAD"])))
 }
 
-fn status_json(status: StatusCode, body: serde_json::Value) -> Response<HyperOutgoingBody> {
+fn status_json(status: StatusCode, body: serde_json::Value) -> Response<HostBody> {
     body_response(status, "application/json", body.to_string())
 }
 
 /// Answers `probe` (see the module documentation).
-pub async fn answer(
-    probe: Probe,
-    method: &Method,
-    storage: &Storage,
-    readiness: &Readiness,
-) -> Response<HyperOutgoingBody> {
+pub async fn answer(probe: Probe, method: &Method, storage: &Storage, readiness: &Readiness) -> Response<HostBody> {
     if let Some(refusal) = refusal_unless_read(method) {
         return refusal;
     }
@@ -146,9 +138,9 @@ async fn database_answers(storage: &Storage) -> Result<(), String> {
 /// The metrics listener's one route: `GET /metrics`, the exposition of
 /// [`crate::metrics::metrics`]; `refresh` runs first (it sets the gauges read at scrape
 /// time).
-pub fn answer_metrics(req: &Request<Incoming>, refresh: impl FnOnce()) -> Response<HyperOutgoingBody> {
+pub fn answer_metrics(req: &Request<Incoming>, refresh: impl FnOnce()) -> Response<HostBody> {
     if req.uri().path() != METRICS {
-        return error_response(StatusCode::NOT_FOUND, "NOT_FOUND", "Not found");
+        return error_response(ApiError::not_found());
     }
     if let Some(refusal) = refusal_unless_read(req.method()) {
         return refusal;

@@ -49,4 +49,4 @@ mod embedded {
 }
 
 pub use embedded::Embedded;
-pub use embedded::exports::itsor::auth::accounts::{Error as AccountsError, FieldError, LoginResult, User};
+pub use embedded::exports::itsor::auth::accounts::Error as AccountsError;

@@ -114,8 +114,8 @@ impl Database {
     /// Fails only if the connection cannot be opened; `f`'s own outcome is returned as is.
     /// `f` must not run anything that suspends (it holds the thread's connection), and must
     /// not leave a transaction open: the connection is shared by every request the thread
-    /// runs. The component's host calls and the native benchmark reference
-    /// ([`crate::native`]) both go through here.
+    /// runs. The component's host calls and the native benchmark reference (`itsor-native`
+    /// in `bench/`, through [`crate::SqliteDatabase`]) both go through here.
     pub fn with_connection<R>(&self, f: impl FnOnce(&rusqlite::Connection) -> R) -> rusqlite::Result<R> {
         THREAD_CONNECTION.with(|slot| {
             let mut slot = slot.borrow_mut();

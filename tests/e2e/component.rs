@@ -11,7 +11,7 @@ use wasmtime::{Config, Engine};
 fn component_path() -> std::path::PathBuf {
     match std::env::var_os("ITSOR_COMPONENT") {
         Some(path) => path.into(),
-        None => itsor::config::default_component_path(Some(std::path::Path::new(env!("CARGO_BIN_EXE_itsor")))),
+        None => itsor::default_component_path(Some(std::path::Path::new(env!("CARGO_BIN_EXE_itsor")))),
     }
 }
 

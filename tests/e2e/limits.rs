@@ -28,7 +28,7 @@ const SLOT_WAIT: Duration = Duration::from_secs(1);
 /// (`$CARGO_TARGET_DIR/wasm32-wasip2/component/`).
 pub(crate) fn misbehave_component() -> PathBuf {
     let exe = Path::new(env!("CARGO_BIN_EXE_itsor"));
-    let path = itsor::config::default_component_path(Some(exe)).with_file_name("itsor_misbehave.wasm");
+    let path = itsor::default_component_path(Some(exe)).with_file_name("itsor_misbehave.wasm");
     assert!(
         path.is_file(),
         "the fixture component is not built: {} is missing. Run `make fixtures` (or `cargo build -p itsor-misbehave --target wasm32-wasip2 --profile component`).",

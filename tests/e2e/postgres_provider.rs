@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use itsor::bindings::spin::postgres::postgres::{DbValue, Error, HostConnection, ParameterValue, QueryError, RowSet};
-use itsor::postgres::{PostgresHost, PostgresPool};
+use itsor::{PostgresHost, PostgresPool};
 
 use crate::support::postgres;
 
@@ -14,7 +14,7 @@ use crate::support::postgres;
 fn provider(runtime: &tokio::runtime::Runtime) -> (PostgresHost, String) {
     let url = postgres::shared().create_database();
     runtime.block_on(async {
-        let client = itsor::postgres::connect(&url).await.expect("connect");
+        let client = itsor::connect_postgres(&url).await.expect("connect");
         client
             .batch_execute(
                 "CREATE TABLE t (id UUID PRIMARY KEY, n BIGINT, small INT, label TEXT, v VARCHAR(10), \

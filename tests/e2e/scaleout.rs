@@ -124,7 +124,7 @@ fn ten_hosts_starting_at_once_on_an_empty_database_apply_each_migration_once() {
         .into_iter()
         .map(|h| h.join().expect("a host failed to start"))
         .collect();
-    let migrations = itsor::migrate::embedded_postgres();
+    let migrations = itsor::embedded_postgres();
     let applied: usize = hosts.iter().map(|h| h.output().1.matches("applied migration").count()).sum();
     assert_eq!(applied, migrations.len(), "each migration is applied by exactly one host");
     let db = TestDatabase::Postgres(url);

@@ -4,6 +4,23 @@
 //!
 //! # Design
 //!
+//! What each answer says (status, code, detail, `Retry-After`) is `itsor-http`'s: every
+//! host answer is an [`ApiError`], whose envelope and codes are written there once, for the
+//! component and the host alike. This module only puts them on the wire:
+//!
+//! | status | `error_code`          | when                                                    |
+//! |--------|-----------------------|---------------------------------------------------------|
+//! | 400    | `MALFORMED_REQUEST`   | the request line or a header cannot be parsed           |
+//! | 431    | `HEADERS_TOO_LARGE`   | more headers or bytes of head than [`super::intake`] allows |
+//! | 414    | `URI_TOO_LONG`        | the request target alone overflows the head buffer      |
+//! | 400    | `INVALID_BODY`        | the body is malformed or ends early                     |
+//! | 408    | `REQUEST_TIMEOUT`     | the body took longer than the body timeout              |
+//! | 413    | `PAYLOAD_TOO_LARGE`   | the body is larger than `MAX_BODY_BYTES`                |
+//! | 500    | `INTERNAL_ERROR`      | instantiation failed, the guest trapped (panic, memory cap), returned an error code or never set a response |
+//! | 503    | `SERVICE_UNAVAILABLE` | no instance slot in time (`Retry-After: 1`)             |
+//! | 503    | `TOO_MANY_CONNECTIONS`| one connection over the cap (`Retry-After: 1`)          |
+//! | 503    | `TIMEOUT`             | the guest set no response within the request timeout    |
+//!
 //! Most host answers are ordinary hyper responses ([`error_response`]). Two kinds never
 //! reach a service, so they are written as raw HTTP/1.1 bytes ([`raw_error`]) instead:
 //!
@@ -25,32 +42,35 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, X_CONTENT_TYPE_OPTIONS};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue, X_CONTENT_TYPE_OPTIONS};
 use http::{HeaderMap, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
+use itsor_http::ApiError;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
-/// The JSON body of an error answer.
-pub fn error_body(status: StatusCode, code: &str, detail: &str) -> String {
-    serde_json::json!({
-        "detail": detail,
-        "error_code": code,
-        "status_code": status.as_u16(),
-    })
-    .to_string()
-}
+/// The body of every response the server sends: a guest's, or one the host made.
+pub type HostBody = HyperOutgoingBody;
 
-/// A host-made error answer in the shape every response uses.
-pub fn error_response(status: StatusCode, code: &str, detail: &str) -> Response<HyperOutgoingBody> {
-    body_response(status, "application/json", error_body(status, code, detail))
+/// A host-made answer of `error`, in the shape every response uses.
+pub fn error_response(error: ApiError) -> Response<HostBody> {
+    let answer = error.into_response();
+    let mut response = Response::new(full(answer.body));
+    *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    for (name, value) in answer.headers {
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            headers.append(name, value);
+        }
+    }
+    set_nosniff(headers);
+    response
 }
 
 /// A host-made answer of `body` (a probe's JSON, the metrics exposition), with the headers
 /// every response has.
-pub fn body_response(status: StatusCode, content_type: &'static str, body: String) -> Response<HyperOutgoingBody> {
-    let body = Full::new(Bytes::from(body)).map_err(|never: Infallible| match never {}).boxed_unsync();
-    let mut response = Response::new(body);
+pub fn body_response(status: StatusCode, content_type: &'static str, body: String) -> Response<HostBody> {
+    let mut response = Response::new(full(body.into_bytes()));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -59,28 +79,46 @@ pub fn body_response(status: StatusCode, content_type: &'static str, body: Strin
     response
 }
 
+/// A complete body of `bytes`.
+pub fn full(bytes: impl Into<Bytes>) -> HostBody {
+    Full::new(bytes.into()).map_err(|never: Infallible| match never {}).boxed_unsync()
+}
+
 /// Adds `X-Content-Type-Options: nosniff` (every response the server sends has it).
 pub fn set_nosniff(headers: &mut HeaderMap) {
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
 }
 
+/// The host's own `500` answer: the guest failed.
+pub fn internal_error() -> Response<HostBody> {
+    error_response(ApiError::internal())
+}
+
+/// The `503` of a guest that overran the request timeout.
+pub fn timeout_error() -> Response<HostBody> {
+    error_response(ApiError::timeout())
+}
+
+/// The `503` of a request that found no instance slot, with `Retry-After`.
+pub fn service_unavailable() -> Response<HostBody> {
+    error_response(ApiError::busy())
+}
+
 /// The same answer as [`error_response`], as the bytes of a complete HTTP/1.1 response that
-/// closes the connection; `extra` headers are written as given.
-pub fn raw_error(status: StatusCode, code: &str, detail: &str, extra: &[(&str, &str)]) -> Vec<u8> {
-    let body = error_body(status, code, detail);
-    let mut head = format!(
-        "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncache-control: no-store\r\n\
-         x-content-type-options: nosniff\r\nconnection: close\r\ncontent-length: {}\r\n",
-        status.as_u16(),
-        status.canonical_reason().unwrap_or(""),
-        body.len()
-    );
-    for (name, value) in extra {
+/// closes the connection.
+pub fn raw_error(error: ApiError) -> Vec<u8> {
+    let answer = error.into_response();
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut head = format!("HTTP/1.1 {} {}\r\n", status.as_u16(), status.canonical_reason().unwrap_or(""));
+    for (name, value) in &answer.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
-    head.push_str("\r\n");
+    head.push_str(&format!(
+        "x-content-type-options: nosniff\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
+        answer.body.len()
+    ));
     let mut bytes = head.into_bytes();
-    bytes.extend_from_slice(body.as_bytes());
+    bytes.extend_from_slice(&answer.body);
     bytes
 }
 
@@ -95,14 +133,12 @@ pub fn json_for_automatic_answer(written: &[u8]) -> Option<Vec<u8>> {
     if head.windows(b"x-content-type-options:".len()).any(|w| w == b"x-content-type-options:") {
         return None; // one of ours
     }
-    let (code, detail) = match status {
-        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
-            ("HEADERS_TOO_LARGE", "The request's headers are too many or too large")
-        }
-        StatusCode::URI_TOO_LONG => ("URI_TOO_LONG", "The request's URI is too long"),
-        _ => ("MALFORMED_REQUEST", "The request could not be parsed"),
+    let answer = match status {
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ApiError::headers_too_large(),
+        StatusCode::URI_TOO_LONG => ApiError::uri_too_long(),
+        _ => ApiError::malformed_request(),
     };
-    Some(raw_error(status, code, detail, &[]))
+    Some(raw_error(answer))
 }
 
 /// A connection that swaps hyper's automatic answers for JSON ones (see the module
@@ -193,7 +229,7 @@ mod tests {
 
     #[test]
     fn our_own_answers_and_other_writes_pass() {
-        let ours = raw_error(StatusCode::BAD_REQUEST, "INVALID_BODY", "x", &[]);
+        let ours = raw_error(ApiError::bad_body("x"));
         assert_eq!(json_for_automatic_answer(&ours), None);
         let capitalised = b"HTTP/1.1 400 Bad Request\r\nX-Content-Type-Options: nosniff\r\n\r\n{}";
         assert_eq!(json_for_automatic_answer(capitalised), None);
@@ -202,6 +238,62 @@ mod tests {
         {
             assert_eq!(json_for_automatic_answer(other), None);
         }
+    }
+
+    #[test]
+    fn a_refused_connection_is_told_when_to_retry() {
+        let raw = raw_error(ApiError::too_many_connections());
+        let text = String::from_utf8(raw.clone()).unwrap();
+        assert!(text.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{text}");
+        assert!(text.contains("\r\nretry-after: 1\r\n") && text.contains("\r\nconnection: close\r\n"), "{text}");
+        assert_eq!(body_of(&raw)["error_code"], "TOO_MANY_CONNECTIONS");
+    }
+
+    #[tokio::test]
+    async fn internal_error_has_the_standard_shape() {
+        let response = internal_error();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+        assert_eq!(
+            json_of(response).await,
+            serde_json::json!({"detail": "Internal server error", "error_code": "INTERNAL_ERROR", "status_code": 500})
+        );
+    }
+
+    async fn json_of(response: Response<HostBody>) -> serde_json::Value {
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    #[tokio::test]
+    async fn host_answers_have_the_standard_shape_and_headers() {
+        use crate::server::intake::BodyRejection;
+        use http::header::{CONNECTION, RETRY_AFTER};
+        let cases = [
+            (timeout_error(), 503, "TIMEOUT"),
+            (service_unavailable(), 503, "SERVICE_UNAVAILABLE"),
+            (BodyRejection::TooLarge.into_response(), 413, "PAYLOAD_TOO_LARGE"),
+            (BodyRejection::TimedOut.into_response(), 408, "REQUEST_TIMEOUT"),
+            (BodyRejection::Unreadable("truncated".into()).into_response(), 400, "INVALID_BODY"),
+        ];
+        for (response, status, code) in cases {
+            assert_eq!(response.status().as_u16(), status);
+            assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+            assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+            assert_eq!(response.headers()[X_CONTENT_TYPE_OPTIONS], "nosniff");
+            let closes = response.headers().get(CONNECTION).is_some();
+            assert_eq!(closes, matches!(status, 400 | 408 | 413), "{code}");
+            let retry = response.headers().get(RETRY_AFTER).cloned();
+            assert_eq!(retry.is_some(), code == "SERVICE_UNAVAILABLE", "{code}");
+            let json = json_of(response).await;
+            assert_eq!(json["error_code"], code);
+            assert_eq!(json["status_code"], status);
+            assert!(json["detail"].is_string());
+            assert_eq!(json.as_object().unwrap().len(), 3);
+        }
+        let json = json_of(BodyRejection::TooLarge.into_response()).await;
+        assert_eq!(json["detail"], ApiError::too_large().detail.as_str());
+        assert_eq!(service_unavailable().headers()[RETRY_AFTER], "1");
     }
 
     #[tokio::test]
