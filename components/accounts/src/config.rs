@@ -16,9 +16,10 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use crate::limits::Limit;
+use crate::AuthError;
+pub use crate::algorithm::Algorithm;
+pub use crate::limits::Limit;
 use crate::password::{OWASP_2025, PasswordPolicy};
-use crate::token::Algorithm;
 
 /// Where setting values come from: a variables provider, the environment, a test table.
 pub trait VariableSource {
@@ -493,6 +494,12 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+impl From<ConfigError> for AuthError {
+    fn from(err: ConfigError) -> AuthError {
+        AuthError::Misconfigured(err.to_string())
+    }
+}
 
 /// The problems of one [`Settings::load`] so far.
 #[derive(Default)]

@@ -16,6 +16,7 @@
 //! [`Connection`](rusqlite::Connection) (feature `rusqlite`), used by unit tests and by
 //! hosts that run the logic without Wasm.
 
+use crate::AuthError;
 use crate::clock::Timestamp;
 
 /// One SQL value: a parameter, or (in its first five cases) a result column.
@@ -105,6 +106,15 @@ impl DbError {
     /// Shorthand for [`DbError::Failed`].
     pub fn failed(message: impl Into<String>) -> DbError {
         DbError::Failed(message.into())
+    }
+}
+
+impl From<DbError> for AuthError {
+    fn from(err: DbError) -> AuthError {
+        match err {
+            DbError::Unavailable(message) => AuthError::Unavailable(format!("storage: {message}")),
+            DbError::Failed(message) => AuthError::Internal(format!("storage: {message}")),
+        }
     }
 }
 
@@ -422,6 +432,13 @@ mod tests {
         for code in ["23505", "42P01", "22P02", "57014", "57P04", "40001"] {
             assert!(!sqlstate_is_unavailable(code), "{code}");
         }
+    }
+
+    #[test]
+    fn an_unreachable_database_is_unavailable_and_says_nothing_of_where() {
+        let err = AuthError::from(DbError::Unavailable("connection refused to db.internal".into()));
+        assert_eq!((err.status(), err.code()), (503, "SERVICE_UNAVAILABLE"));
+        assert!(!err.detail().contains("db.internal"));
     }
 
     #[test]

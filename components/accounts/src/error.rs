@@ -1,4 +1,8 @@
 //! The one error type of account operations, with its stable code and HTTP status.
+//!
+//! A leaf of the crate's module graph: it imports nothing from the crate. The modules
+//! whose own errors become an [`AuthError`] say how, next to those errors
+//! (`From<DbError>` in [`crate::db`], `From<ConfigError>` in [`crate::config`]).
 
 /// Why an account operation failed. Each variant has one stable [`code`](AuthError::code),
 /// one HTTP [`status`](AuthError::status) and one caller-safe [`detail`](AuthError::detail);
@@ -101,21 +105,6 @@ impl AuthError {
     }
 }
 
-impl From<crate::db::DbError> for AuthError {
-    fn from(err: crate::db::DbError) -> AuthError {
-        match err {
-            crate::db::DbError::Unavailable(message) => AuthError::Unavailable(format!("storage: {message}")),
-            crate::db::DbError::Failed(message) => AuthError::Internal(format!("storage: {message}")),
-        }
-    }
-}
-
-impl From<crate::config::ConfigError> for AuthError {
-    fn from(err: crate::config::ConfigError) -> AuthError {
-        AuthError::Misconfigured(err.to_string())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,9 +114,6 @@ mod tests {
         let err = AuthError::Internal("storage: UNIQUE constraint failed: users.email".into());
         assert_eq!(err.detail(), "Internal server error");
         assert_eq!(err.status(), 500);
-        let err = AuthError::from(crate::db::DbError::Unavailable("connection refused to db.internal".into()));
-        assert_eq!((err.status(), err.code()), (503, "SERVICE_UNAVAILABLE"));
-        assert!(!err.detail().contains("db.internal"));
         let err = AuthError::Misconfigured("jwt_secret: too short".into());
         assert_eq!(err.detail(), "Service misconfigured");
     }

@@ -28,12 +28,13 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::AuthError;
+use crate::algorithm::Algorithm;
 use crate::clock::Timestamp;
 use crate::config::Settings;
 use crate::db::Database;
 use crate::seal::{self, Purpose};
 use crate::store::{Store, StoredKey};
-use crate::token::{Algorithm, KeySource, SigningKey, ed25519_pkcs8, p256_pkcs8};
+use crate::token::{KeySource, SigningKey, ed25519_pkcs8, p256_pkcs8};
 
 /// How long a verifier may cache the key set, in seconds (its `Cache-Control`): short, so
 /// that after a rotation the new key reaches verifiers that do not refetch on an unknown

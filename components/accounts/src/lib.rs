@@ -7,6 +7,7 @@
 //! ([`store`]), under one deployment's [`config::Settings`]. It compiles for
 //! `wasm32-wasip2` and natively alike.
 
+mod algorithm;
 pub mod clock;
 pub mod config;
 pub mod db;
