@@ -1,7 +1,7 @@
 //! The storage seam: one [`Database::query`] over SQL with `?` parameters.
 //!
-//! Every query the account logic runs is written once, in [`crate::store`],
-//! [`crate::limits`] and [`crate::tasks`], in the SQL that SQLite and PostgreSQL share.
+//! Every query the account logic runs is written once, in [`crate::store`], in the SQL
+//! that SQLite and PostgreSQL share.
 //! A backend that needs `$n` placeholders rewrites the text with [`postgres_sql`].
 //!
 //! Parameters are typed ([`Value::Uuid`], [`Value::Timestamp`], [`Value::Bool`]) because

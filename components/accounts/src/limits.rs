@@ -1,13 +1,14 @@
 //! Rate limits: fixed-window counters in the shared database.
 //!
 //! A [`Limit`] allows `max` hits per `window` seconds in one bucket. Counting is one
-//! atomic upsert, so concurrent requests (and several hosts on one database) cannot race
-//! past the limit; counters survive restarts. Callers check limits before any password
+//! atomic upsert (in [`crate::store`]), so concurrent requests (and several hosts on one
+//! database) cannot race past the limit; counters survive restarts. Callers check limits before any password
 //! hashing, so a flood costs the server almost nothing.
 
 use crate::AuthError;
 use crate::clock::Timestamp;
-use crate::db::{Database, Value};
+use crate::db::Database;
+use crate::store::Store;
 
 /// At most `max` hits per `window_seconds` in one bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,13 +60,13 @@ fn client_key(client: &str) -> String {
 
 /// The rate limiter over a database.
 pub struct Limiter<D> {
-    db: D,
+    store: Store<D>,
 }
 
 impl<D: Database> Limiter<D> {
     /// A limiter keeping its counters in `db`.
     pub fn new(db: D) -> Limiter<D> {
-        Limiter { db }
+        Limiter { store: Store::new(db) }
     }
 
     /// Counts one hit in `bucket` and fails with [`AuthError::RateLimited`] once the window
@@ -80,36 +81,22 @@ impl<D: Database> Limiter<D> {
 
     /// Forgets `bucket` (after a successful login, its failures no longer count).
     pub fn clear(&self, bucket: Bucket<'_>) -> Result<(), AuthError> {
-        self.db.query("DELETE FROM rate_limits WHERE bucket = ?", &[bucket.key().into()])?;
-        Ok(())
+        Ok(self.store.clear_hits(&bucket.key())?)
     }
 
     /// Deletes up to `batch` counters whose window started at or before `horizon` (Unix
     /// seconds): with `horizon` = now minus the longest window, only windows that are over.
     /// Returns how many.
     pub fn sweep(&self, horizon: i64, batch: u32) -> Result<usize, AuthError> {
-        let rows = self.db.query(
-            "DELETE FROM rate_limits WHERE bucket IN \
-             (SELECT bucket FROM rate_limits WHERE window_start <= ? LIMIT ?) RETURNING bucket",
-            &[Value::Integer(horizon), Value::Integer(i64::from(batch))],
-        )?;
-        Ok(rows.len())
+        Ok(self.store.sweep_rate_limits(horizon, batch)?)
     }
 
     /// Adds `add` hits (0: just reads) and returns the window's hits and start.
     fn count(&self, bucket: Bucket<'_>, limit: Limit, add: i64) -> Result<(i64, i64), AuthError> {
         let now = Timestamp::now().unix();
         let expired_before = now - i64::from(limit.window_seconds);
-        let rows = self.db.query(
-            "INSERT INTO rate_limits (bucket, window_start, hits) VALUES (?, ?, ?) \
-             ON CONFLICT (bucket) DO UPDATE SET \
-               hits = CASE WHEN rate_limits.window_start <= ? THEN excluded.hits ELSE rate_limits.hits + excluded.hits END, \
-               window_start = CASE WHEN rate_limits.window_start <= ? THEN excluded.window_start ELSE rate_limits.window_start END \
-             RETURNING hits, window_start",
-            &[bucket.key().into(), Value::Integer(now), Value::Integer(add), Value::Integer(expired_before), Value::Integer(expired_before)],
-        )?;
-        let row = rows.first().ok_or_else(|| AuthError::Internal("rate limit upsert returned no row".into()))?;
-        Ok((row.integer(0)?, row.integer(1)?))
+        let counted = self.store.count_hits(&bucket.key(), now, add, expired_before)?;
+        counted.ok_or_else(|| AuthError::Internal("rate limit upsert returned no row".into()))
     }
 }
 

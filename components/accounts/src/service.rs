@@ -106,8 +106,7 @@ impl<D: Database> Accounts<D> {
 
     /// Whether storage answers a trivial statement: the component's own health probe.
     pub fn check_storage(&self) -> Result<(), AuthError> {
-        self.store.database().query("SELECT 1", &[])?;
-        Ok(())
+        Ok(self.store.ping()?)
     }
 
     fn limiter(&self) -> Limiter<&D> {

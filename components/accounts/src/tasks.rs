@@ -3,12 +3,12 @@
 //! Every operation takes the authenticated owner's id and scopes its query to it, so a
 //! task of another user is indistinguishable from one that does not exist.
 
-use serde::Serialize;
-
 use crate::AuthError;
 use crate::clock::Timestamp;
-use crate::db::{Database, Row, Value};
+use crate::db::Database;
 use crate::input::is_uuid;
+use crate::store::Store;
+pub use crate::store::Task;
 
 /// The longest title, in characters.
 pub const TITLE_MAX_CHARS: usize = 200;
@@ -18,25 +18,6 @@ pub const DESCRIPTION_MAX_CHARS: usize = 2000;
 pub const MAX_PAGE: u32 = 100;
 /// The page size when none is asked for.
 pub const DEFAULT_PAGE: u32 = 50;
-
-/// A task as its owner sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Task {
-    /// UUID.
-    pub id: String,
-    /// The owner's id.
-    pub user_id: String,
-    /// 1 to 200 characters.
-    pub title: String,
-    /// Up to 2000 characters.
-    pub description: Option<String>,
-    /// Done or not.
-    pub completed: bool,
-    /// RFC 3339 UTC.
-    pub created_at: String,
-    /// RFC 3339 UTC.
-    pub updated_at: String,
-}
 
 /// Which page of a listing, optionally filtered by completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,45 +76,22 @@ impl Page {
     }
 }
 
-const COLUMNS: &str = "id, user_id, title, description, completed, created_at, updated_at";
-
-fn task_from(row: &Row) -> Result<Task, AuthError> {
-    Ok(Task {
-        id: row.text(0)?,
-        user_id: row.text(1)?,
-        title: row.text(2)?,
-        description: row.opt_text(3)?,
-        completed: row.boolean(4)?,
-        created_at: row.text(5)?,
-        updated_at: row.text(6)?,
-    })
-}
-
 /// The tasks of one owner.
 pub struct Tasks<'o, D> {
-    db: D,
+    store: Store<D>,
     owner: &'o str,
 }
 
 impl<'o, D: Database> Tasks<'o, D> {
     /// Tasks of `owner`, who must already be authenticated and authorised.
     pub fn of(db: D, owner: &'o str) -> Tasks<'o, D> {
-        Tasks { db, owner }
+        Tasks { store: Store::new(db), owner }
     }
 
     /// Newest first (by insertion order).
     pub fn list(&self, page: Page) -> Result<Vec<Task>, AuthError> {
         let page = page.validated()?;
-        let (filter, mut params) = match page.completed {
-            Some(done) => (" AND completed = ?", vec![Value::uuid(self.owner), Value::from(done)]),
-            None => ("", vec![Value::uuid(self.owner)]),
-        };
-        params.extend([Value::Integer(i64::from(page.limit)), Value::Integer(i64::from(page.offset))]);
-        let sql = format!(
-            "SELECT {COLUMNS} FROM tasks WHERE user_id = ?{filter} \
-             ORDER BY seq DESC LIMIT ? OFFSET ?"
-        );
-        self.db.query(&sql, &params)?.iter().map(task_from).collect()
+        Ok(self.store.list_tasks(self.owner, page.completed, page.limit, page.offset)?)
     }
 
     /// Creates a task.
@@ -148,18 +106,7 @@ impl<'o, D: Database> Tasks<'o, D> {
             created_at: now.to_rfc3339(),
             updated_at: now.to_rfc3339(),
         };
-        self.db.query(
-            &format!("INSERT INTO tasks ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"),
-            &[
-                Value::uuid(&task.id),
-                Value::uuid(&task.user_id),
-                task.title.as_str().into(),
-                task.description.as_deref().into(),
-                task.completed.into(),
-                now.into(),
-                now.into(),
-            ],
-        )?;
+        self.store.insert_task(&task, now)?;
         Ok(task)
     }
 
@@ -168,11 +115,7 @@ impl<'o, D: Database> Tasks<'o, D> {
         if !is_uuid(id) {
             return Err(AuthError::NotFound);
         }
-        let rows = self.db.query(
-            &format!("SELECT {COLUMNS} FROM tasks WHERE id = ? AND user_id = ?"),
-            &[Value::uuid(id), Value::uuid(self.owner)],
-        )?;
-        rows.first().map(task_from).unwrap_or(Err(AuthError::NotFound))
+        self.store.task(self.owner, id)?.ok_or(AuthError::NotFound)
     }
 
     /// Applies `patch` (validated first) and returns the task as stored.
@@ -183,21 +126,12 @@ impl<'o, D: Database> Tasks<'o, D> {
         if title.is_none() && description.is_none() && patch.completed.is_none() {
             return Ok(current);
         }
-        let rows = self.db.query(
-            &format!(
-                "UPDATE tasks SET title = ?, description = ?, completed = ?, updated_at = ? \
-                 WHERE id = ? AND user_id = ? RETURNING {COLUMNS}"
-            ),
-            &[
-                title.unwrap_or(current.title).into(),
-                description.unwrap_or(current.description).as_deref().into(),
-                patch.completed.unwrap_or(current.completed).into(),
-                Timestamp::now().into(),
-                Value::uuid(id),
-                Value::uuid(self.owner),
-            ],
-        )?;
-        rows.first().map(task_from).unwrap_or(Err(AuthError::NotFound))
+        let title = title.unwrap_or(current.title);
+        let description = description.unwrap_or(current.description);
+        let completed = patch.completed.unwrap_or(current.completed);
+        let updated =
+            self.store.update_task(self.owner, id, &title, description.as_deref(), completed, Timestamp::now())?;
+        updated.ok_or(AuthError::NotFound)
     }
 
     /// Deletes a task.
@@ -205,11 +139,7 @@ impl<'o, D: Database> Tasks<'o, D> {
         if !is_uuid(id) {
             return Err(AuthError::NotFound);
         }
-        let rows = self.db.query(
-            "DELETE FROM tasks WHERE id = ? AND user_id = ? RETURNING id",
-            &[Value::uuid(id), Value::uuid(self.owner)],
-        )?;
-        if rows.is_empty() { Err(AuthError::NotFound) } else { Ok(()) }
+        if self.store.delete_task(self.owner, id)? { Ok(()) } else { Err(AuthError::NotFound) }
     }
 }
 
