@@ -1,5 +1,11 @@
-//! Wall-clock time and its one text format: RFC 3339 in UTC at second precision
-//! (`2026-01-22T10:30:00Z`). Fixed width, so stored values also sort as text.
+//! Time: the [`Timestamp`] instants the logic works with, their one text format (RFC 3339
+//! in UTC at second precision, `2026-01-22T10:30:00Z`; fixed width, so stored values also
+//! sort as text), and the [`Clock`] that says what time it is.
+//!
+//! The logic never reads the wall clock itself: [`Accounts`](crate::Accounts) asks the
+//! [`Clock`] its embedder passed in (the component and the hosts pass [`WallClock`]), and
+//! hands the instant down to the modules below it as a plain `now` argument. Tests pass a
+//! clock they set, so they move time instead of sleeping.
 
 use time::format_description::FormatItem;
 use time::macros::format_description;
@@ -13,12 +19,54 @@ const RFC3339_UTC: &[FormatItem<'static>] = format_description!("[year]-[month]-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timestamp(i64);
 
-impl Timestamp {
-    /// The current time (WASI `wall-clock` inside the component).
-    pub fn now() -> Timestamp {
+/// What time it is, for the account logic.
+pub trait Clock {
+    /// The current instant.
+    fn now(&self) -> Timestamp;
+}
+
+impl<C: Clock + ?Sized> Clock for &C {
+    fn now(&self) -> Timestamp {
+        (**self).now()
+    }
+}
+
+/// The real wall clock: WASI `wall-clock` inside the component, the system clock natively.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WallClock;
+
+impl Clock for WallClock {
+    fn now(&self) -> Timestamp {
         Timestamp(OffsetDateTime::now_utc().unix_timestamp())
     }
+}
 
+/// A clock that stands still until a test moves it.
+#[cfg(test)]
+#[derive(Debug)]
+pub(crate) struct TestClock(std::cell::Cell<i64>);
+
+#[cfg(test)]
+impl TestClock {
+    /// A clock showing `start`.
+    pub(crate) fn at(start: Timestamp) -> TestClock {
+        TestClock(std::cell::Cell::new(start.unix()))
+    }
+
+    /// Moves the clock `seconds` on.
+    pub(crate) fn advance(&self, seconds: i64) {
+        self.0.set(self.0.get() + seconds);
+    }
+}
+
+#[cfg(test)]
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.0.get())
+    }
+}
+
+impl Timestamp {
     /// From seconds since the Unix epoch.
     pub fn from_unix(seconds: i64) -> Timestamp {
         Timestamp(seconds)

@@ -2,7 +2,8 @@
 //!
 //! A [`Limit`] allows `max` hits per `window` seconds in one bucket. Counting is one
 //! atomic upsert (in [`crate::store`]), so concurrent requests (and several hosts on one
-//! database) cannot race past the limit; counters survive restarts. Callers check limits before any password
+//! database) cannot race past the limit; counters survive restarts. This module decides
+//! what a bucket is and what a count means, at the `now` its caller passes. Callers check limits before any password
 //! hashing, so a flood costs the server almost nothing.
 
 use crate::AuthError;
@@ -69,14 +70,14 @@ impl<D: Database> Limiter<D> {
         Limiter { store: Store::new(db) }
     }
 
-    /// Counts one hit in `bucket` and fails with [`AuthError::RateLimited`] once the window
-    /// holds more than `limit.max` hits.
-    pub fn hit(&self, bucket: Bucket<'_>, limit: Limit) -> Result<(), AuthError> {
+    /// Counts one hit in `bucket` at `now` and fails with [`AuthError::RateLimited`] once the
+    /// window holds more than `limit.max` hits.
+    pub fn hit(&self, bucket: Bucket<'_>, limit: Limit, now: Timestamp) -> Result<(), AuthError> {
         if limit.max == 0 {
             return Ok(());
         }
-        let (hits, window_start) = self.count(bucket, limit, 1)?;
-        if hits > i64::from(limit.max) { Err(rate_limited(window_start, limit)) } else { Ok(()) }
+        let (hits, window_start) = self.count(bucket, limit, 1, now)?;
+        if hits > i64::from(limit.max) { Err(rate_limited(window_start, limit, now)) } else { Ok(()) }
     }
 
     /// Forgets `bucket` (after a successful login, its failures no longer count).
@@ -91,18 +92,19 @@ impl<D: Database> Limiter<D> {
         Ok(self.store.sweep_rate_limits(horizon, batch)?)
     }
 
-    /// Adds `add` hits (0: just reads) and returns the window's hits and start.
-    fn count(&self, bucket: Bucket<'_>, limit: Limit, add: i64) -> Result<(i64, i64), AuthError> {
-        let now = Timestamp::now().unix();
+    /// Adds `add` hits at `now` (0: just reads) and returns the window's hits and start.
+    fn count(&self, bucket: Bucket<'_>, limit: Limit, add: i64, now: Timestamp) -> Result<(i64, i64), AuthError> {
+        let now = now.unix();
         let expired_before = now - i64::from(limit.window_seconds);
         let counted = self.store.count_hits(&bucket.key(), now, add, expired_before)?;
         counted.ok_or_else(|| AuthError::Internal("rate limit upsert returned no row".into()))
     }
 }
 
-fn rate_limited(window_start: i64, limit: Limit) -> AuthError {
+/// The refusal of a hit at `now` in the window that started at `window_start`.
+fn rate_limited(window_start: i64, limit: Limit, now: Timestamp) -> AuthError {
     let ends = window_start + i64::from(limit.window_seconds);
-    let retry_after = (ends - Timestamp::now().unix()).clamp(1, i64::from(limit.window_seconds));
+    let retry_after = (ends - now.unix()).clamp(1, i64::from(limit.window_seconds));
     AuthError::RateLimited { retry_after: u32::try_from(retry_after).unwrap_or(limit.window_seconds) }
 }
 
@@ -114,6 +116,11 @@ mod tests {
         crate::schema::migrated_in_memory().expect("migrates")
     }
 
+    /// `seconds` after a fixed instant.
+    fn at(seconds: i64) -> Timestamp {
+        Timestamp::from_unix(1_800_000_000 + seconds)
+    }
+
     #[test]
     fn allows_max_hits_per_window_then_says_when_to_retry() {
         let db = db();
@@ -121,13 +128,11 @@ mod tests {
         let limit = Limit { max: 3, window_seconds: 60 };
         let bucket = Bucket::AuthRequests { client: "10.0.0.1" };
         for _ in 0..3 {
-            limiter.hit(bucket, limit).expect("within the limit");
+            limiter.hit(bucket, limit, at(0)).expect("within the limit");
         }
-        match limiter.hit(bucket, limit) {
-            Err(AuthError::RateLimited { retry_after }) => assert!((1..=60).contains(&retry_after)),
-            other => panic!("{other:?}"),
-        }
-        limiter.hit(Bucket::AuthRequests { client: "10.0.0.2" }, limit).expect("other clients are separate");
+        assert_eq!(limiter.hit(bucket, limit, at(0)), Err(AuthError::RateLimited { retry_after: 60 }));
+        assert_eq!(limiter.hit(bucket, limit, at(45)), Err(AuthError::RateLimited { retry_after: 15 }));
+        limiter.hit(Bucket::AuthRequests { client: "10.0.0.2" }, limit, at(0)).expect("other clients are separate");
     }
 
     #[test]
@@ -136,11 +141,11 @@ mod tests {
         let limiter = Limiter::new(&db);
         let limit = Limit { max: 2, window_seconds: 900 };
         let bucket = Bucket::LoginFailures { account: "a@b.co" };
-        limiter.hit(bucket, limit).expect("1");
-        limiter.hit(bucket, limit).expect("2");
-        assert!(matches!(limiter.hit(bucket, limit), Err(AuthError::RateLimited { .. })));
+        limiter.hit(bucket, limit, at(0)).expect("1");
+        limiter.hit(bucket, limit, at(0)).expect("2");
+        assert!(matches!(limiter.hit(bucket, limit, at(0)), Err(AuthError::RateLimited { .. })));
         limiter.clear(bucket).expect("clears");
-        limiter.hit(bucket, limit).expect("cleared");
+        limiter.hit(bucket, limit, at(0)).expect("cleared");
     }
 
     #[test]
@@ -148,13 +153,13 @@ mod tests {
         let db = db();
         let limiter = Limiter::new(&db);
         let limit = Limit { max: 2, window_seconds: 60 };
-        limiter.hit(Bucket::AuthRequests { client: "2001:db8:1:2::1" }, limit).expect("1");
-        limiter.hit(Bucket::AuthRequests { client: "2001:db8:1:2:ffff:ffff:ffff:ffff" }, limit).expect("2");
-        let third = limiter.hit(Bucket::AuthRequests { client: "2001:db8:1:2:abcd::7" }, limit);
+        limiter.hit(Bucket::AuthRequests { client: "2001:db8:1:2::1" }, limit, at(0)).expect("1");
+        limiter.hit(Bucket::AuthRequests { client: "2001:db8:1:2:ffff:ffff:ffff:ffff" }, limit, at(0)).expect("2");
+        let third = limiter.hit(Bucket::AuthRequests { client: "2001:db8:1:2:abcd::7" }, limit, at(0));
         assert!(matches!(third, Err(AuthError::RateLimited { .. })), "the /64 is one client");
-        limiter.hit(Bucket::AuthRequests { client: "2001:db8:1:3::1" }, limit).expect("the next /64 is another");
-        limiter.hit(Bucket::AuthRequests { client: "192.0.2.1" }, limit).expect("IPv4 is per address");
-        limiter.hit(Bucket::AuthRequests { client: "192.0.2.2" }, limit).expect("IPv4 is per address");
+        limiter.hit(Bucket::AuthRequests { client: "2001:db8:1:3::1" }, limit, at(0)).expect("the next /64 is another");
+        limiter.hit(Bucket::AuthRequests { client: "192.0.2.1" }, limit, at(0)).expect("IPv4 is per address");
+        limiter.hit(Bucket::AuthRequests { client: "192.0.2.2" }, limit, at(0)).expect("IPv4 is per address");
         assert_eq!(Bucket::AuthRequests { client: "2001:DB8:1:2::9" }.key(), "auth-requests:client:2001:db8:1:2::/64");
     }
 
@@ -164,10 +169,10 @@ mod tests {
         let limiter = Limiter::new(&db);
         let limit = Limit { max: 1, window_seconds: 1 };
         let bucket = Bucket::AuthRequests { client: "c" };
-        limiter.hit(bucket, limit).expect("1");
-        assert!(limiter.hit(bucket, limit).is_err());
-        std::thread::sleep(std::time::Duration::from_millis(2100));
-        limiter.hit(bucket, limit).expect("a new window");
+        limiter.hit(bucket, limit, at(0)).expect("1");
+        assert_eq!(limiter.hit(bucket, limit, at(0)), Err(AuthError::RateLimited { retry_after: 1 }));
+        limiter.hit(bucket, limit, at(1)).expect("a new window");
+        assert!(limiter.hit(bucket, limit, at(1)).is_err());
     }
 
     #[test]
@@ -175,7 +180,9 @@ mod tests {
         let db = db();
         let limiter = Limiter::new(&db);
         for _ in 0..10 {
-            limiter.hit(Bucket::AuthRequests { client: "c" }, Limit { max: 0, window_seconds: 60 }).expect("off");
+            limiter
+                .hit(Bucket::AuthRequests { client: "c" }, Limit { max: 0, window_seconds: 60 }, at(0))
+                .expect("off");
         }
     }
 }

@@ -7,7 +7,7 @@
 //! hashing work, and taken e-mails cost the same work as new ones.
 
 use crate::AuthError;
-use crate::clock::Timestamp;
+use crate::clock::{Clock, Timestamp, WallClock};
 use crate::config::Settings;
 use crate::db::Database;
 use crate::input::{Email, NOT_THE_CURRENT_PASSWORD, Name, Password, is_uuid};
@@ -72,31 +72,34 @@ pub struct SessionView {
     pub current: bool,
 }
 
-/// The account logic of one deployment over one database.
-pub struct Accounts<D> {
+/// The account logic of one deployment over one database, telling time by `C` (the
+/// component and the hosts use the [`WallClock`]).
+pub struct Accounts<D, C = WallClock> {
     store: Store<D>,
     settings: Settings,
     signer: TokenSigner,
     policy: PasswordPolicy,
+    clock: C,
 }
 
-impl<D: Database> Accounts<D> {
-    /// Account logic over `db` under `settings` (whose password policy hashes).
-    pub fn new(db: D, settings: Settings) -> Accounts<D> {
+impl<D: Database, C: Clock> Accounts<D, C> {
+    /// Account logic over `db` under `settings` (whose password policy hashes), reading the
+    /// current time from `clock`.
+    pub fn new(db: D, settings: Settings, clock: C) -> Accounts<D, C> {
         let signer = TokenSigner::new(&settings);
         let policy = settings.password_policy;
-        Accounts { store: Store::new(db), settings, signer, policy }
+        Accounts { store: Store::new(db), settings, signer, policy, clock }
     }
 
     /// Replaces the password policy (hashes under other policies are upgraded at login).
-    pub fn with_policy(mut self, policy: PasswordPolicy) -> Accounts<D> {
+    pub fn with_policy(mut self, policy: PasswordPolicy) -> Accounts<D, C> {
         self.policy = policy;
         self
     }
 
     /// The tasks of `owner`, who must be authorised already (see [`Accounts::authorize`]).
-    pub fn tasks<'o>(&self, owner: &'o User) -> crate::Tasks<'o, &D> {
-        crate::Tasks::of(self.store.database(), &owner.id)
+    pub fn tasks<'a>(&'a self, owner: &'a User) -> crate::Tasks<'a, &'a D> {
+        crate::Tasks::of(self.store.database(), &owner.id, &self.clock)
     }
 
     /// The settings in force.
@@ -140,9 +143,10 @@ impl<D: Database> Accounts<D> {
     /// [`sweep`](Accounts::sweep)s: a request refused here costs one statement, no more.
     fn count_auth_request(&self, client: &Client<'_>) -> Result<(), AuthError> {
         if let Some(addr) = client.addr {
-            self.limiter().hit(Bucket::AuthRequests { client: addr }, self.settings.auth_requests_limit)?;
+            let limit = self.settings.auth_requests_limit;
+            self.limiter().hit(Bucket::AuthRequests { client: addr }, limit, self.clock.now())?;
         }
-        self.sweep(Timestamp::now())?;
+        self.sweep(self.clock.now())?;
         Ok(())
     }
 
@@ -170,7 +174,7 @@ impl<D: Database> Accounts<D> {
     ) -> Result<Login, AuthError> {
         self.count_auth_request(client)?;
         let user = self.register(email, password, name)?;
-        self.open_session(user, Timestamp::now(), client)
+        self.open_session(user, self.clock.now(), client)
     }
 
     fn register(&self, email: &str, password: &str, name: Option<&str>) -> Result<User, AuthError> {
@@ -178,7 +182,7 @@ impl<D: Database> Accounts<D> {
         let password = Password::parse(password)?;
         let name = Name::parse(name)?;
         let hash = self.policy.hash(&password)?;
-        let now = Timestamp::now().to_rfc3339();
+        let now = self.clock.now().to_rfc3339();
         let user = User {
             id: uuid::Uuid::new_v4().to_string(),
             email: email.as_str().to_owned(),
@@ -200,7 +204,7 @@ impl<D: Database> Accounts<D> {
         let email = Email::parse(email).ok();
         let attempts = email.as_ref().map(|email| Bucket::LoginFailures { account: email.as_str() });
         if let Some(bucket) = attempts {
-            self.limiter().hit(bucket, self.settings.login_failures_limit)?;
+            self.limiter().hit(bucket, self.settings.login_failures_limit, self.clock.now())?;
         }
         let credentials = match &email {
             Some(email) => self.store.credentials_by_email(email.as_str())?,
@@ -219,7 +223,7 @@ impl<D: Database> Accounts<D> {
         if let Some(bucket) = attempts {
             self.limiter().clear(bucket)?;
         }
-        let now = Timestamp::now();
+        let now = self.clock.now();
         if verified.needs_rehash {
             // The password was just proven, so it satisfies the length rules it was set under.
             if let Ok(password) = Password::parse(password) {
@@ -294,7 +298,7 @@ impl<D: Database> Accounts<D> {
         let Some(refresh_seconds) = self.settings.refresh_seconds else {
             return Err(AuthError::InvalidToken);
         };
-        let now = Timestamp::now();
+        let now = self.clock.now();
         let parent = RefreshToken::parse(presented).ok_or(AuthError::InvalidToken)?;
         let stored = self.store.refresh_token(&parent.hash())?.ok_or(AuthError::InvalidToken)?;
         if stored.session_revoked {
@@ -374,13 +378,13 @@ impl<D: Database> Accounts<D> {
     pub fn access_token(&self, token: &str) -> Result<AccessToken, AuthError> {
         let (user, session) = self.current_session(token)?;
         let session_expires_at = Timestamp::parse_rfc3339(&session.expires_at)?;
-        self.sign_access_token(&user.id, &session.id, session_expires_at, Timestamp::now())
+        self.sign_access_token(&user.id, &session.id, session_expires_at, self.clock.now())
     }
 
     /// Makes a new signing key, which signs new tokens from now on (tokens of the previous
     /// key verify until they expire); returns its `kid`. EdDSA and ES256 only.
     pub fn rotate_signing_key(&self) -> Result<String, AuthError> {
-        self.keys(Timestamp::now()).rotate()
+        self.keys(self.clock.now()).rotate()
     }
 
     /// The `kid` of the key that signs now, made first if there is none; `None` with an
@@ -389,18 +393,18 @@ impl<D: Database> Accounts<D> {
         if !self.settings.jwt_algorithm.is_asymmetric() {
             return Ok(None);
         }
-        self.keys(Timestamp::now()).current_kid().map(Some)
+        self.keys(self.clock.now()).current_kid().map(Some)
     }
 
     /// The published verification keys, as a JWK Set (empty with an HMAC algorithm).
     pub fn key_set(&self) -> Result<serde_json::Value, AuthError> {
-        self.keys(Timestamp::now()).key_set()
+        self.keys(self.clock.now()).key_set()
     }
 
     /// A token's claims, once its signature and times check out and it names its user and
     /// session by UUID (ours always do; see [`crate::input::is_uuid`]).
     fn verified_claims(&self, token: &str) -> Result<Claims, AuthError> {
-        let claims = self.signer.verify(token, &*self.key_source(Timestamp::now()))?;
+        let claims = self.signer.verify(token, &*self.key_source(self.clock.now()))?;
         if is_uuid(&claims.sub) && is_uuid(&claims.sid) { Ok(claims) } else { Err(AuthError::InvalidToken) }
     }
 
@@ -411,7 +415,7 @@ impl<D: Database> Accounts<D> {
         if found.revoked {
             return Err(AuthError::InvalidToken);
         }
-        if Timestamp::parse_rfc3339(&found.session.expires_at)? <= Timestamp::now() {
+        if Timestamp::parse_rfc3339(&found.session.expires_at)? <= self.clock.now() {
             return Err(AuthError::TokenExpired);
         }
         Ok((found.user, found.session))
@@ -439,7 +443,7 @@ impl<D: Database> Accounts<D> {
     pub fn logout(&self, token: &str) -> Result<(), AuthError> {
         match self.verified_claims(token) {
             Ok(claims) => {
-                self.store.revoke_session(&claims.sid, &claims.sub, Timestamp::now())?;
+                self.store.revoke_session(&claims.sid, &claims.sub, self.clock.now())?;
                 Ok(())
             }
             Err(AuthError::TokenExpired) => Ok(()),
@@ -450,14 +454,14 @@ impl<D: Database> Accounts<D> {
     /// Revokes every session of the token's user, this one included.
     pub fn logout_all(&self, token: &str) -> Result<(), AuthError> {
         let (user, _) = self.current_session(token)?;
-        self.store.revoke_sessions_except(&user.id, None, Timestamp::now())?;
+        self.store.revoke_sessions_except(&user.id, None, self.clock.now())?;
         Ok(())
     }
 
     /// Revokes every session of the token's user except this one; returns how many went.
     pub fn logout_others(&self, token: &str) -> Result<usize, AuthError> {
         let (user, session) = self.current_session(token)?;
-        Ok(self.store.revoke_sessions_except(&user.id, Some(&session.id), Timestamp::now())?)
+        Ok(self.store.revoke_sessions_except(&user.id, Some(&session.id), self.clock.now())?)
     }
 
     /// Changes the password after checking the current one, and revokes every other
@@ -471,13 +475,13 @@ impl<D: Database> Accounts<D> {
             other => other,
         })?;
         let attempts = Bucket::LoginFailures { account: &user.email };
-        self.limiter().hit(attempts, self.settings.login_failures_limit)?;
+        self.limiter().hit(attempts, self.settings.login_failures_limit, self.clock.now())?;
         let credentials = self.store.credentials_by_email(&user.email)?.ok_or(AuthError::InvalidToken)?;
         if self.policy.verify(current.as_bytes(), &credentials.password_hash).is_none() {
             return Err(AuthError::invalid("current_password", NOT_THE_CURRENT_PASSWORD));
         }
         self.limiter().clear(attempts)?;
-        let now = Timestamp::now();
+        let now = self.clock.now();
         self.store.set_password_hash(&user.id, &self.policy.hash(&new)?, now)?;
         self.store.revoke_sessions_except(&user.id, Some(&session.id), now)?;
         Ok(())
@@ -486,7 +490,7 @@ impl<D: Database> Accounts<D> {
     /// The token's user's live sessions, newest first, marking the token's own.
     pub fn sessions(&self, token: &str) -> Result<Vec<SessionView>, AuthError> {
         let (user, current) = self.current_session(token)?;
-        let sessions = self.store.live_sessions(&user.id, Timestamp::now())?;
+        let sessions = self.store.live_sessions(&user.id, self.clock.now())?;
         Ok(sessions.into_iter().map(|session| SessionView { current: session.id == current.id, session }).collect())
     }
 
@@ -494,7 +498,7 @@ impl<D: Database> Accounts<D> {
     /// [`AuthError::NotFound`].
     pub fn revoke_session(&self, token: &str, session_id: &str) -> Result<(), AuthError> {
         let (user, _) = self.current_session(token)?;
-        if is_uuid(session_id) && self.store.revoke_session(session_id, &user.id, Timestamp::now())? {
+        if is_uuid(session_id) && self.store.revoke_session(session_id, &user.id, self.clock.now())? {
             Ok(())
         } else {
             Err(AuthError::NotFound)
@@ -505,6 +509,7 @@ impl<D: Database> Accounts<D> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::TestClock;
     use crate::password::PasswordPolicy;
 
     /// A client with no address and no user agent.
@@ -519,10 +524,20 @@ mod tests {
     }
 
     fn accounts<'a>(db: &'a rusqlite::Connection, pairs: &[(&str, &str)]) -> Accounts<&'a rusqlite::Connection> {
+        accounts_on(db, pairs, WallClock)
+    }
+
+    /// Accounts telling time by `clock`. Tokens' `exp` is still checked by jsonwebtoken
+    /// against the system clock, so test clocks start at the wall clock's time.
+    fn accounts_on<'a, C: Clock>(
+        db: &'a rusqlite::Connection,
+        pairs: &[(&str, &str)],
+        clock: C,
+    ) -> Accounts<&'a rusqlite::Connection, C> {
         let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let settings = Settings::load(&move |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
             .expect("settings");
-        Accounts::new(db, settings).with_policy(FAST)
+        Accounts::new(db, settings, clock).with_policy(FAST)
     }
 
     #[test]
@@ -563,10 +578,12 @@ mod tests {
     #[test]
     fn sessions_end_at_expiry_even_within_token_leeway() {
         let db = database();
-        let accounts = accounts(&db, &[("jwt_access_seconds", "1"), ("jwt_leeway_seconds", "30")]);
+        let clock = TestClock::at(WallClock.now());
+        let accounts = accounts_on(&db, &[("jwt_access_seconds", "1"), ("jwt_leeway_seconds", "30")], &clock);
         accounts.signup("a@b.co", "password-1", None, &NOBODY).expect("signs up");
         let login = accounts.login("a@b.co", "password-1", &NOBODY).expect("logs in");
-        std::thread::sleep(std::time::Duration::from_millis(2100));
+        assert!(accounts.authenticate(&login.access_token).is_ok());
+        clock.advance(1);
         assert_eq!(accounts.authenticate(&login.access_token), Err(AuthError::TokenExpired));
     }
 

@@ -4,7 +4,7 @@
 //! task of another user is indistinguishable from one that does not exist.
 
 use crate::AuthError;
-use crate::clock::Timestamp;
+use crate::clock::Clock;
 use crate::db::Database;
 use crate::input::is_uuid;
 use crate::store::Store;
@@ -76,16 +76,18 @@ impl Page {
     }
 }
 
-/// The tasks of one owner.
-pub struct Tasks<'o, D> {
+/// The tasks of one owner (see [`Accounts::tasks`](crate::Accounts::tasks)).
+pub struct Tasks<'a, D> {
     store: Store<D>,
-    owner: &'o str,
+    owner: &'a str,
+    clock: &'a dyn Clock,
 }
 
-impl<'o, D: Database> Tasks<'o, D> {
-    /// Tasks of `owner`, who must already be authenticated and authorised.
-    pub fn of(db: D, owner: &'o str) -> Tasks<'o, D> {
-        Tasks { store: Store::new(db), owner }
+impl<'a, D: Database> Tasks<'a, D> {
+    /// Tasks of `owner`, who must already be authenticated and authorised, in `db`; changes
+    /// are stamped with `clock`'s time.
+    pub(crate) fn of(db: D, owner: &'a str, clock: &'a dyn Clock) -> Tasks<'a, D> {
+        Tasks { store: Store::new(db), owner, clock }
     }
 
     /// Newest first (by insertion order).
@@ -96,7 +98,7 @@ impl<'o, D: Database> Tasks<'o, D> {
 
     /// Creates a task.
     pub fn create(&self, raw_title: &str, raw_description: Option<&str>) -> Result<Task, AuthError> {
-        let now = Timestamp::now();
+        let now = self.clock.now();
         let task = Task {
             id: uuid::Uuid::new_v4().to_string(),
             user_id: self.owner.to_owned(),
@@ -130,7 +132,7 @@ impl<'o, D: Database> Tasks<'o, D> {
         let description = description.unwrap_or(current.description);
         let completed = patch.completed.unwrap_or(current.completed);
         let updated =
-            self.store.update_task(self.owner, id, &title, description.as_deref(), completed, Timestamp::now())?;
+            self.store.update_task(self.owner, id, &title, description.as_deref(), completed, self.clock.now())?;
         updated.ok_or(AuthError::NotFound)
     }
 
@@ -146,6 +148,7 @@ impl<'o, D: Database> Tasks<'o, D> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::WallClock;
 
     fn database() -> rusqlite::Connection {
         let db = crate::schema::migrated_in_memory().expect("migrates");
@@ -163,13 +166,13 @@ mod tests {
     #[test]
     fn owners_see_only_their_tasks_newest_first() {
         let db = database();
-        let alice = Tasks::of(&db, "alice");
+        let alice = Tasks::of(&db, "alice", &WallClock);
         let first = alice.create("first", None).expect("creates");
         let second = alice.create(" second ", Some("details")).expect("creates");
         assert_eq!(second.title, "second");
         let listed: Vec<String> = alice.list(Page::default()).expect("lists").into_iter().map(|t| t.id).collect();
         assert_eq!(listed, [second.id.clone(), first.id.clone()]);
-        let bob = Tasks::of(&db, "bob");
+        let bob = Tasks::of(&db, "bob", &WallClock);
         assert_eq!(bob.get(&first.id), Err(AuthError::NotFound));
         assert_eq!(
             bob.update(&first.id, Patch { completed: Some(true), ..Patch::default() }),
@@ -182,7 +185,7 @@ mod tests {
     #[test]
     fn pages_filter_and_bounds() {
         let db = database();
-        let alice = Tasks::of(&db, "alice");
+        let alice = Tasks::of(&db, "alice", &WallClock);
         for n in 0..5 {
             let task = alice.create(&format!("t{n}"), None).expect("creates");
             if n % 2 == 0 {
@@ -201,7 +204,7 @@ mod tests {
     #[test]
     fn patches_validate_and_clear() {
         let db = database();
-        let alice = Tasks::of(&db, "alice");
+        let alice = Tasks::of(&db, "alice", &WallClock);
         let task = alice.create("t", Some("d")).expect("creates");
         let cleared = alice.update(&task.id, Patch { description: Some(None), ..Patch::default() }).expect("updates");
         assert_eq!(cleared.description, None);

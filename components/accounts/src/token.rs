@@ -196,7 +196,7 @@ fn names_critical_extensions(token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::Timestamp;
+    use crate::clock::{Clock, WallClock};
 
     fn settings(pairs: &[(&str, &str)]) -> Settings {
         let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -205,7 +205,7 @@ mod tests {
     }
 
     fn claims(exp_in: i64) -> Claims {
-        let now = Timestamp::now().unix();
+        let now = WallClock.now().unix();
         Claims { sub: "u1".into(), sid: "s1".into(), iat: now, exp: now + exp_in, iss: "itsor".into(), aud: None }
     }
 

@@ -9,7 +9,7 @@
 
 use std::cell::OnceCell;
 
-use itsor_accounts::clock::Timestamp;
+use itsor_accounts::clock::{Timestamp, WallClock};
 use itsor_accounts::config::{ConfigError, DATABASE_URL, Settings, VariableSource, is_postgres_url};
 use itsor_accounts::db::{Database, DbError, Row, Value, postgres_sql, sqlstate_is_unavailable};
 use itsor_accounts::{Accounts, AuthError};
@@ -19,9 +19,10 @@ use crate::bindings::fermyon::spin::variables;
 use crate::bindings::spin::postgres::postgres;
 use crate::bindings::spin::sqlite::sqlite;
 
-/// The account logic over the configured database, under the host's variables.
+/// The account logic over the configured database, under the host's variables, on the
+/// WASI wall clock.
 pub fn accounts() -> Result<Accounts<SpinDatabase>, AuthError> {
-    Ok(Accounts::new(SpinDatabase::configured(), SpinPlatform.settings()?))
+    Ok(Accounts::new(SpinDatabase::configured(), SpinPlatform.settings()?, WallClock))
 }
 
 /// The HTTP adapter's view of the Spin platform.

@@ -20,6 +20,7 @@ use account_page::Asset;
 use better_auth::Endpoint;
 use docs::File;
 
+use itsor_accounts::clock::WallClock;
 use itsor_accounts::config::Settings;
 use itsor_accounts::{Accounts, AuthError, Client};
 
@@ -220,7 +221,7 @@ fn dispatch<P: Platform>(
     if bearer_token(request).is_none() {
         csrf::check(request, &settings)?;
     }
-    let accounts = Accounts::new(platform.database(), settings);
+    let accounts = Accounts::new(platform.database(), settings, WallClock);
     match route {
         Route::Signup => auth::signup(request, &accounts),
         Route::Token => auth::token(request, &accounts),
