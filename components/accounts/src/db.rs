@@ -128,7 +128,7 @@ pub fn sqlstate_is_unavailable(code: &str) -> bool {
 
 /// A piece of SQL text, as the rewriter and statement checks see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SqlPiece<'a> {
+pub(crate) enum SqlPiece<'a> {
     /// Code: keywords, names, operators, placeholders.
     Code(&'a str),
     /// A quoted string or identifier, or a `--` or `/* */` comment, delimiters included:
@@ -138,7 +138,7 @@ pub enum SqlPiece<'a> {
 
 /// Splits `sql` into code and verbatim pieces (an unterminated quote or comment runs to the
 /// end). The delimiters are ASCII, so every piece is a `str` slice.
-pub fn sql_pieces(sql: &str) -> Vec<SqlPiece<'_>> {
+pub(crate) fn sql_pieces(sql: &str) -> Vec<SqlPiece<'_>> {
     let bytes = sql.as_bytes();
     let (mut pieces, mut code_start, mut i) = (Vec::new(), 0, 0);
     while i < bytes.len() {

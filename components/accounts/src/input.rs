@@ -6,13 +6,13 @@
 use crate::AuthError;
 
 /// The shortest password accepted, in characters.
-pub const PASSWORD_MIN_CHARS: usize = 8;
+pub(crate) const PASSWORD_MIN_CHARS: usize = 8;
 /// The longest password accepted, in characters (bounds hashing work).
-pub const PASSWORD_MAX_CHARS: usize = 128;
+pub(crate) const PASSWORD_MAX_CHARS: usize = 128;
 /// The longest e-mail address accepted, in bytes (RFC 5321 path limit).
 pub const EMAIL_MAX_BYTES: usize = 254;
 /// The longest display name accepted, in characters.
-pub const NAME_MAX_CHARS: usize = 100;
+pub(crate) const NAME_MAX_CHARS: usize = 100;
 
 /// A syntactically valid e-mail address in its one canonical form, so that one mailbox can
 /// hold one account however its address is spelt.
@@ -133,7 +133,7 @@ impl std::fmt::Debug for Password {
 /// An optional display name: trimmed, empty means none, at most 100 characters, no
 /// control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Name(Option<String>);
+pub(crate) struct Name(Option<String>);
 
 impl Name {
     /// Validates an optional raw name.

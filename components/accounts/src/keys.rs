@@ -43,7 +43,7 @@ pub const KEY_SET_MAX_AGE_SECONDS: u32 = 300;
 
 /// The public half of a key, as the members of its JWK that define it (RFC 7517, 8037).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PublicJwk {
+pub(crate) struct PublicJwk {
     /// `OKP` (Ed25519) or `EC` (P-256).
     pub kty: String,
     /// `Ed25519` or `P-256`.
@@ -58,7 +58,7 @@ pub struct PublicJwk {
 impl PublicJwk {
     /// The RFC 7638 thumbprint: base64url SHA-256 of the required members in lexical
     /// order, without white space.
-    pub fn thumbprint(&self) -> String {
+    pub(crate) fn thumbprint(&self) -> String {
         let canonical = match &self.y {
             Some(y) => format!(r#"{{"crv":"{}","kty":"{}","x":"{}","y":"{y}"}}"#, self.crv, self.kty, self.x),
             None => format!(r#"{{"crv":"{}","kty":"{}","x":"{}"}}"#, self.crv, self.kty, self.x),
@@ -88,7 +88,7 @@ struct PublishedJwk<'a> {
 }
 
 /// A new key pair: the private bytes and the public JWK they make.
-pub struct KeyPair {
+pub(crate) struct KeyPair {
     /// The algorithm it signs for.
     pub algorithm: Algorithm,
     /// The public half.
@@ -98,7 +98,7 @@ pub struct KeyPair {
 
 impl KeyPair {
     /// A fresh random key for `algorithm` (EdDSA or ES256).
-    pub fn generate(algorithm: Algorithm) -> Result<KeyPair, AuthError> {
+    pub(crate) fn generate(algorithm: Algorithm) -> Result<KeyPair, AuthError> {
         match algorithm {
             Algorithm::EdDSA => {
                 let seed = seal::random::<32>()?;
@@ -132,7 +132,7 @@ impl KeyPair {
     }
 
     /// The key's id: its thumbprint.
-    pub fn kid(&self) -> String {
+    pub(crate) fn kid(&self) -> String {
         self.public.thumbprint()
     }
 
@@ -150,7 +150,7 @@ impl KeyPair {
 }
 
 /// The key set of one deployment at one instant, over its database.
-pub struct KeyRing<'a, D> {
+pub(crate) struct KeyRing<'a, D> {
     store: &'a Store<D>,
     settings: &'a Settings,
     now: Timestamp,
@@ -182,7 +182,7 @@ impl<'a, D: Database> KeyRing<'a, D> {
 
     /// Makes a new signing key, which signs from now on, stores it sealed, and deletes the
     /// keys no token can name any more. Returns its `kid`.
-    pub fn rotate(&self) -> Result<String, AuthError> {
+    pub(crate) fn rotate(&self) -> Result<String, AuthError> {
         Ok(self.make_key()?.kid())
     }
 
@@ -208,13 +208,13 @@ impl<'a, D: Database> KeyRing<'a, D> {
     }
 
     /// The `kid` of the key that signs now, made first if there is none.
-    pub fn current_kid(&self) -> Result<String, AuthError> {
+    pub(crate) fn current_kid(&self) -> Result<String, AuthError> {
         Ok(self.signing_key()?.kid)
     }
 
     /// The published keys, newest first, as a JWK Set (RFC 7517 §5): `{"keys": [...]}`.
     /// With an HMAC algorithm the set is empty (its key is a secret).
-    pub fn key_set(&self) -> Result<serde_json::Value, AuthError> {
+    pub(crate) fn key_set(&self) -> Result<serde_json::Value, AuthError> {
         let algorithm = self.settings.jwt_algorithm;
         let stored = match algorithm.is_asymmetric() {
             true => self.store.published_keys(algorithm.as_str(), self.retirement_cutoff(), None)?,
@@ -347,7 +347,7 @@ mod tests {
         let start = 1_800_000_000;
 
         let first = ring(&store, &settings, start).current_kid().expect("the first key, made on demand");
-        assert_eq!(published(&ring(&store, &settings, start)), [first.clone()]);
+        assert_eq!(published(&ring(&store, &settings, start)), std::slice::from_ref(&first));
         let rotated_at = start + 3600;
         let second = ring(&store, &settings, rotated_at).rotate().expect("rotates");
         assert_ne!(first, second);
@@ -361,7 +361,7 @@ mod tests {
 
         // A second later no token can name it: it leaves the set and verifies nothing.
         let retired = ring(&store, &settings, rotated_at + lifetime + 1);
-        assert_eq!(published(&retired), [second.clone()]);
+        assert_eq!(published(&retired), std::slice::from_ref(&second));
         assert!(retired.verifying_key(&first).expect("looks up").is_none());
         assert!(retired.verifying_key(&second).expect("looks up").is_some());
         let stored = |kid: &str| -> i64 {

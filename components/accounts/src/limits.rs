@@ -22,7 +22,7 @@ pub struct Limit {
 
 /// What is being limited, and for whom.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Bucket<'a> {
+pub(crate) enum Bucket<'a> {
     /// Sign-up, login and password-change requests from one client address.
     AuthRequests {
         /// The client's address.
@@ -37,7 +37,7 @@ pub enum Bucket<'a> {
 
 /// The prefix length an IPv6 client is limited by: one customer is typically given a whole
 /// /64, so limiting single addresses would give it 2^64 budgets.
-pub const IPV6_CLIENT_PREFIX: u8 = 64;
+pub(crate) const IPV6_CLIENT_PREFIX: u8 = 64;
 
 impl Bucket<'_> {
     fn key(self) -> String {
@@ -60,19 +60,19 @@ fn client_key(client: &str) -> String {
 }
 
 /// The rate limiter over a database.
-pub struct Limiter<D> {
+pub(crate) struct Limiter<D> {
     store: Store<D>,
 }
 
 impl<D: Database> Limiter<D> {
     /// A limiter keeping its counters in `db`.
-    pub fn new(db: D) -> Limiter<D> {
+    pub(crate) fn new(db: D) -> Limiter<D> {
         Limiter { store: Store::new(db) }
     }
 
     /// Counts one hit in `bucket` at `now` and fails with [`AuthError::RateLimited`] once the
     /// window holds more than `limit.max` hits.
-    pub fn hit(&self, bucket: Bucket<'_>, limit: Limit, now: Timestamp) -> Result<(), AuthError> {
+    pub(crate) fn hit(&self, bucket: Bucket<'_>, limit: Limit, now: Timestamp) -> Result<(), AuthError> {
         if limit.max == 0 {
             return Ok(());
         }
@@ -81,14 +81,14 @@ impl<D: Database> Limiter<D> {
     }
 
     /// Forgets `bucket` (after a successful login, its failures no longer count).
-    pub fn clear(&self, bucket: Bucket<'_>) -> Result<(), AuthError> {
+    pub(crate) fn clear(&self, bucket: Bucket<'_>) -> Result<(), AuthError> {
         Ok(self.store.clear_hits(&bucket.key())?)
     }
 
     /// Deletes up to `batch` counters whose window started at or before `horizon` (Unix
     /// seconds): with `horizon` = now minus the longest window, only windows that are over.
     /// Returns how many.
-    pub fn sweep(&self, horizon: i64, batch: u32) -> Result<usize, AuthError> {
+    pub(crate) fn sweep(&self, horizon: i64, batch: u32) -> Result<usize, AuthError> {
         Ok(self.store.sweep_rate_limits(horizon, batch)?)
     }
 

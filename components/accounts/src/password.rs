@@ -105,7 +105,7 @@ impl PasswordPolicy {
 /// cost digits, `$`, and 53 characters of salt and hash. (`$2x$`, crypt_blowfish's
 /// marker for hashes made by its old 8-bit bug, is not one: it cannot be verified the
 /// same way.)
-pub fn is_bcrypt(stored: &str) -> bool {
+pub(crate) fn is_bcrypt(stored: &str) -> bool {
     let bytes = stored.as_bytes();
     bytes.len() == 60
         && stored.starts_with("$2")

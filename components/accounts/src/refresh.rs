@@ -20,10 +20,10 @@ use crate::AuthError;
 use crate::seal::{self, Purpose};
 
 /// The length of a refresh token in characters (base64url of 32 bytes).
-pub const REFRESH_TOKEN_CHARS: usize = 43;
+pub(crate) const REFRESH_TOKEN_CHARS: usize = 43;
 
 /// A refresh token, as issued or presented.
-pub struct RefreshToken(Zeroizing<String>);
+pub(crate) struct RefreshToken(Zeroizing<String>);
 
 impl RefreshToken {
     /// A fresh random token.
@@ -39,7 +39,7 @@ impl RefreshToken {
     }
 
     /// The token's text, to hand to its client.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 

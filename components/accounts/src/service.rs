@@ -19,12 +19,12 @@ use crate::store::{Session, Store, StoredRefresh, User};
 use crate::token::{Claims, KeySource, SecretOnly, TokenSigner};
 
 /// The longest user agent kept with a session, in characters.
-pub const USER_AGENT_MAX_CHARS: usize = 256;
+pub(crate) const USER_AGENT_MAX_CHARS: usize = 256;
 
 /// How many expired rows of each kind (sessions, rate-limit windows) one sign-up, login or
 /// password change deletes. Each such request creates at most one session and two counters,
 /// so the tables stay bounded by what is live (see [`Accounts::sweep`]).
-pub const SWEEP_BATCH: u32 = 16;
+pub(crate) const SWEEP_BATCH: u32 = 16;
 
 /// Who is calling, as far as the transport knows. Embedders that have no such notion pass
 /// [`Client::default`], which skips the per-address rate limit.
@@ -92,7 +92,9 @@ impl<D: Database, C: Clock> Accounts<D, C> {
     }
 
     /// Replaces the password policy (hashes under other policies are upgraded at login).
-    pub fn with_policy(mut self, policy: PasswordPolicy) -> Accounts<D, C> {
+    /// Tests only: it bypasses the production floor [`Settings::load`] enforces.
+    #[cfg(test)]
+    pub(crate) fn with_policy(mut self, policy: PasswordPolicy) -> Accounts<D, C> {
         self.policy = policy;
         self
     }
@@ -117,7 +119,7 @@ impl<D: Database, C: Clock> Accounts<D, C> {
     }
 
     /// The deployment's signing keys as they stand at `now` (EdDSA and ES256).
-    pub fn keys(&self, now: Timestamp) -> KeyRing<'_, D> {
+    pub(crate) fn keys(&self, now: Timestamp) -> KeyRing<'_, D> {
         KeyRing::new(&self.store, &self.settings, now)
     }
 
@@ -130,7 +132,7 @@ impl<D: Database, C: Clock> Accounts<D, C> {
     /// Deletes up to [`SWEEP_BATCH`] expired sessions and as many rate-limit windows that
     /// are over; returns how many rows went. Runs with every sign-up, login and password
     /// change, so no host needs a timer (Spin has none), and the work per request is bounded.
-    pub fn sweep(&self, now: Timestamp) -> Result<usize, AuthError> {
+    pub(crate) fn sweep(&self, now: Timestamp) -> Result<usize, AuthError> {
         let longest =
             self.settings.auth_requests_limit.window_seconds.max(self.settings.login_failures_limit.window_seconds);
         let refresh_tokens = self.store.sweep_expired_refresh_tokens(now, SWEEP_BATCH)?;

@@ -11,18 +11,18 @@ use crate::store::Store;
 pub use crate::store::Task;
 
 /// The longest title, in characters.
-pub const TITLE_MAX_CHARS: usize = 200;
+pub(crate) const TITLE_MAX_CHARS: usize = 200;
 /// The longest description, in characters.
-pub const DESCRIPTION_MAX_CHARS: usize = 2000;
+pub(crate) const DESCRIPTION_MAX_CHARS: usize = 2000;
 /// The largest page of a listing.
-pub const MAX_PAGE: u32 = 100;
+pub(crate) const MAX_PAGE: u32 = 100;
 /// The page size when none is asked for.
 pub const DEFAULT_PAGE: u32 = 50;
 
 /// Which page of a listing, optionally filtered by completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
-    /// At most [`MAX_PAGE`].
+    /// From 1 to 100.
     pub limit: u32,
     /// Tasks skipped.
     pub offset: u32,

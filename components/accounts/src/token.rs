@@ -21,10 +21,10 @@ use crate::config::Settings;
 
 mod crypto;
 
-pub use crypto::{ed25519_pkcs8, p256_pkcs8};
+pub(crate) use crypto::{ed25519_pkcs8, p256_pkcs8};
 
 /// The longest token accepted, in bytes; longer ones are refused unparsed.
-pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+pub(crate) const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 /// The longest `kid` looked up; ours are 43 characters (a base64url SHA-256).
 const MAX_KID_BYTES: usize = 64;
