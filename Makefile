@@ -4,7 +4,7 @@
 CARGO ?= cargo
 COMPONENT_PROFILE := component
 
-.PHONY: install postgres chromium build component fixtures host migrate dev serve test test-embeddings test-browser fuzz bench profile clean \
+.PHONY: install postgres chromium build component fixtures host migrate dev serve test test-embeddings test-browser lint fuzz bench profile clean \
 	backend-install backend-migrate backend-dev backend-test
 
 ## install: the Rust target for the Wasm component
@@ -81,6 +81,17 @@ test-embeddings: component host
 test-browser: component host chromium
 	npm --prefix tests/browser ci --no-audit --no-fund
 	npm --prefix tests/browser test
+
+## lint: the gates CI runs before the tests: formatting (rustfmt.toml) and clippy with
+## warnings as errors, natively for every crate and target, and for wasm32-wasip2 for the
+## crates the component is made of (Cargo.toml denies unwrap, expect, panic, unchecked
+## indexing and todo outside tests)
+WASM_CRATES := -p itsor-accounts -p itsor-http -p itsor-auth -p itsor-misbehave
+lint: install
+	@for tool in rustfmt clippy; do rustup component list --installed | grep -q "^$$tool" || rustup component add $$tool; done
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --exclude itsor-auth --exclude itsor-misbehave --all-targets -- -D warnings
+	$(CARGO) clippy $(WASM_CRATES) --target wasm32-wasip2 -- -D warnings
 
 ## fuzz: the fuzz targets (tests/fuzz.rs of itsor-http and itsor-accounts: router, bodies,
 ## cookies, tokens, e-mails) with many more cases than `make test` gives them (256 each).

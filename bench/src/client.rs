@@ -169,9 +169,9 @@ fn read_chunked(reader: &mut impl BufRead) -> anyhow::Result<Vec<u8>> {
         if body.len() + size > MAX_BODY {
             bail!("response body too large");
         }
-        let start = body.len();
-        body.resize(start + size, 0);
-        reader.read_exact(&mut body[start..])?;
+        let mut chunk = vec![0; size];
+        reader.read_exact(&mut chunk)?;
+        body.extend_from_slice(&chunk);
         read_line(reader)?;
     }
 }

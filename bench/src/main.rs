@@ -303,7 +303,11 @@ fn login(addr: std::net::SocketAddr, user: u32) -> anyhow::Result<String> {
     if response.status != 200 {
         bail!("login answered {}: {}", response.status, String::from_utf8_lossy(&response.body));
     }
-    response.json()?["access_token"].as_str().map(str::to_owned).context("no access_token in the login response")
+    let json = response.json()?;
+    json.get("access_token")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+        .context("no access_token in the login response")
 }
 
 fn create_tasks(addr: std::net::SocketAddr, token: &str) -> anyhow::Result<()> {

@@ -20,10 +20,17 @@ use anyhow::{Context as _, anyhow};
 use crate::server::ProcStat;
 
 // Test code, shared with the e2e suite: what the bench does not call stays unused, its
-// watchdog is never waited for (it outlives the bench on purpose), and its formatting is
-// the suite's.
+// watchdog is never waited for (it outlives the bench on purpose), it fails as tests do
+// (by panicking, which ends the bench with the message), and its formatting is the suite's.
 #[path = "../../tests/e2e/support/postgres.rs"]
-#[allow(dead_code, clippy::zombie_processes)]
+#[allow(
+    dead_code,
+    clippy::zombie_processes,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 #[rustfmt::skip]
 mod cluster;
 

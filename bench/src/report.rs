@@ -377,17 +377,16 @@ impl Report {
         for s in &self.startup {
             let mut runs = s.runs.clone();
             runs.sort();
-            let (Some(min), Some(max)) = (runs.first(), runs.last()) else {
+            let (Some(min), Some(max), Some(median)) = (runs.first(), runs.last(), runs.get(runs.len() / 2)) else {
                 continue;
             };
-            let median = runs[runs.len() / 2];
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {:.0} | {:.0} | {:.0} |",
                 s.engine,
                 s.cache,
                 runs.len(),
-                ms(median),
+                ms(*median),
                 ms(*min),
                 ms(*max)
             );

@@ -305,5 +305,5 @@ fn clock_ticks_per_second() -> f64 {
 fn tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(20)..].join("\n")
+    lines.get(lines.len().saturating_sub(20)..).unwrap_or_default().join("\n")
 }

@@ -429,16 +429,18 @@ pub fn closest_setting(name: &str) -> String {
 /// Levenshtein distance between `a` and `b`, in bytes.
 fn edit_distance(a: &str, b: &str) -> usize {
     let b = b.as_bytes();
+    // `previous[j]`: the distance between the part of `a` read so far and `b[..j]`.
     let mut previous: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.bytes().enumerate() {
-        let mut current = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        let mut current = Vec::with_capacity(b.len() + 1);
+        current.push(i + 1);
+        for ((cb, diagonal), above) in b.iter().zip(&previous).zip(previous.iter().skip(1)) {
+            let left = current.last().map_or(usize::MAX, |left| left + 1);
+            current.push((diagonal + usize::from(ca != *cb)).min(above + 1).min(left));
         }
         previous = current;
     }
-    previous[b.len()]
+    previous.last().copied().unwrap_or_default()
 }
 
 /// A configuration problem that stops `itsor` before it serves anything.

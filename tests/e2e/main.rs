@@ -6,6 +6,9 @@
 //! then the timing measurements alone, one at a time, as `make test` does:
 //! `cargo test --release -p itsor --test e2e timing:: -- --test-threads=1`.
 
+// A test crate: a failed expectation panics, which is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 mod support;
 
 mod adoption;

@@ -250,7 +250,7 @@ pub const VARIABLES: &[Variable] = &[
     },
     Variable {
         name: "session_cookie_prefix",
-        default: Some(COOKIE_PREFIXES[0]),
+        default: Some(HOST_COOKIE_PREFIX),
         description: "The prefix given to the session cookie's name outside local/dev/test: `__Host-` (bound to this \
             exact host, no `Domain`) or `__Secure-` (what Better Auth's `getSessionCookie()` looks for).",
         ..SETTING
@@ -338,7 +338,10 @@ pub const VARIABLES: &[Variable] = &[
 /// The cookie-name prefixes a production session cookie may carry, the default first.
 /// Both make browsers insist on `Secure`; `__Host-` also forbids `Domain` and requires
 /// `Path=/`.
-pub const COOKIE_PREFIXES: &[&str] = &["__Host-", "__Secure-"];
+pub const COOKIE_PREFIXES: &[&str] = &[HOST_COOKIE_PREFIX, "__Secure-"];
+
+/// The default cookie prefix outside local/dev/test: bound to this exact host.
+const HOST_COOKIE_PREFIX: &str = "__Host-";
 
 /// The variable naming the database: a `postgres://` URL selects PostgreSQL (see
 /// [`is_postgres_url`]); unset or anything else, the host's SQLite `default`.
@@ -795,9 +798,7 @@ fn check_production_secret(
 }
 
 fn distinct_bytes(text: &str) -> usize {
-    let mut seen = [false; 256];
-    text.bytes().for_each(|b| seen[usize::from(b)] = true);
-    seen.iter().filter(|&&seen| seen).count()
+    text.bytes().collect::<std::collections::BTreeSet<u8>>().len()
 }
 
 /// A comma-separated list of exact origins; `*` is refused because responses carry

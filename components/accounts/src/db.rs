@@ -141,11 +141,13 @@ pub(crate) enum SqlPiece<'a> {
 pub(crate) fn sql_pieces(sql: &str) -> Vec<SqlPiece<'_>> {
     let bytes = sql.as_bytes();
     let (mut pieces, mut code_start, mut i) = (Vec::new(), 0, 0);
-    while i < bytes.len() {
-        let end = match (bytes[i], bytes.get(i + 1)) {
-            (quote @ (b'\'' | b'"'), _) => bytes[i + 1..].iter().position(|&b| b == quote).map(|n| i + n + 2),
-            (b'-', Some(b'-')) => bytes[i..].iter().position(|&b| b == b'\n').map(|n| i + n + 1),
-            (b'/', Some(b'*')) => sql[i + 2..].find("*/").map(|n| i + n + 4),
+    while let Some(&byte) = bytes.get(i) {
+        // What follows the byte at `i`; a delimiter found in it at `n` sits at `i + 1 + n`.
+        let rest = bytes.get(i + 1..).unwrap_or_default();
+        let end = match (byte, rest.first()) {
+            (quote @ (b'\'' | b'"'), _) => rest.iter().position(|&b| b == quote).map(|n| i + n + 2),
+            (b'-', Some(b'-')) => rest.iter().position(|&b| b == b'\n').map(|n| i + n + 2),
+            (b'/', Some(b'*')) => sql.get(i + 2..).and_then(|after| after.find("*/")).map(|n| i + n + 4),
             _ => {
                 i += 1;
                 continue;

@@ -2,6 +2,9 @@
 //! never panics, never verifies, and validated e-mails are always in canonical form.
 //! Case counts follow `PROPTEST_CASES` (`make fuzz` runs many more than `make test`).
 
+// A test crate: a failed expectation panics, which is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use itsor_accounts::AuthError;
 use itsor_accounts::config::Settings;
 use itsor_accounts::input::Email;

@@ -233,16 +233,13 @@ impl ApiError {
     /// members after it.
     pub fn body(&self) -> serde_json::Value {
         let mut body = ApiError::envelope(self.status, self.code, &self.detail);
-        match self.dialect.as_deref() {
-            Some(Dialect::BetterAuth { code, message }) => {
-                body["message"] = json!(message);
-                body["code"] = json!(code);
-            }
-            Some(Dialect::OAuth2 { error }) => {
-                body["error"] = json!(error);
-                body["error_description"] = json!(self.detail);
-            }
-            None => {}
+        let members = match self.dialect.as_deref() {
+            Some(Dialect::BetterAuth { code, message }) => [("message", json!(message)), ("code", json!(code))],
+            Some(Dialect::OAuth2 { error }) => [("error", json!(error)), ("error_description", json!(self.detail))],
+            None => return body,
+        };
+        if let Some(object) = body.as_object_mut() {
+            object.extend(members.map(|(name, value)| (name.to_owned(), value)));
         }
         body
     }

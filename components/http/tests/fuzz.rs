@@ -8,6 +8,9 @@
 //! `make fuzz` runs many more. A failing input is shrunk and printed; it then becomes a plain
 //! test at the end of this file.
 
+// A test crate: a failed expectation panics, which is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use itsor_http::{Body, Request, Response};
 use proptest::prelude::*;
 

@@ -2,6 +2,9 @@
 //! described, nothing else is, the description is valid JSON of OpenAPI 3.1.0 whose local
 //! references all resolve, and `GET /openapi.json` and `GET /docs` serve it.
 
+// A test crate: a failed expectation panics, which is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::collections::BTreeSet;
 
 use itsor_http::{Body, Request};

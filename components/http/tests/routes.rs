@@ -1,6 +1,9 @@
 //! The adapter end to end on a native platform: real SQLite (in memory, real migrations),
 //! real settings, no Wasm. The HTTP suite in `tests/e2e` covers the same through the host.
 
+// A test crate: a failed expectation panics, which is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use itsor_http::{Body, Request, Response};
 use serde_json::{Value, json};
 

@@ -193,7 +193,10 @@ pub async fn check_tables(client: &tokio_postgres::Client) -> anyhow::Result<()>
                     types.join(" or ")
                 ),
                 None if *required => {
-                    anyhow::bail!("cannot adopt the existing table {table}: it has no column {column} ({})", types[0])
+                    anyhow::bail!(
+                        "cannot adopt the existing table {table}: it has no column {column} ({})",
+                        types.join(" or ")
+                    )
                 }
                 _ => {}
             }

@@ -129,7 +129,7 @@ pub fn json_for_automatic_answer(written: &[u8]) -> Option<Vec<u8>> {
         .into_iter()
         .find(|status| written.starts_with(format!("HTTP/1.1 {} ", status.as_u16()).as_bytes()))?;
     let head_end = written.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = written[..head_end].to_ascii_lowercase();
+    let head = written.get(..head_end)?.to_ascii_lowercase();
     if head.windows(b"x-content-type-options:".len()).any(|w| w == b"x-content-type-options:") {
         return None; // one of ours
     }
@@ -164,7 +164,8 @@ impl<S: AsyncWrite + Unpin> JsonAutomaticAnswers<S> {
                 self.pending = None;
                 break;
             }
-            let n = ready!(Pin::new(&mut self.inner).poll_write(cx, &bytes[*written..]))?;
+            let unwritten = bytes.get(*written..).unwrap_or_default();
+            let n = ready!(Pin::new(&mut self.inner).poll_write(cx, unwritten))?;
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }

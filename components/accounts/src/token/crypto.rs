@@ -125,7 +125,7 @@ impl Key {
             ),
             (Algorithm::ES256, Half::Public) => {
                 // Only the uncompressed form `from_ec_components` makes: 0x04, x, y.
-                if bytes.len() != 65 || bytes[0] != 0x04 {
+                if bytes.len() != 65 || bytes.first() != Some(&0x04) {
                     return Err(ErrorKind::InvalidKeyFormat.into());
                 }
                 Key::P256Public(p256::ecdsa::VerifyingKey::from_sec1_bytes(bytes).map_err(invalid)?)

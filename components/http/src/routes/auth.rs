@@ -114,8 +114,8 @@ fn token_response<D: Database>(accounts: &Accounts<D>, login: &Login) -> Respons
         "expires_in": login.expires_in,
         "expires_at": login.expires_at,
     });
-    if let Some(refresh) = &login.refresh_token {
-        body["refresh_token"] = json!(refresh);
+    if let (Some(refresh), Some(object)) = (&login.refresh_token, body.as_object_mut()) {
+        object.insert("refresh_token".to_owned(), json!(refresh));
     }
     with_session_cookie(Response::json(200, &body), accounts, login, true)
 }

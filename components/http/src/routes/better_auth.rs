@@ -150,8 +150,8 @@ fn sign_in<D: Database>(request: &Request, accounts: &Accounts<D>) -> Result<Res
     let url = callback_url(&fields, accounts)?;
     let login = with_client(request, accounts.settings(), |client| accounts.login(email, password, client))?;
     let mut body = json!({ "redirect": url.is_some(), "token": login.access_token, "user": user_json(&login.user) });
-    if let Some(url) = url {
-        body["url"] = json!(url);
+    if let (Some(url), Some(object)) = (url, body.as_object_mut()) {
+        object.insert("url".to_owned(), json!(url));
     }
     Ok(with_session_cookie(Response::json(200, &body), accounts, &login, remember))
 }
