@@ -198,10 +198,14 @@ impl<'a, D: Database> KeyRing<'a, D> {
             &KeyPair::seal_context(algorithm, &kid),
             pair.private.as_slice(),
         )?;
+        // The newest key signs, so a new key must be the newest, even when it is made in its
+        // predecessor's second (times are whole seconds): then it is dated a second later.
+        let newest = self.store.newest_signing_key_time(algorithm.as_str())?;
+        let made_at = newest.map_or(self.now, |newest| self.now.max(newest.plus_seconds(1)));
         self.store.insert_signing_key(
             &StoredKey { kid, public_jwk: public, sealed_private_key: sealed },
             algorithm.as_str(),
-            self.now,
+            made_at,
         )?;
         self.store.delete_retired_keys(algorithm.as_str(), self.retirement_cutoff())?;
         Ok(pair)
@@ -373,5 +377,29 @@ mod tests {
         let third = retired.rotate().expect("rotates");
         assert_eq!(stored(&first), 0);
         assert_eq!(published(&ring(&store, &settings, rotated_at + lifetime + 1)), [third, second]);
+    }
+
+    #[test]
+    fn a_key_made_in_its_predecessors_second_still_signs_next() {
+        let db = crate::schema::migrated_in_memory().expect("migrates");
+        let store = Store::new(&db);
+        let settings =
+            Settings::load(&|name: &str| (name == "jwt_algorithm").then(|| "ES256".into())).expect("settings");
+        let now = 1_800_000_000;
+        let ring = ring(&store, &settings, now);
+        let first = ring.current_kid().expect("the first key, made on demand");
+        let second = ring.rotate().expect("rotates");
+        let third = ring.rotate().expect("rotates");
+        for _ in 0..3 {
+            assert_eq!(ring.current_kid().expect("signs"), third, "the newest key signs");
+        }
+        assert_eq!(published(&ring), [third.clone(), second, first], "newest first, none retired yet");
+        let made: Vec<i64> = {
+            let mut statement =
+                db.prepare("SELECT created_at FROM signing_keys ORDER BY created_at").expect("prepares");
+            let times = statement.query_map([], |row| row.get::<_, String>(0)).expect("reads");
+            times.map(|time| Timestamp::parse_rfc3339(&time.expect("a time")).expect("parses").unix()).collect()
+        };
+        assert_eq!(made, [now, now + 1, now + 2], "each key dated after its predecessor");
     }
 }

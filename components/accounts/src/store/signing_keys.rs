@@ -34,6 +34,19 @@ impl<D: Database> Store<D> {
             .transpose()
     }
 
+    /// When the newest key of `algorithm` was made, if there is one.
+    pub fn newest_signing_key_time(&self, algorithm: &str) -> Result<Option<Timestamp>, DbError> {
+        let rows = self.db.query(
+            "SELECT created_at FROM signing_keys WHERE algorithm = ? ORDER BY created_at DESC LIMIT 1",
+            &[algorithm.into()],
+        )?;
+        rows.first()
+            .map(|row| {
+                Timestamp::parse_rfc3339(&row.text(0)?).map_err(|_| DbError::failed("a stored key's time is malformed"))
+            })
+            .transpose()
+    }
+
     /// The published keys of `algorithm` as `(kid, public_jwk)`, newest first; only `kid`'s
     /// when given.
     pub fn published_keys(
@@ -58,11 +71,11 @@ impl<D: Database> Store<D> {
         rows.iter().map(|row| Ok((row.text(0)?, row.text(1)?))).collect()
     }
 
-    /// Stores a new key of `algorithm`, made at `now`.
-    pub fn insert_signing_key(&self, key: &StoredKey, algorithm: &str, now: Timestamp) -> Result<(), DbError> {
+    /// Stores a new key of `algorithm`, made at `made_at`.
+    pub fn insert_signing_key(&self, key: &StoredKey, algorithm: &str, made_at: Timestamp) -> Result<(), DbError> {
         self.db.query(
             "INSERT INTO signing_keys (kid, algorithm, public_jwk, sealed_private_key, created_at) VALUES (?, ?, ?, ?, ?)",
-            &[key.kid.as_str().into(), algorithm.into(), key.public_jwk.as_str().into(), key.sealed_private_key.as_str().into(), now.into()],
+            &[key.kid.as_str().into(), algorithm.into(), key.public_jwk.as_str().into(), key.sealed_private_key.as_str().into(), made_at.into()],
         )?;
         Ok(())
     }
