@@ -3,11 +3,12 @@
 //! component, so it is there under every host, Spin included; served only where the
 //! `account_page` setting allows (by default in local, dev and test).
 //!
-//! The page only talks to `/api/auth` on its own origin, and says so in its
-//! `Content-Security-Policy`: no inline script, nothing from elsewhere, no framing.
+//! The page only talks to `/api/auth` on its own origin, and is confined as every page is
+//! (see [`super::page`]).
 
 use itsor_accounts::config::Settings;
 
+use super::page;
 use crate::{ApiError, Response};
 
 /// One file of the page.
@@ -48,20 +49,13 @@ impl Asset {
     }
 }
 
-/// What the page may load and do: its own files and `fetch` to its own origin, nothing else.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
 /// `GET` of `asset`, or `404` where the page is off.
 pub fn serve(asset: Asset, settings: &Settings) -> Result<Response, ApiError> {
     if !settings.account_page {
         return Err(ApiError::not_found());
     }
     let (content_type, body) = asset.content();
-    Ok(Response::bytes(200, content_type, body.as_bytes().to_vec())
-        .with_header("content-security-policy", CONTENT_SECURITY_POLICY)
-        .with_header("x-frame-options", "DENY")
-        .with_header("referrer-policy", "no-referrer"))
+    Ok(page::file(content_type, body))
 }
 
 #[cfg(test)]
@@ -70,17 +64,8 @@ mod tests {
 
     #[test]
     fn the_page_loads_only_its_own_files() {
-        let (_, page) = Asset::Page.content();
-        for asset in [Asset::Script, Asset::Style] {
-            assert!(page.contains(&format!("\"{}\"", asset.path())), "the page links {}", asset.path());
-        }
-        let scripts: Vec<&str> = page.split("<script").skip(1).collect();
-        assert!(
-            !scripts.is_empty()
-                && scripts.iter().all(|tag| tag.split('>').next().is_some_and(|attrs| attrs.contains(" src="))),
-            "scripts are files: the CSP forbids inline ones"
-        );
-        assert!(!page.contains("<style") && !page.contains("style="), "no inline style: the CSP forbids it");
+        let file = |asset: Asset| (asset.path(), asset.content().1);
+        page::assert_confined(Asset::Page.content().1, file(Asset::Script), file(Asset::Style));
         assert!(Asset::ALL.iter().all(|asset| Asset::resolve(asset.path()) == Some(*asset)));
     }
 }

@@ -3,10 +3,10 @@
 //! page of our own (`src/docs/`) that renders that description and can try each operation
 //! from the browser. Both are compiled in, so every host serves them; they touch no storage.
 //!
-//! The page loads only its own files and fetches only from its own origin, under the same
-//! `Content-Security-Policy` as the account page.
+//! The page loads only its own files and fetches only from its own origin, confined as
+//! every page is (see [`super::page`]).
 
-use super::account_page::CONTENT_SECURITY_POLICY;
+use super::page;
 use crate::Response;
 
 /// The OpenAPI description of every route.
@@ -60,15 +60,10 @@ impl File {
 /// `GET` of `file`.
 pub fn serve(file: File) -> Response {
     let (content_type, body) = file.content();
-    let response = Response::bytes(200, content_type, body.as_bytes().to_vec());
     match file {
-        File::Description => {
-            response.with_only_header("cache-control", format!("public, max-age={DESCRIPTION_MAX_AGE_SECONDS}"))
-        }
-        File::Page | File::Script | File::Style => response
-            .with_header("content-security-policy", CONTENT_SECURITY_POLICY)
-            .with_header("x-frame-options", "DENY")
-            .with_header("referrer-policy", "no-referrer"),
+        File::Description => Response::bytes(200, content_type, body.as_bytes().to_vec())
+            .with_only_header("cache-control", format!("public, max-age={DESCRIPTION_MAX_AGE_SECONDS}")),
+        File::Page | File::Script | File::Style => page::file(content_type, body),
     }
 }
 
@@ -78,23 +73,10 @@ mod tests {
 
     #[test]
     fn the_page_loads_only_its_own_files() {
-        let (_, page) = File::Page.content();
-        for file in [File::Script, File::Style] {
-            assert!(page.contains(&format!("\"{}\"", file.path())), "the page links {}", file.path());
-        }
-        let scripts: Vec<&str> = page.split("<script").skip(1).collect();
-        assert!(
-            !scripts.is_empty()
-                && scripts.iter().all(|tag| tag.split('>').next().is_some_and(|attrs| attrs.contains(" src="))),
-            "scripts are files: the CSP forbids inline ones"
-        );
-        assert!(!page.contains("<style") && !page.contains("style="), "no inline style: the CSP forbids it");
+        let file = |file: File| (file.path(), file.content().1);
+        page::assert_confined(File::Page.content().1, file(File::Script), file(File::Style));
         let (_, script) = File::Script.content();
         assert!(script.contains(&format!("'{}'", File::Description.path())), "the page reads the description");
-        for file in [File::Page, File::Script, File::Style] {
-            let (_, text) = file.content();
-            assert!(!text.contains("http://") && !text.contains("https://"), "{}: nothing from elsewhere", file.path());
-        }
         assert!(File::ALL.iter().all(|file| File::resolve(file.path()) == Some(*file)));
     }
 }

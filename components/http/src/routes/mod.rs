@@ -13,6 +13,7 @@ mod account_page;
 mod auth;
 mod better_auth;
 mod docs;
+mod page;
 mod sessions;
 mod tasks;
 
