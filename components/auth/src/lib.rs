@@ -1,6 +1,8 @@
 //! The itsor component: `itsor:auth/service` on `wasm32-wasip2`.
 //!
-//! Thin glue only. [`http`] translates `wasi:http/incoming-handler` to `itsor-http`;
+//! Thin glue only. [`http`] translates `wasi:http/incoming-handler` to `itsor-http`, and
+//! [`typed_http`] the typed `itsor:auth/http-handler` (one record in, one out) that
+//! `itsor serve` calls instead;
 //! [`typed`] maps the `itsor:auth/accounts` export onto `itsor-accounts`; [`platform`]
 //! supplies their storage (`spin:sqlite`) and settings (`fermyon:spin/variables`). Every
 //! request gets a fresh instance from the host, so nothing here outlives one call.
@@ -8,6 +10,7 @@
 mod http;
 mod platform;
 mod typed;
+mod typed_http;
 
 /// Generated from `wit/`; the only place in the component with `unsafe` (the canonical ABI).
 #[allow(unsafe_code, missing_docs)]
@@ -22,5 +25,5 @@ mod bindings {
     export!(Component with_types_in self);
 }
 
-/// The type that carries both exports.
+/// The type that carries every export.
 struct Component;
