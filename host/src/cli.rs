@@ -226,7 +226,11 @@ fn serve(env: &Environment, args: ServeArgs) -> anyhow::Result<()> {
                 "signing key ready"
             );
         }
-        let app = Arc::new(server::App::new(&engine, &component, storage, variables)?.with_limits(config.limits));
+        let app = server::App::new(&engine, &component, storage, variables)?
+            .with_limits(config.limits)
+            .with_guest_interface(config.guest_interface);
+        tracing::info!(interface = app.guest_interface().name(), "guest interface");
+        let app = Arc::new(app);
         let stop = drain_on_signal(app.readiness(), config.limits.drain_delay);
         if let Some(addr) = config.metrics_addr {
             let metrics = tokio::net::TcpListener::bind(addr)
@@ -331,6 +335,7 @@ mod tests {
             config::ENV_DRAIN_DELAY,
             config::ENV_SHUTDOWN_TIMEOUT,
             config::ENV_METRICS_ADDR,
+            config::ENV_GUEST_INTERFACE,
             crate::logging::ENV_LOG_FORMAT,
             crate::logging::ENV_RUST_LOG,
         ] {

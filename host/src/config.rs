@@ -82,6 +82,9 @@ pub const ENV_DRAIN_DELAY: &str = "ITSOR_DRAIN_SECONDS";
 pub const ENV_SHUTDOWN_TIMEOUT: &str = "ITSOR_SHUTDOWN_SECONDS";
 /// Environment variable: where Prometheus metrics are served ([`ServeConfig::metrics_addr`]).
 pub const ENV_METRICS_ADDR: &str = "ITSOR_METRICS_ADDR";
+/// Environment variable: which export of the component `itsor serve` calls
+/// ([`ServeConfig::guest_interface`]).
+pub const ENV_GUEST_INTERFACE: &str = "ITSOR_GUEST_INTERFACE";
 
 /// Default of `ITSOR_REQUEST_TIMEOUT_SECONDS`.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -219,6 +222,14 @@ pub const HOST_SETTINGS: &[HostSetting] = &[
         name: ENV_METRICS_ADDR,
         description: "An IP address and port (`127.0.0.1:9464`) where Prometheus metrics are served \
             (`GET /metrics`), never on the public port. Unset: no metrics.",
+        ..HOST_SETTING
+    },
+    HostSetting {
+        name: ENV_GUEST_INTERFACE,
+        default: "`typed`",
+        description: "Which export of the component serves requests: `typed` (`itsor:auth/http-handler`, one call \
+            with the whole request and response) or `wasi-http` (`wasi:http/incoming-handler`, as Spin calls it). \
+            Both answer byte for byte the same; a component without the typed export is served through `wasi-http`.",
         ..HOST_SETTING
     },
     HostSetting {
@@ -759,6 +770,43 @@ pub struct ServeConfig {
     pub limits: Limits,
     /// Where `/metrics` is served (`ITSOR_METRICS_ADDR`, `host:port`); `None`: nowhere.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Which export of the component serves requests (`ITSOR_GUEST_INTERFACE`).
+    pub guest_interface: GuestInterface,
+}
+
+/// Which export of the component `itsor serve` calls for each request (see
+/// [`crate::server`]'s `invoke` module). Both run the same `itsor-http` code and answer the
+/// same bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GuestInterface {
+    /// `itsor:auth/http-handler`: the whole request in one call, the whole response back.
+    #[default]
+    Typed,
+    /// `wasi:http/incoming-handler@0.2`: resources and streams, as Spin calls it.
+    WasiHttp,
+}
+
+impl GuestInterface {
+    /// The setting's value that names this interface.
+    pub fn name(self) -> &'static str {
+        match self {
+            GuestInterface::Typed => "typed",
+            GuestInterface::WasiHttp => "wasi-http",
+        }
+    }
+}
+
+/// `ITSOR_GUEST_INTERFACE`: `typed` (the default) or `wasi-http`, in any case.
+pub fn guest_interface(env: &Environment) -> Result<GuestInterface, ConfigError> {
+    let Some(value) = env.non_empty(ENV_GUEST_INTERFACE) else { return Ok(GuestInterface::default()) };
+    [GuestInterface::Typed, GuestInterface::WasiHttp]
+        .into_iter()
+        .find(|interface| value.trim().eq_ignore_ascii_case(interface.name()))
+        .ok_or_else(|| ConfigError::Limit {
+            env_var: ENV_GUEST_INTERFACE,
+            expected: "typed or wasi-http".to_owned(),
+            value: value.to_owned(),
+        })
 }
 
 /// How much of the server one request, or all of them together, may take.
@@ -925,19 +973,27 @@ impl ServeConfig {
         let pg_pool_size = problems.take(pg_pool_size(env));
         let limits = problems.take(Limits::from_env(env));
         let metrics_addr = problems.take(metrics_addr(env));
-        let config = match (host, port, database, pg_pool_size, limits, metrics_addr) {
-            (Some(host), Some(port), Some(database), Some(pg_pool_size), Some(limits), Some(metrics_addr)) => {
-                Some(ServeConfig {
-                    host,
-                    port,
-                    database,
-                    pg_pool_size,
-                    component: resolve_component(env, flags.component.as_deref(), exe),
-                    cache_dir: cache_dir(env),
-                    limits,
-                    metrics_addr,
-                })
-            }
+        let guest_interface = problems.take(guest_interface(env));
+        let config = match (host, port, database, pg_pool_size, limits, metrics_addr, guest_interface) {
+            (
+                Some(host),
+                Some(port),
+                Some(database),
+                Some(pg_pool_size),
+                Some(limits),
+                Some(metrics_addr),
+                Some(guest_interface),
+            ) => Some(ServeConfig {
+                host,
+                port,
+                database,
+                pg_pool_size,
+                component: resolve_component(env, flags.component.as_deref(), exe),
+                cache_dir: cache_dir(env),
+                limits,
+                metrics_addr,
+                guest_interface,
+            }),
             _ => None,
         };
         problems.finish(config)
@@ -1328,6 +1384,18 @@ mod tests {
         assert_eq!(limits.header_timeout, Duration::from_secs(10));
         let config = ServeConfig::resolve(&Environment::default(), &Overrides::default(), None).unwrap();
         assert_eq!(config.limits, Limits::default());
+    }
+
+    #[test]
+    fn the_guest_interface_is_typed_unless_set_otherwise() {
+        assert_eq!(guest_interface(&Environment::default()).unwrap(), GuestInterface::Typed);
+        for (value, expected) in [("typed", GuestInterface::Typed), (" WASI-HTTP ", GuestInterface::WasiHttp)] {
+            let env = Environment::from_pairs([(ENV_GUEST_INTERFACE, value)]);
+            assert_eq!(guest_interface(&env).unwrap(), expected);
+            assert_eq!(ServeConfig::resolve(&env, &Overrides::default(), None).unwrap().guest_interface, expected);
+        }
+        let bad = Environment::from_pairs([(ENV_GUEST_INTERFACE, "wasi")]);
+        assert!(guest_interface(&bad).unwrap_err().to_string().starts_with(ENV_GUEST_INTERFACE));
     }
 
     #[test]

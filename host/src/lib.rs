@@ -52,16 +52,19 @@ mod sqlite;
 mod storage;
 mod variables;
 
-/// Host bindings of world `itsor:auth/platform`: `spin:sqlite/sqlite@3.0.0`,
+/// Host bindings of world `itsor:auth/served`, which is `itsor:auth/platform`: `spin:sqlite/sqlite@3.0.0`,
 /// `spin:postgres/postgres@4.0.0` (asynchronous on the host side: its statements wait on
 /// the network) and `fermyon:spin/variables@2.0.0`, implemented by the `sqlite`,
-/// `postgres` and `variables` modules.
+/// `postgres` and `variables` modules; and, as world `itsor:auth/served` adds, the typed
+/// `itsor:auth/http-handler` export that `itsor serve` calls (see `server::invoke`).
 #[allow(missing_docs)]
 pub mod bindings {
     wasmtime::component::bindgen!({
         path: "../wit",
-        world: "itsor:auth/platform",
+        world: "itsor:auth/served",
         imports: { "spin:postgres/postgres": async },
+        // The guest may wait on `spin:postgres`, whose host side is asynchronous.
+        exports: { default: async },
         with: {
             "spin:sqlite/sqlite.connection": crate::sqlite::ConnectionState,
             "spin:postgres/postgres.connection": crate::postgres::PgConnection,
@@ -71,7 +74,8 @@ pub mod bindings {
 
 pub use cli::{ListenArgs, run};
 pub use config::{
-    ComponentVariables, DatabaseTarget, Environment, Limits, ServeConfig, default_component_path, unknown_settings,
+    ComponentVariables, DatabaseTarget, Environment, GuestInterface, Limits, ServeConfig, default_component_path,
+    unknown_settings,
 };
 pub use guest::RequestState;
 pub use logging::init as init_logging;

@@ -47,7 +47,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use crate::config::{ComponentVariables, Limits};
+use crate::config::{ComponentVariables, GuestInterface, Limits};
 use crate::engine::MAX_INSTANCES;
 use crate::metrics::metrics;
 use crate::ops::{Probe, Readiness};
@@ -109,6 +109,19 @@ impl App {
         self.slots = Arc::new(Semaphore::new(permits as usize));
         self.limits = Limits { max_concurrent: permits, ..limits };
         self
+    }
+
+    /// The same app calling `interface` for each request, or `wasi:http` if the component
+    /// lacks the typed export (see [`invoke`]).
+    #[must_use]
+    pub fn with_guest_interface(mut self, interface: GuestInterface) -> App {
+        self.invoker = self.invoker.with_interface(interface);
+        self
+    }
+
+    /// The export each request is served through.
+    pub fn guest_interface(&self) -> GuestInterface {
+        self.invoker.interface()
     }
 
     /// Serves the component on `listener` until `shutdown` resolves (see [`listener`]).
