@@ -60,11 +60,15 @@ backend-test: test
 ## the multi-host and adoption tests on PostgreSQL), the e2e modules that touch storage once
 ## more on PostgreSQL, and the embeddings of the same .wasm from JavaScript (jco) and Python
 ## (wasmtime-py), the HTTP clients (Python: requests-oauthlib, PyJWT), and the unmodified
-## better-auth client in Node and in Chromium (tests/browser). The e2e timing measurements
-## run last, alone and one at a time (see tests/e2e/timing.rs).
+## better-auth client in Node and in Chromium (tests/browser). The e2e modules that touch the
+## HTTP surface run once more with the host calling the component's `wasi:http` export
+## (ITSOR_GUEST_INTERFACE=wasi-http; the first run uses the default, the typed export). The
+## e2e timing measurements run last, alone and one at a time (see tests/e2e/timing.rs).
+E2E_ON_WASI_HTTP := flow:: api:: better_auth:: tasks:: limits:: input:: hardening:: cors:: security:: tokens:: attacks::
 E2E_ON_POSTGRES := flow:: api:: better_auth:: tasks:: limits:: tokens:: signing_keys:: concurrency:: attacks:: adoption:: operations:: docs::
 test: component fixtures postgres
 	$(CARGO) test --release --workspace --exclude itsor-auth --exclude itsor-misbehave --exclude itsor-bench -- --skip timing::
+	ITSOR_GUEST_INTERFACE=wasi-http $(CARGO) test --release -p itsor --test e2e -- $(E2E_ON_WASI_HTTP)
 	ITSOR_E2E_DATABASE=postgres $(CARGO) test --release -p itsor --test e2e -- $(E2E_ON_POSTGRES)
 	$(CARGO) test --release -p itsor --test e2e timing:: -- --test-threads=1
 	$(MAKE) test-embeddings

@@ -22,9 +22,14 @@ const WASI_INTERFACES: &[&str] = &["wasi:http/types"];
 /// The Spin interfaces, at exactly these versions.
 const SPIN_IMPORTS: &[&str] =
     &["spin:sqlite/sqlite@3.0.0", "spin:postgres/postgres@4.0.0", "fermyon:spin/variables@2.0.0"];
-/// Exports that must be there.
-const REQUIRED_EXPORTS: &[&str] =
-    &["wasi:http/incoming-handler@0.2.0", "itsor:auth/accounts@0.2.0", "itsor:auth/signing-keys@0.2.0"];
+/// Exports that must be there: the HTTP handler both ways (`wasi:http` for Spin, typed for
+/// `itsor serve`) and the typed API.
+const REQUIRED_EXPORTS: &[&str] = &[
+    "wasi:http/incoming-handler@0.2.0",
+    "itsor:auth/http-handler@0.2.0",
+    "itsor:auth/accounts@0.2.0",
+    "itsor:auth/signing-keys@0.2.0",
+];
 
 fn surface() -> (Vec<String>, Vec<String>) {
     let mut config = Config::new();
