@@ -346,10 +346,10 @@ fn typed_response(response: TypedResponse) -> anyhow::Result<Response<HostBody>>
         anyhow::bail!("the component never set a response (status {})", response.status);
     };
     let headers = http::HeaderMap::from(fields);
-    if let Some(length) = headers.get(http::header::CONTENT_LENGTH) {
-        if length.to_str().ok().and_then(|length| length.parse::<usize>().ok()) != Some(response.body.len()) {
-            anyhow::bail!("the component's content-length is not its body's length");
-        }
+    if let Some(length) = headers.get(http::header::CONTENT_LENGTH)
+        && length.to_str().ok().and_then(|length| length.parse::<usize>().ok()) != Some(response.body.len())
+    {
+        anyhow::bail!("the component's content-length is not its body's length");
     }
     let mut answer = Response::new(WholeBody(Some(Bytes::from(response.body))).boxed_unsync());
     *answer.status_mut() = status;
