@@ -105,10 +105,11 @@ fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release -p itsor-http -p itsor-accounts --test fuzz
 
 ## bench: load-tests itsor (Wasm, fresh instance per request) against the native reference
-## on loopback with wrk (installed if missing); not part of the tests. BENCH_ARGS passes
+## on loopback with wrk, and counts instructions per request with Valgrind's callgrind (both
+## installed if missing); not part of the tests. BENCH_ARGS passes
 ## options, e.g. `make bench BENCH_ARGS="--duration 5"`; see docs/BENCHMARKS.md.
 bench: component postgres
-	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	@command -v wrk >/dev/null && command -v valgrind >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk valgrind)
 	$(CARGO) build --release -p itsor -p itsor-bench
 	@# 1,000 held connections need file descriptors on both ends.
 	ulimit -n 4096 2>/dev/null || true; $(CARGO) run --release -q -p itsor-bench -- $(BENCH_ARGS)

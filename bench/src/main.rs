@@ -32,6 +32,7 @@
 
 mod client;
 mod extras;
+mod instructions;
 mod machine;
 mod pg;
 mod report;
@@ -106,9 +107,17 @@ struct Cli {
     /// Scenarios also run on PostgreSQL (those `--scenarios` selects, too).
     #[arg(long, value_delimiter = ',', default_values = ["me-bearer", "login"])]
     postgres_scenarios: Vec<String>,
-    /// Measurements to skip: algorithms, big, held, startup.
+    /// Measurements to skip: load (the wrk runs of the scenarios), instructions, algorithms,
+    /// big, held, startup.
     #[arg(long, value_delimiter = ',')]
     skip: Vec<String>,
+    /// Requests counted per scenario under callgrind (login: `--counted-logins`), after
+    /// a tenth as many unmeasured ones.
+    #[arg(long, default_value_t = 200)]
+    counted_requests: u32,
+    /// Logins counted under callgrind, after one unmeasured login.
+    #[arg(long, default_value_t = 3)]
+    counted_logins: u32,
     /// Signing algorithms (`JWT_ALGORITHM`) compared on `/auth/me` and start-up (wasm, SQLite).
     #[arg(long, value_delimiter = ',', default_values = ["HS256", "EdDSA", "ES256"])]
     algorithms: Vec<String>,
@@ -346,7 +355,8 @@ fn parity(a: &Target, b: &Target, users: u32, compared: impl Fn(&str) -> bool) -
         let (ra, rb) = (request(a, x)?, request(b, y)?);
         let names = |r: &client::HttpResponse| -> Vec<String> { r.headers.iter().map(|(n, _)| n.clone()).collect() };
         let comparable = |r: &client::HttpResponse| -> Vec<(String, String)> {
-            r.headers.iter().filter(|(n, _)| n != "date").cloned().collect()
+            // The date and the request's own id differ by nature.
+            r.headers.iter().filter(|(n, _)| n != "date" && n != "x-request-id").cloned().collect()
         };
         let same = if x.name == "login" {
             ra.status == rb.status && names(&ra) == names(&rb)
@@ -561,6 +571,7 @@ fn bench(
         cache_dir: main_cache.clone(),
         workdir: workdir.to_path_buf(),
         env: env.to_vec(),
+        wrapper: Vec::new(),
     };
     let engines = if cli.on(Database::Sqlite) { cli.engines.as_slice() } else { &[] };
     for &engine in engines {
@@ -597,9 +608,11 @@ fn bench(
         on_postgres = Some(target);
     }
 
-    eprintln!("itsor-bench: load runs");
     let names: Vec<&'static str> = scenarios("", cli.users).iter().map(|s| s.name).collect();
-    let order = load_order(&targets, on_postgres.as_ref());
+    let order = if cli.skips("load") { Vec::new() } else { load_order(&targets, on_postgres.as_ref()) };
+    if !order.is_empty() {
+        eprintln!("itsor-bench: load runs");
+    }
     for name in names.into_iter().filter(|name| cli.wants(name)) {
         for &target in &order {
             if target.database() == Database::Postgres && !cli.wants_on_postgres(name) {
@@ -633,6 +646,40 @@ fn bench(
     }
     if let Some(cluster) = postgres {
         cluster.stop()?;
+    }
+
+    if !cli.skips("instructions") && cli.on(Database::Sqlite) {
+        eprintln!("itsor-bench: instructions per request (callgrind)");
+        for &engine in &cli.engines {
+            let mut spec = spec(engine, Store::Sqlite(workdir.join(format!("{engine}-callgrind.db"))));
+            let prefix = workdir.join(format!("callgrind-{engine}"));
+            spec.wrapper = instructions::valgrind(&prefix)?;
+            spec.log = workdir.join(format!("{engine}-callgrind.log"));
+            if engine == Engine::Wasm {
+                let (name, value) = instructions::WASM_ENV;
+                spec.env.push((name.to_owned(), value.to_owned()));
+            }
+            let mut target = prepare(spec, paths, cli.users, &hash, None)?;
+            let mut counter = instructions::Counter::attach(target.server()?, &prefix)?;
+            for scenario in scenarios(&target.token, cli.users).into_iter().filter(|s| cli.wants(s.name)) {
+                let sample = match scenario.login_users {
+                    Some(_) => instructions::Sample { warmup: 1, requests: cli.counted_logins },
+                    None => instructions::Sample { warmup: cli.counted_requests / 10, requests: cli.counted_requests },
+                };
+                let counted = counter.count(&scenario, sample)?;
+                let per_request = counted as f64 / f64::from(sample.requests.max(1));
+                eprintln!("  {:<11} {engine:<6} {per_request:>12.0} instructions per request", scenario.name);
+                report.instructions.push(report::Instructions {
+                    scenario: scenario.name.to_owned(),
+                    engine,
+                    requests: sample.requests,
+                    per_request,
+                });
+            }
+            if let Some(server) = target.server.take() {
+                server.stop();
+            }
+        }
     }
 
     if !cli.skips("algorithms") && cli.engines.contains(&Engine::Wasm) {

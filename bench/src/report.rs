@@ -49,6 +49,19 @@ pub struct AlgorithmRun {
     pub startup: Vec<Duration>,
 }
 
+/// Instructions per request of one scenario on one engine (callgrind).
+#[derive(Debug, Clone)]
+pub struct Instructions {
+    /// Scenario name.
+    pub scenario: String,
+    /// Engine.
+    pub engine: Engine,
+    /// Requests counted.
+    pub requests: u32,
+    /// Instructions per request (all the server's threads, user space).
+    pub per_request: f64,
+}
+
 /// Everything `make bench` measured.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
@@ -68,6 +81,8 @@ pub struct Report {
     pub startup: Vec<Startup>,
     /// Per signing algorithm.
     pub algorithms: Vec<AlgorithmRun>,
+    /// Instructions per request (callgrind).
+    pub instructions: Vec<Instructions>,
     /// The component's size in bytes.
     pub wasm_bytes: Option<u64>,
     /// Responses that differed between the engines (empty: identical).
@@ -140,6 +155,7 @@ impl Report {
             let _ = writeln!(out, "- {line}");
         }
         self.load_table(&mut out);
+        self.instructions_table(&mut out);
         self.postgres_table(&mut out);
         self.algorithm_table(&mut out);
         self.big_table(&mut out);
@@ -153,7 +169,7 @@ impl Report {
         if self.parity.is_empty() {
             let _ = writeln!(
                 out,
-                "Both engines gave the same status, headers (but `date`) and body for every scenario's request (login: same status and header names; tokens differ)."
+                "Both engines gave the same status, headers (but `date` and `x-request-id`) and body for every scenario's request (login: same status and header names; tokens differ)."
             );
         } else {
             for line in &self.parity {
@@ -208,6 +224,37 @@ impl Report {
                 mib(r.server_rss_kib),
                 ratio
             );
+        }
+    }
+
+    fn instructions_table(&self, out: &mut String) {
+        if self.instructions.is_empty() {
+            return;
+        }
+        table_head(
+            out,
+            "Instructions per request (callgrind; SQLite; one keep-alive connection, one request at a time; all server threads, user space)",
+            "| scenario | requests counted | wasm | native | wasm/native |",
+            "|---|---:|---:|---:|---:|",
+        );
+        let mut names: Vec<&str> = Vec::new();
+        for count in &self.instructions {
+            if !names.contains(&count.scenario.as_str()) {
+                names.push(&count.scenario);
+            }
+        }
+        for name in names {
+            let of = |engine: Engine| self.instructions.iter().find(|c| c.scenario == name && c.engine == engine);
+            let (wasm, native) = (of(Engine::Wasm), of(Engine::Native));
+            let cell = |count: Option<&Instructions>| {
+                count.map_or_else(|| "–".to_owned(), |c| format!("{:.0}", c.per_request))
+            };
+            let ratio = match (wasm, native) {
+                (Some(w), Some(n)) if n.per_request > 0.0 => format!("{:.2}×", w.per_request / n.per_request),
+                _ => "–".to_owned(),
+            };
+            let requests = wasm.or(native).map_or(0, |c| c.requests);
+            let _ = writeln!(out, "| {name} | {requests} | {} | {} | {ratio} |", cell(wasm), cell(native));
         }
     }
 

@@ -102,6 +102,8 @@ pub struct ServerSpec {
     pub env: Vec<(String, String)>,
     /// Where stderr goes.
     pub log: PathBuf,
+    /// A program and its arguments the binary runs under (callgrind), or nothing.
+    pub wrapper: Vec<std::ffi::OsString>,
 }
 
 /// A running server.
@@ -137,7 +139,14 @@ impl Server {
             .append(true)
             .open(&spec.log)
             .with_context(|| format!("cannot open {}", spec.log.display()))?;
-        let mut command = Command::new(&spec.binary);
+        let mut command = match spec.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(&spec.binary);
+                command
+            }
+            None => Command::new(&spec.binary),
+        };
         match spec.engine {
             Engine::Wasm => command.arg("serve").arg("--component").arg(&spec.component),
             Engine::Native => &mut command,

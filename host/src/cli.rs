@@ -212,7 +212,7 @@ fn serve(env: &Environment, args: ServeArgs) -> anyhow::Result<()> {
         .context("cannot start the Tokio runtime")?;
     runtime.block_on(async {
         let listener = server::bind(&config.host, config.port).await?;
-        let engine = engine::new_engine().context("cannot configure wasmtime")?;
+        let engine = engine::new_engine(config.limits.max_concurrent).context("cannot configure wasmtime")?;
         let _ticker = engine::EpochTicker::start(&engine).context("cannot start the epoch thread")?;
         // Nothing else runs on the runtime yet: compiling here blocks no request.
         let component = engine::load_component(&engine, &config.component, config.cache_dir.as_deref())?;

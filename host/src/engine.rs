@@ -5,8 +5,8 @@
 //! **Engine.** One engine for the process, configured for a server that instantiates the
 //! component once per request:
 //!
-//! * the *pooling allocator* pre-reserves slots for up to [`MAX_INSTANCES`] concurrent
-//!   component instances, so instantiation is a few memory-mapping tweaks rather than
+//! * the *pooling allocator* pre-reserves one slot per component instance allowed to run
+//!   at once (`ITSOR_MAX_CONCURRENT`, at most [`MAX_INSTANCES`]), so instantiation is a few memory-mapping tweaks rather than
 //!   fresh `mmap`s; each linear memory may grow to [`MAX_MEMORY_BYTES`]. Linear memories
 //!   start from a copy-on-write mapping of the component's data segments
 //!   (`memory_init_cow`, wasmtime's default, kept: turning it off costs ~13 % per request);
@@ -71,14 +71,18 @@ pub const CACHE_KEEP: usize = 8;
 /// File extension of cache entries.
 const CACHE_EXTENSION: &str = "cwasm";
 
-/// Builds the process's engine (see the module documentation for the settings).
-pub fn new_engine() -> anyhow::Result<Engine> {
+/// Builds the process's engine, its pool holding `instances` component instances (kept
+/// within 1 and [`MAX_INSTANCES`]; see the module documentation for the settings). Each
+/// slot reserves address space for a whole linear memory and its guard, so a pool no
+/// larger than the server's concurrency cap reserves only what can be used.
+pub fn new_engine(instances: u32) -> anyhow::Result<Engine> {
+    let instances = instances.clamp(1, MAX_INSTANCES);
     let mut pool = PoolingAllocationConfig::new();
-    pool.total_component_instances(MAX_INSTANCES)
-        .total_core_instances(MAX_INSTANCES * CORE_INSTANCES_PER_COMPONENT)
-        .total_memories(MAX_INSTANCES)
-        .total_tables(MAX_INSTANCES * TABLES_PER_COMPONENT)
-        .total_stacks(MAX_INSTANCES)
+    pool.total_component_instances(instances)
+        .total_core_instances(instances * CORE_INSTANCES_PER_COMPONENT)
+        .total_memories(instances)
+        .total_tables(instances * TABLES_PER_COMPONENT)
+        .total_stacks(instances)
         .max_memory_size(MAX_MEMORY_BYTES)
         .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
         .table_keep_resident(64 << 10)
@@ -276,7 +280,7 @@ mod tests {
     fn released_memories_come_back_pristine() {
         // Writes below and above KEEP_RESIDENT_BYTES: the part restored in place and the
         // part decommitted must both read as zero in the next instance of the slot.
-        let engine = new_engine().unwrap();
+        let engine = new_engine(MAX_INSTANCES).unwrap();
         let module = wasmtime::Module::new(&engine, MEMORY_MODULE).unwrap();
         let offsets = [0, 4096, 20 << 20, KEEP_RESIDENT_BYTES + 4096, MAX_MEMORY_BYTES - 1];
         for round in 0..3 {
@@ -306,7 +310,7 @@ mod tests {
     #[test]
     fn cache_keys_depend_on_the_engine() {
         let plain = Engine::default();
-        let pooled = new_engine().unwrap();
+        let pooled = new_engine(MAX_INSTANCES).unwrap();
         assert_ne!(cache_key(&plain, b"x"), cache_key(&pooled, b"x"));
     }
 
@@ -316,7 +320,7 @@ mod tests {
         let wasm = dir.path().join("c.wasm");
         std::fs::write(&wasm, EMPTY_COMPONENT).unwrap();
         let cache = dir.path().join("cache");
-        let engine = new_engine().unwrap();
+        let engine = new_engine(MAX_INSTANCES).unwrap();
         load_component(&engine, &wasm, Some(&cache)).unwrap();
         let entry = cache.join(format!("{}.cwasm", cache_key(&engine, EMPTY_COMPONENT)));
         assert!(entry.is_file());
