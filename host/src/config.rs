@@ -1191,6 +1191,16 @@ impl ComponentVariables {
         self.values.get(name).map(String::as_str)
     }
 
+    /// Every variable that is set, by name: what `get` answers with a value (and the
+    /// `variables` of a typed request).
+    pub fn set(&self) -> Vec<(String, String)> {
+        self.values
+            .iter()
+            .filter(|(name, _)| ComponentVariables::is_known(name))
+            .map(|(name, value)| ((*name).to_owned(), value.clone()))
+            .collect()
+    }
+
     /// Whether `name` is one of the variables the component reads.
     pub fn is_known(name: &str) -> bool {
         VARIABLES.iter().any(|var| var.name == name)
@@ -1482,6 +1492,18 @@ mod tests {
         assert_eq!(vars.get("unrelated"), None);
         assert!(ComponentVariables::is_known("jwt_secret"));
         assert!(!ComponentVariables::is_known("unrelated"));
+    }
+
+    #[test]
+    fn the_set_variables_are_what_get_answers() {
+        let env = Environment::from_pairs([("JWT_ALGORITHM", "HS512"), ("BACKEND_ENV", "test"), ("UNRELATED", "x")]);
+        let vars = ComponentVariables::from_env(&env);
+        let mut set = vars.set();
+        set.sort();
+        assert_eq!(set, [("backend_env".to_owned(), "test".to_owned()), ("jwt_algorithm".to_owned(), "HS512".to_owned())]);
+        for (name, value) in &set {
+            assert_eq!(vars.get(name), Some(value.as_str()));
+        }
     }
 
     #[test]

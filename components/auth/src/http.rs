@@ -11,7 +11,7 @@ use crate::bindings::wasi::http::types::{
     Fields, IncomingBody, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
 };
 use crate::bindings::wasi::io::streams::StreamError;
-use crate::platform::SpinPlatform;
+use crate::platform::{SpinPlatform, Variables};
 
 /// The largest chunk `blocking-write-and-flush` accepts.
 const WRITE_CHUNK: usize = 4096;
@@ -19,7 +19,7 @@ const WRITE_CHUNK: usize = 4096;
 impl Guest for Component {
     fn handle(request: IncomingRequest, out: ResponseOutparam) {
         let response = match read(request) {
-            Some(request) => itsor_http::handle(&request, &SpinPlatform),
+            Some(request) => itsor_http::handle(&request, &SpinPlatform::new(Variables::Imported)),
             None => itsor_http::ApiError::bad_body("Request could not be read").into_response(),
         };
         write(response, out);

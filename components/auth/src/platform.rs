@@ -1,5 +1,6 @@
 //! The component's platform: storage through `spin:sqlite` or `spin:postgres` as the
-//! [`Database`] seam, and `fermyon:spin/variables` as the [`VariableSource`] of settings.
+//! [`Database`] seam, and the [`Variables`] settings are read from: `fermyon:spin/variables`,
+//! or the values the host passed with a typed request.
 //!
 //! The `database_url` variable picks the backend once per instance: a `postgres://` URL
 //! stores through `spin:postgres/postgres@4.0.0` (the host decides which addresses may be
@@ -22,30 +23,48 @@ use crate::bindings::spin::sqlite::sqlite;
 /// The account logic over the configured database, under the host's variables, on the
 /// WASI wall clock.
 pub fn accounts() -> Result<Accounts<SpinDatabase>, AuthError> {
-    Ok(Accounts::new(SpinDatabase::configured(), SpinPlatform.settings()?, WallClock))
+    let platform = SpinPlatform::new(Variables::Imported);
+    Ok(Accounts::new(platform.database(), platform.settings()?, WallClock))
 }
 
 /// The HTTP adapter's view of the Spin platform.
-pub struct SpinPlatform;
+pub struct SpinPlatform {
+    variables: Variables,
+}
+
+impl SpinPlatform {
+    /// The platform with its settings read from `variables`.
+    pub fn new(variables: Variables) -> SpinPlatform {
+        SpinPlatform { variables }
+    }
+}
 
 impl Platform for SpinPlatform {
     type Database = SpinDatabase;
 
     fn settings(&self) -> Result<Settings, ConfigError> {
-        Settings::load(&SpinVariables)
+        Settings::load(&self.variables)
     }
 
     fn database(&self) -> SpinDatabase {
-        SpinDatabase::configured()
+        SpinDatabase::configured(&self.variables)
     }
 }
 
-/// Reads settings through `fermyon:spin/variables`; an undefined variable takes its default.
-struct SpinVariables;
+/// Where the settings come from; an undefined variable takes its default either way.
+pub enum Variables {
+    /// `fermyon:spin/variables`, one host call per name.
+    Imported,
+    /// The variables that are set, given with the request (`itsor:auth/http-handler`).
+    Given(Vec<(String, String)>),
+}
 
-impl VariableSource for SpinVariables {
+impl VariableSource for Variables {
     fn get(&self, name: &str) -> Option<String> {
-        variables::get(name).ok()
+        match self {
+            Variables::Imported => variables::get(name).ok(),
+            Variables::Given(pairs) => pairs.iter().find(|(given, _)| given == name).map(|(_, value)| value.clone()),
+        }
     }
 }
 
@@ -63,10 +82,10 @@ pub enum SpinDatabase {
 }
 
 impl SpinDatabase {
-    /// The backend `database_url` names.
-    fn configured() -> SpinDatabase {
-        match variables::get(DATABASE_URL) {
-            Ok(url) if is_postgres_url(&url) => SpinDatabase::Postgres { url, connection: OnceCell::new() },
+    /// The backend the `database_url` of `variables` names.
+    fn configured(variables: &Variables) -> SpinDatabase {
+        match variables.get(DATABASE_URL) {
+            Some(url) if is_postgres_url(&url) => SpinDatabase::Postgres { url, connection: OnceCell::new() },
             _ => SpinDatabase::Sqlite(OnceCell::new()),
         }
     }

@@ -197,7 +197,7 @@ impl Invoker {
         request_id: &str,
         limit: Duration,
     ) -> Result<Response<HostBody>, GuestFailure> {
-        let request = typed_request(req).map_err(GuestFailure::Failed)?;
+        let request = typed_request(req, self.variables.set()).map_err(GuestFailure::Failed)?;
         let mut store = self.store(Instant::now() + limit);
         let (sender, mut receiver) = tokio::sync::oneshot::channel();
         let (output, request_id) = (store.data().output(), request_id.to_owned());
@@ -310,7 +310,7 @@ impl Invoker {
 /// guest: the method, the path with its query (`/` if none), the fields without the
 /// hop-by-hop ones, then `host` with the authority (the URI's, else the `Host` field's; a
 /// request with neither is refused as `wasi:http` refuses it), and the body.
-fn typed_request(req: Request<Collected<Bytes>>) -> anyhow::Result<TypedRequest> {
+fn typed_request(req: Request<Collected<Bytes>>, variables: Vec<(String, String)>) -> anyhow::Result<TypedRequest> {
     let (parts, body) = req.into_parts();
     let authority = match parts.uri.authority() {
         Some(authority) => authority.to_string(),
@@ -324,7 +324,13 @@ fn typed_request(req: Request<Collected<Bytes>>) -> anyhow::Result<TypedRequest>
     let mut headers: Vec<(String, Vec<u8>)> =
         fields.iter().map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec())).collect();
     headers.push(("host".to_owned(), authority.into_bytes()));
-    Ok(TypedRequest { method: parts.method.as_str().to_owned(), target, headers, body: body.to_bytes().to_vec() })
+    Ok(TypedRequest {
+        method: parts.method.as_str().to_owned(),
+        target,
+        headers,
+        body: body.to_bytes().to_vec(),
+        variables,
+    })
 }
 
 /// The response of a typed guest, checked as `wasi:http` checks a guest's: fields that
