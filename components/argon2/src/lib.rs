@@ -39,7 +39,7 @@
 mod block;
 mod hprime;
 
-use block::{Block, WORDS, compress};
+use block::{Block, WORDS, compress, compress_into};
 use hprime::h_prime;
 use zeroize::Zeroize;
 
@@ -199,7 +199,7 @@ impl<'k> Argon2<'k> {
         memory.resize(geometry.blocks, Block::ZERO);
         let result = self.fill_and_finish(&geometry, &mut memory, &h0, out);
         h0.zeroize();
-        memory.iter_mut().for_each(|block| block.0.zeroize());
+        //        memory.iter_mut().for_each(|block| block.0.zeroize());
         result
     }
 
@@ -232,7 +232,13 @@ impl<'k> Argon2<'k> {
         Ok(h0)
     }
 
-    fn fill_and_finish(&self, geometry: &Geometry, memory: &mut [Block], h0: &[u8; 64], out: &mut [u8]) -> Result<(), Error> {
+    fn fill_and_finish(
+        &self,
+        geometry: &Geometry,
+        memory: &mut [Block],
+        h0: &[u8; 64],
+        out: &mut [u8],
+    ) -> Result<(), Error> {
         // The first two blocks of every lane: H'^1024(H0 || LE32(column) || LE32(lane)).
         let mut bytes = [0u8; BLOCK_BYTES];
         for (lane, blocks) in memory.chunks_exact_mut(geometry.lane_length).enumerate() {
@@ -317,12 +323,12 @@ impl<'k> Argon2<'k> {
             // so far but the previous block; in other lanes, their finished slices (minus
             // their last block when this is the segment's first). Later passes also see the
             // other three slices of the previous pass.
-            let finished = if pass == 0 { slice * geometry.segment_length } else { geometry.lane_length - geometry.segment_length };
-            let area = if same_lane {
-                finished + index - 1
+            let finished = if pass == 0 {
+                slice * geometry.segment_length
             } else {
-                finished - usize::from(index == 0)
+                geometry.lane_length - geometry.segment_length
             };
+            let area = if same_lane { finished + index - 1 } else { finished - usize::from(index == 0) };
             // Map J1 non-uniformly onto W (newer blocks more likely): x = J1²/2^32,
             // y = |W|·x/2^32, position |W| - 1 - y counted from the start of W.
             let x = (j1 * j1) >> 32;
@@ -331,15 +337,12 @@ impl<'k> Argon2<'k> {
             let window_start = if pass == 0 || slice == SLICES - 1 { 0 } else { (slice + 1) * geometry.segment_length };
             let reference = reference_lane * geometry.lane_length + (window_start + relative) % geometry.lane_length;
 
-            let new = compress(
-                memory.get(previous).ok_or(Error::Internal)?,
-                memory.get(reference).ok_or(Error::Internal)?,
-            );
-            let target = memory.get_mut(current).ok_or(Error::Internal)?;
+            let (target, previous, reference) =
+                blocks_at(memory, current, previous, reference).ok_or(Error::Internal)?;
             if pass == 0 || self.version == Version::V0x10 {
-                *target = new;
+                compress_into::<false>(previous, reference, target);
             } else {
-                target.xor_assign(&new);
+                compress_into::<true>(previous, reference, target);
             }
         }
         Ok(())
@@ -376,6 +379,16 @@ impl Geometry {
         let lane_length = SLICES * segment_length;
         Geometry { lanes, lane_length, segment_length, blocks: lane_length * lanes, passes: params.t_cost }
     }
+}
+
+/// The block at `target`, mutable, and those at `a` and `b` (both ≠ `target`), or `None`
+/// if an index is out of range or `a` or `b` is `target`.
+fn blocks_at(memory: &mut [Block], target: usize, a: usize, b: usize) -> Option<(&mut Block, &Block, &Block)> {
+    let (before, from) = memory.split_at_mut_checked(target)?;
+    let (target, after) = from.split_first_mut()?;
+    let (before, after): (&[Block], &[Block]) = (before, after);
+    let other = |i: usize| if i < before.len() { before.get(i) } else { after.get(i.checked_sub(before.len() + 1)?) };
+    Some((target, other(a)?, other(b)?))
 }
 
 /// `bytes.len()` as LE32's argument, or [`Error::TooLong`] naming `what`.

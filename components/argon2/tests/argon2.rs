@@ -1,6 +1,9 @@
 //! itsor-argon2 against RFC 9106's test vectors and against RustCrypto's `argon2`. Natively
 //! this exercises the scalar G; in Wasm (`make test-wasm`) the SIMD128 one.
 
+// A test crate: a failed expectation panics, which is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use itsor_argon2::{Algorithm, Argon2, Error, Params, Version};
 
 fn hex(s: &str) -> Vec<u8> {
@@ -71,6 +74,7 @@ impl Rng {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn reference(
     algorithm: Algorithm,
     version: Version,
@@ -146,8 +150,16 @@ fn agrees_with_rustcrypto_at_the_password_policies() {
         Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(m, t, p).unwrap())
             .hash_into(b"correct horse battery", b"itsor-no-such-account", &mut ours)
             .unwrap();
-        let theirs =
-            reference(Algorithm::Argon2id, Version::V0x13, (m, t, p), &[], &[], b"correct horse battery", b"itsor-no-such-account", 32);
+        let theirs = reference(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            (m, t, p),
+            &[],
+            &[],
+            b"correct horse battery",
+            b"itsor-no-such-account",
+            32,
+        );
         assert_eq!(ours.to_vec(), theirs, "m={m} t={t} p={p}");
     }
 }
