@@ -19,10 +19,17 @@
 //! - a bcrypt verification takes bcrypt's time (cost 12: about 0.25 s natively), not
 //!   Argon2id's, so a login to an account not yet migrated is measurably slower than one
 //!   to an unknown address. Unknown and migrated accounts stay indistinguishable.
+//!
+//! # Two back ends for one function
+//!
+//! The PHC strings, parameters and policy are RustCrypto `argon2`'s types everywhere; only
+//! the raw Argon2 computation ([`raw_hash`]) differs. In the Wasm component it is
+//! `itsor_argon2`, whose block compression uses Wasm SIMD128 (RustCrypto has only portable
+//! code there); natively it stays RustCrypto's, with its AVX2 code. Both compute RFC 9106's
+//! function, so a hash made by either verifies under the other.
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Params, Version};
 
 use crate::AuthError;
 use crate::input::Password;
@@ -54,8 +61,19 @@ impl PasswordPolicy {
             .map_err(|e| AuthError::Misconfigured(format!("password policy: {e}")))
     }
 
-    fn hasher(&self) -> Result<Argon2<'static>, AuthError> {
-        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params()?))
+    /// The PHC hash of `password` under `salt` with this policy (Argon2id v0x13, 32 bytes).
+    fn hash_with_salt(&self, password: &[u8], salt: &[u8]) -> Result<PasswordHash, AuthError> {
+        let params = self.params()?;
+        let internal = |e: &dyn std::fmt::Display| AuthError::Internal(format!("password hashing failed: {e}"));
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        raw_hash(Algorithm::Argon2id, Version::V0x13, &params, password, salt, &mut out).map_err(|e| internal(&e))?;
+        Ok(PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&params).map_err(|e| internal(&e))?,
+            salt: Some(Salt::new(salt).map_err(|e| internal(&e))?),
+            hash: Some(Output::new(&out).map_err(|e| internal(&e))?),
+        })
     }
 
     /// Whether any cost is below `other`'s.
@@ -66,10 +84,9 @@ impl PasswordPolicy {
     /// Hashes `password` with a fresh random salt into a PHC string
     /// (`$argon2id$v=19$m=19456,t=2,p=1$...`).
     pub fn hash(&self, password: &Password) -> Result<String, AuthError> {
-        self.hasher()?
-            .hash_password(password.as_bytes())
-            .map(|hash| hash.to_string())
-            .map_err(|e| AuthError::Internal(format!("password hashing failed: {e}")))
+        let salt = argon2::password_hash::try_generate_salt()
+            .map_err(|e| AuthError::Internal(format!("password hashing failed: {e}")))?;
+        self.hash_with_salt(password.as_bytes(), &salt).map(|hash| hash.to_string())
     }
 
     /// Checks `password` against the stored PHC string in constant time; `None` when it does
@@ -80,16 +97,22 @@ impl PasswordPolicy {
             return bcrypt::verify(password, stored).ok().filter(|ok| *ok).map(|_| Verified { needs_rehash: true });
         }
         let hash = PasswordHash::new(stored).ok()?;
-        self.hasher().ok()?.verify_password(password, &hash).ok()?;
-        Some(Verified { needs_rehash: !self.made(&hash) })
+        // The stored hash's own variant, version (0x13 when absent), costs, salt and length.
+        let algorithm = Algorithm::try_from(hash.algorithm.as_str()).ok()?;
+        let version = hash.version.map(Version::try_from).transpose().ok()?.unwrap_or_default();
+        let params = Params::try_from(&hash).ok()?;
+        let (salt, expected) = (hash.salt.as_ref()?, hash.hash.as_ref()?);
+        let mut buffer = [0u8; Output::MAX_LENGTH];
+        let out = buffer.get_mut(..expected.len())?;
+        raw_hash(algorithm, version, &params, password, salt, out).ok()?;
+        // `Output`'s equality is constant-time.
+        (Output::new(out).ok()? == *expected).then_some(Verified { needs_rehash: !self.made(&hash) })
     }
 
     /// Spends the work of one verification under this policy, for accounts that do not exist.
     pub fn burn(&self, password: &[u8]) {
-        if let Ok(hasher) = self.hasher() {
-            // A fixed salt: the output is discarded, only the cost matters.
-            let _ = hasher.hash_password_with_salt(password, b"itsor-no-such-account");
-        }
+        // A fixed salt: the output is discarded, only the cost matters.
+        let _ = self.hash_with_salt(password, b"itsor-no-such-account");
     }
 
     /// Whether `hash` was made with exactly this policy.
@@ -99,6 +122,46 @@ impl PasswordPolicy {
         });
         same_params && hash.algorithm.as_str() == "argon2id" && hash.version == Some(u32::from(Version::V0x13))
     }
+}
+
+/// The raw Argon2 tag of `password` under `salt` (and the parameters' associated data, if
+/// any) into `out`: the one place the back end is chosen. In Wasm, itsor-argon2 with its
+/// SIMD128 block compression; natively, RustCrypto's `argon2` (AVX2 where the CPU has it).
+#[cfg(target_arch = "wasm32")]
+fn raw_hash(
+    algorithm: Algorithm,
+    version: Version,
+    params: &Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), itsor_argon2::Error> {
+    let algorithm = match algorithm {
+        Algorithm::Argon2d => itsor_argon2::Algorithm::Argon2d,
+        Algorithm::Argon2i => itsor_argon2::Algorithm::Argon2i,
+        Algorithm::Argon2id => itsor_argon2::Algorithm::Argon2id,
+    };
+    let version = match version {
+        Version::V0x10 => itsor_argon2::Version::V0x10,
+        Version::V0x13 => itsor_argon2::Version::V0x13,
+    };
+    let costs = itsor_argon2::Params::new(params.m_cost(), params.t_cost(), params.p_cost())?;
+    itsor_argon2::Argon2::new(algorithm, version, costs)
+        .with_associated_data(params.data())
+        .hash_into(password, salt, out)
+}
+
+/// See the Wasm version above.
+#[cfg(not(target_arch = "wasm32"))]
+fn raw_hash(
+    algorithm: Algorithm,
+    version: Version,
+    params: &Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), argon2::Error> {
+    argon2::Argon2::new(algorithm, version, params.clone()).hash_password_into(password, salt, out)
 }
 
 /// Whether `stored` is a bcrypt hash in modular crypt format: `$2a$`, `$2b$` or `$2y$`, two
@@ -170,6 +233,45 @@ mod tests {
         let rehashed = WEAK.hash(&pw(&format!("{long}-the-real-end"))).expect("hashes");
         assert!(WEAK.verify(other_end.as_bytes(), &rehashed).is_none());
         assert!(WEAK.verify(format!("{long}-the-real-end").as_bytes(), &rehashed).is_some());
+    }
+
+    /// What the other back end (itsor-argon2, the component's) computes for a stored hash.
+    fn itsor_argon2_tag(hash: &PasswordHash, password: &[u8]) -> Vec<u8> {
+        let params = Params::try_from(hash).expect("argon2 params");
+        let costs = itsor_argon2::Params::new(params.m_cost(), params.t_cost(), params.p_cost()).expect("valid");
+        let mut out = vec![0u8; hash.hash.as_ref().expect("hash").len()];
+        itsor_argon2::Argon2::new(itsor_argon2::Algorithm::Argon2id, itsor_argon2::Version::V0x13, costs)
+            .hash_into(password, hash.salt.as_ref().expect("salt"), &mut out)
+            .expect("hashes");
+        out
+    }
+
+    #[test]
+    fn both_argon2_back_ends_make_and_verify_the_same_hashes() {
+        for policy in [WEAK, OWASP_2025] {
+            // Made by this build's back end, recomputed by itsor-argon2.
+            let stored = policy.hash(&pw("correct horse battery")).expect("hashes");
+            let hash = PasswordHash::new(&stored).expect("phc");
+            assert_eq!(itsor_argon2_tag(&hash, b"correct horse battery"), hash.hash.expect("hash").as_bytes());
+            // Made by itsor-argon2 (as the component would), verified here.
+            let salt = [9u8; 16];
+            let mut made = policy.hash_with_salt(b"another password", &salt).expect("hashes");
+            let tag = itsor_argon2_tag(&made, b"another password");
+            made.hash = Some(Output::new(&tag).expect("output"));
+            let made = made.to_string();
+            assert_eq!(policy.verify(b"another password", &made), Some(Verified { needs_rehash: false }), "{made}");
+            assert_eq!(policy.verify(b"another passwore", &made), None);
+        }
+    }
+
+    #[test]
+    fn burn_spends_one_hash_and_malformed_argon2_hashes_do_not_verify() {
+        WEAK.burn(b"anything");
+        let stored = WEAK.hash(&pw("password-1")).expect("hashes");
+        assert_eq!(WEAK.verify(b"password-1", &stored.replace("$argon2id$", "$argon2x$")), None);
+        assert_eq!(WEAK.verify(b"password-1", &stored.replace("m=1024", "m=1")), None);
+        // Another variant of the same hash is a different function.
+        assert_eq!(WEAK.verify(b"password-1", &stored.replace("$argon2id$", "$argon2i$")), None);
     }
 
     #[test]
