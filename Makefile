@@ -4,7 +4,7 @@
 CARGO ?= cargo
 COMPONENT_PROFILE := component
 
-.PHONY: install postgres chromium build component fixtures host migrate dev serve test test-embeddings test-browser lint fuzz bench profile clean \
+.PHONY: install postgres chromium build component fixtures host migrate dev serve test test-wasm test-embeddings test-browser lint fuzz bench profile clean \
 	backend-install backend-migrate backend-dev backend-test
 
 ## install: the Rust target for the Wasm component
@@ -56,23 +56,33 @@ backend-migrate: migrate
 backend-dev: dev
 backend-test: test
 
-## test: unit tests of every crate, the end-to-end suite against the real binary (on SQLite;
-## the multi-host and adoption tests on PostgreSQL), the e2e modules that touch storage once
-## more on PostgreSQL, and the embeddings of the same .wasm from JavaScript (jco) and Python
-## (wasmtime-py), the HTTP clients (Python: requests-oauthlib, PyJWT), and the unmodified
-## better-auth client in Node and in Chromium (tests/browser). The e2e modules that touch the
-## HTTP surface run once more with the host calling the component's `wasi:http` export
-## (ITSOR_GUEST_INTERFACE=wasi-http; the first run uses the default, the typed export). The
-## e2e timing measurements run last, alone and one at a time (see tests/e2e/timing.rs).
+## test: unit tests of every crate (itsor-argon2's once more in Wasm: `make test-wasm`), the
+## end-to-end suite against the real binary (on SQLite; the multi-host and adoption tests on
+## PostgreSQL), the e2e modules that touch storage once more on PostgreSQL, and the
+## embeddings of the same .wasm from JavaScript (jco) and Python (wasmtime-py), the HTTP
+## clients (Python: requests-oauthlib, PyJWT), and the unmodified better-auth client in Node
+## and in Chromium (tests/browser). The e2e modules that touch the HTTP surface run once more
+## with the host calling the component's `wasi:http` export (ITSOR_GUEST_INTERFACE=wasi-http;
+## the first run uses the default, the typed export). The e2e timing measurements run last,
+## alone and one at a time (see tests/e2e/timing.rs).
 E2E_ON_WASI_HTTP := flow:: api:: better_auth:: tasks:: limits:: input:: hardening:: cors:: security:: tokens:: attacks::
 E2E_ON_POSTGRES := flow:: api:: better_auth:: tasks:: limits:: tokens:: signing_keys:: concurrency:: attacks:: adoption:: operations:: docs::
 test: component fixtures postgres
 	$(CARGO) test --release --workspace --exclude itsor-auth --exclude itsor-misbehave --exclude itsor-bench -- --skip timing::
+	$(MAKE) test-wasm
 	ITSOR_GUEST_INTERFACE=wasi-http $(CARGO) test --release -p itsor --test e2e -- $(E2E_ON_WASI_HTTP)
 	ITSOR_E2E_DATABASE=postgres $(CARGO) test --release -p itsor --test e2e -- $(E2E_ON_POSTGRES)
 	$(CARGO) test --release -p itsor --test e2e timing:: -- --test-threads=1
 	$(MAKE) test-embeddings
 	$(MAKE) test-browser
+
+## test-wasm: itsor-argon2's tests as a wasm32-wasip2 program on wasmtime, where its block
+## compression is the SIMD128 one (checked against the scalar one, RFC 9106's vectors and
+## RustCrypto's argon2); host/examples/wasi-run.rs is Cargo's runner for the test binaries
+WASI_RUN := $(abspath $(or $(CARGO_TARGET_DIR),target)/release/examples/wasi-run)
+test-wasm: install
+	$(CARGO) build --release -p itsor --example wasi-run
+	CARGO_TARGET_WASM32_WASIP2_RUNNER=$(WASI_RUN) $(CARGO) test --release -p itsor-argon2 --target wasm32-wasip2
 
 test-embeddings: component host
 	$(CARGO) run --release -q -p itsor --example embed
@@ -90,7 +100,7 @@ test-browser: component host chromium
 ## warnings as errors, natively for every crate and target, and for wasm32-wasip2 for the
 ## crates the component is made of (Cargo.toml denies unwrap, expect, panic, unchecked
 ## indexing and todo outside tests)
-WASM_CRATES := -p itsor-accounts -p itsor-http -p itsor-auth -p itsor-misbehave
+WASM_CRATES := -p itsor-accounts -p itsor-argon2 -p itsor-http -p itsor-auth -p itsor-misbehave
 lint: install
 	@for tool in rustfmt clippy; do rustup component list --installed | grep -q "^$$tool" || rustup component add $$tool; done
 	$(CARGO) fmt --all -- --check
