@@ -5,13 +5,15 @@
 //!
 //! Login cost is dominated by Argon2id at OWASP's parameters (m = 19456 KiB, t = 2, p = 1).
 //! RustCrypto's `argon2` has an AVX2 path natively but only portable code for wasm32, and
-//! LLVM does not vectorise BlaMka, so inside the component a hash cost about 2.3× the native
-//! CPU. This crate's block compression G ([`block`]) uses Wasm SIMD128 on wasm32 (two 64-bit
-//! words per `v128`, BlaMka's `2·lo32(a)·lo32(b)` as one widening multiply, the 32/24/16-bit
-//! rotations as byte shuffles, the diagonal step as lane shuffles). Everywhere else a
-//! portable scalar G is compiled; the two agree bit for bit (tested in Wasm, where both
-//! exist). Everything around G is shared and small: H0 and the variable-length hash H'
-//! ([`hprime`]) are BLAKE2b from the `blake2` crate.
+//! LLVM does not vectorise BlaMka usefully, so inside the component a hash costs far more
+//! CPU than natively. This crate's block compression G (`block.rs`) uses Wasm SIMD128 on
+//! wasm32: two 64-bit words per `v128`, BlaMka's `2·lo32(a)·lo32(b)` as a masked `i64x2`
+//! multiply, the 32/24/16-bit rotations as byte shuffles, the diagonal step as lane
+//! shuffles, and each GB step applied to all eight rows (columns) before the next so that
+//! the multiplies' latency overlaps. Everywhere else a portable scalar G is compiled; the two
+//! agree bit for bit (tested in Wasm, where both exist). Everything around G is shared and
+//! small: H0 and the variable-length hash H' (`hprime.rs`) are BLAKE2b from the `blake2`
+//! crate.
 //!
 //! # Shape of the computation
 //!
@@ -23,7 +25,8 @@
 //! the first two slices of pass 0) or from address blocks G(0, G(0, Z)) with a counter in Z
 //! (data-independent: Argon2i, and the first half of Argon2id's first pass).
 //!
-//! The working memory is zeroised before it is freed.
+//! The working memory (m' KiB, one allocation; an allocation failure is
+//! [`Error::OutOfMemory`], not an abort) is zeroised before it is freed.
 //!
 //! # Use
 //!
