@@ -1500,7 +1500,10 @@ mod tests {
         let vars = ComponentVariables::from_env(&env);
         let mut set = vars.set();
         set.sort();
-        assert_eq!(set, [("backend_env".to_owned(), "test".to_owned()), ("jwt_algorithm".to_owned(), "HS512".to_owned())]);
+        assert_eq!(
+            set,
+            [("backend_env".to_owned(), "test".to_owned()), ("jwt_algorithm".to_owned(), "HS512".to_owned())]
+        );
         for (name, value) in &set {
             assert_eq!(vars.get(name), Some(value.as_str()));
         }
