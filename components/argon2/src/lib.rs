@@ -202,7 +202,7 @@ impl<'k> Argon2<'k> {
         memory.resize(geometry.blocks, Block::ZERO);
         let result = self.fill_and_finish(&geometry, &mut memory, &h0, out);
         h0.zeroize();
-        //        memory.iter_mut().for_each(|block| block.0.zeroize());
+        memory.iter_mut().for_each(|block| block.0.zeroize());
         result
     }
 
