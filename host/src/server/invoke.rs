@@ -101,6 +101,8 @@ pub struct Invoker {
     typed: Option<ServedPre<RequestState>>,
     storage: Storage,
     variables: Arc<ComponentVariables>,
+    /// The variables that are set, listed once: each typed request carries a copy.
+    set_variables: Vec<(String, String)>,
 }
 
 impl Invoker {
@@ -124,7 +126,8 @@ impl Invoker {
         let pre = ProxyPre::new(instance_pre)
             .map_err(anyhow::Error::from)
             .context("the component does not export wasi:http/incoming-handler@0.2")?;
-        Ok(Invoker { pre, typed, storage, variables: Arc::new(variables) })
+        let set_variables = variables.set();
+        Ok(Invoker { pre, typed, storage, variables: Arc::new(variables), set_variables })
     }
 
     /// The same invoker calling `interface`; `wasi:http` if the component lacks the typed
@@ -197,7 +200,7 @@ impl Invoker {
         request_id: &str,
         limit: Duration,
     ) -> Result<Response<HostBody>, GuestFailure> {
-        let request = typed_request(req, self.variables.set()).map_err(GuestFailure::Failed)?;
+        let request = typed_request(req, self.set_variables.clone()).map_err(GuestFailure::Failed)?;
         let mut store = self.store(Instant::now() + limit);
         let (sender, mut receiver) = tokio::sync::oneshot::channel();
         let (output, request_id) = (store.data().output(), request_id.to_owned());
